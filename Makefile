@@ -1,0 +1,30 @@
+# Two commands do all set-up: `make run` and `make test` (the venv is created on first use).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SCENARIO ?= scenarios/default.yaml
+
+.PHONY: run test bench docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/tokensim validate $(SCENARIO)
+	$(VENV)/bin/tokensim estimate $(SCENARIO)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+docs: $(STAMP)
+	$(PY) -m sim.scenario.reference
+
+clean:
+	rm -rf $(VENV) outputs/*/ .pytest_cache

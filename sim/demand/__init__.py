@@ -1,0 +1,1 @@
+"""Demand: population and activity, session anatomy, and (issue 3) the SimPy simulation."""

@@ -1,0 +1,441 @@
+"""The expected-value forecast: every input at its mean, demand carried hour by hour.
+
+users(month) × activity(hour) × sessions per user → sessions per hour per workload; each session
+has the expected tokens, cost and GPU work of ``sim.expected.session``. Sessions are dispatched
+hour by hour in merit order — owned GPUs, reserved neocloud GPUs, on-demand neocloud GPUs, then
+the API — over the pools each workload may use; what no pool can take is unserved. Costs come
+from the pool formulas (``sim.pools``) and contract settlement (``sim.contracts``).
+
+Pool costs that are not per token (reservations, owned fleets, commitments) are shown back to
+workloads in proportion to the GPU-seconds (or list spend) each used that month; in a month
+with no use they appear on an "(idle capacity)" line so totals always add up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..catalog.hardware import GPUProfile, load_hardware
+from ..catalog.prices import PriceBook, library_version
+from ..contracts import seat_cost, settle_commit
+from ..demand.population import (adoption_users, hour_weights, month_day_weight, month_hours,
+                                 month_of_hour, profile_arrays)
+from ..pools.api import price_trend_factor
+from ..pools.gpu import usable_seconds_per_gpu_hour
+from ..pools.neocloud import on_demand_gpus, reserved_cost, spin_up_gpu_hours
+from ..pools.owned import OwnedCostInputs, owned_month_cost
+from ..scenario.distributions import mean_of
+from ..scenario.model import Scenario, set_path
+from ..scenario.workloads import AgentWorkload, BatchWorkload, EmbeddedSaasWorkload
+from .session import TTL_SECONDS, ExpectedSession, expected_session, gpu_seconds_per_session, mix
+
+IDLE = "(idle capacity)"
+SHARED = "(shared)"
+
+
+def months_between(a: dt.date, b: dt.date) -> int:
+    """Whole months from a to b."""
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def rate_per_user_day(w) -> float:
+    if isinstance(w, AgentWorkload):
+        return mean_of(w.tasks_per_user_per_day)
+    if isinstance(w, BatchWorkload):
+        return mean_of(w.documents_per_user_per_day)
+    return mean_of(w.sessions_per_user_per_day)
+
+
+@dataclass
+class Forecast:
+    """Result of the expected-value engine.
+
+    ``lines``: one row per (month, business_unit, workload, pool, model) with sessions, requests,
+    token components and spend. ``pools``: one row per (month, pool) with capacity, use,
+    utilisation, energy and cost components. ``meta``: versions and inputs.
+    """
+
+    lines: pd.DataFrame
+    pools: pd.DataFrame
+    workloads: pd.DataFrame
+    contracts: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    def monthly_total(self) -> pd.Series:
+        return self.lines.groupby("month", sort=True)["spend"].sum()
+
+    def total(self) -> float:
+        return float(self.lines["spend"].sum())
+
+
+class _Ctx:
+    """Arrays shared by the steps of one forecast."""
+
+    def __init__(self, sc: Scenario):
+        self.sc = sc
+        hz = sc.horizon
+        self.months = hz.months
+        self.mhours = month_hours(hz)
+        self.hour_month = month_of_hour(hz)
+        self.H = self.hour_month.size
+        self.month_labels = [d.strftime("%Y-%m") for d in hz.month_starts()]
+        self.trend_offset = months_between(sc.price_date, hz.start_date)
+        self.users: dict[str, np.ndarray] = {}
+        self.hourw: dict[str, np.ndarray] = {}
+        self.dayw: dict[str, np.ndarray] = {}
+        for bu in sc.business_units:
+            act = bu.activity or sc.activity
+            weekly, hourly = profile_arrays(act)
+            self.users[bu.name] = adoption_users(bu.users, self.months)
+            self.hourw[bu.name] = hour_weights(hz, weekly, hourly)
+            self.dayw[bu.name] = month_day_weight(hz, weekly)
+
+    def month_sum(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.hour_month, weights=x, minlength=self.months)
+
+
+def _gpu_rates(w, pool: str, sc: Scenario, hw: dict[str, GPUProfile]) -> tuple[float, float]:
+    gpu = hw[getattr(sc.pools, pool).gpu]
+    curve = gpu.curve(getattr(w.models, pool), w.models.precision)
+    return curve.prefill_tok_s_gpu, float(curve.throughput_at(mean_of(w.slo.interactivity_tok_s_user)))
+
+
+def _owned_inputs(sc: Scenario, gpu: GPUProfile) -> OwnedCostInputs:
+    o = sc.pools.owned
+    capex = mean_of(o.capex_per_gpu) if o.capex_per_gpu is not None else float(gpu.capex["mode"])
+    return OwnedCostInputs(capex, mean_of(o.network_share), mean_of(o.storage_share), mean_of(o.useful_life_years),
+                           mean_of(o.residual_value_share), float(gpu.allin_power_w), float(gpu.idle_power_fraction),
+                           mean_of(o.pue), mean_of(o.power_price_per_kwh), mean_of(o.colocation_per_kw_month),
+                           mean_of(o.staff_fte), mean_of(o.gpus_per_fte), mean_of(o.staff_cost_per_fte_year),
+                           mean_of(o.licence_per_gpu_year), mean_of(o.support_share_per_year))
+
+
+def owned_fleet(sc: Scenario, months: int, trend_offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(GPUs in service, capacity multiplier-weighted GPUs, GPUs ordered) per month.
+
+    GPUs ordered in month m serve from m + lead time for the useful life; a later order buys a
+    later hardware generation: its throughput is (1 + g)^(years after the price date) times the
+    catalog's.
+    """
+    o = sc.pools.owned
+    in_service = np.zeros(months)
+    effective = np.zeros(months)
+    ordered = np.zeros(months)
+    if not o.enabled:
+        return in_service, effective, ordered
+    lead = int(math.ceil(mean_of(o.lead_time_months)))
+    life = int(round(mean_of(o.useful_life_years) * 12))
+    g = mean_of(o.generation_improvement_per_year)
+    for p in o.purchases:
+        n = mean_of(p.gpus)
+        if p.month < months:
+            ordered[p.month] += n
+        a, b = p.month + lead, min(p.month + lead + life, months)
+        if a < months:
+            in_service[a:b] += n
+            effective[a:b] += n * (1.0 + g) ** ((p.month + trend_offset) / 12.0)
+    return in_service, effective, ordered
+
+
+def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | None = None) -> Forecast:
+    """The deterministic forecast of ``sc`` (optionally with one of its strategies applied)."""
+    if strategy is not None:
+        strat = next(s for s in sc.all_strategies() if s.name == strategy)
+        for path, value in strat.set.items():
+            sc = set_path(sc, path, value)
+    book = book or PriceBook(sc.price_date, sc.prices.overrides)
+    hw = load_hardware()
+    ctx = _Ctx(sc)
+    H, M = ctx.H, ctx.months
+    usable_neo = usable_seconds_per_gpu_hour(mean_of(sc.pools.neocloud.availability), mean_of(sc.pools.neocloud.gpu_headroom))
+    usable_own = usable_seconds_per_gpu_hour(mean_of(sc.pools.owned.availability), mean_of(sc.pools.owned.gpu_headroom))
+
+    # ---- demand: sessions per hour and expected sessions per month -------------------------
+    wls = sc.token_workloads
+    sessions_h: dict[str, np.ndarray] = {}
+    es_m: dict[str, list[ExpectedSession]] = {}
+    gsec: dict[tuple[str, str], np.ndarray] = {}
+    for w in wls:
+        bu = w.business_unit
+        s_h = ctx.users[bu][ctx.hour_month] * rate_per_user_day(w) * ctx.hourw[bu]
+        sessions_h[w.name] = s_h
+        refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
+        cards = {r: book.card(r) for r in refs}
+        es0, es1 = expected_session(w, cards, 0.0), expected_session(w, cards, 1.0)
+        pc = w.levers.prompt_cache
+        if pc.enabled and pc.shared_prefix:
+            lam = s_h * es0.calls_first_attempt / 3600.0
+            warm = 1.0 - np.exp(-lam * TTL_SECONDS[pc.ttl])
+            s_m = ctx.month_sum(s_h)
+            p_m = np.where(s_m > 0, ctx.month_sum(s_h * warm) / np.where(s_m > 0, s_m, 1.0), 0.0)
+        else:
+            p_m = np.zeros(M)
+        es_m[w.name] = [mix(es0, es1, float(p)) for p in p_m]
+        for pool in ("owned", "neocloud"):
+            if pool in w.allowed_pools:
+                pre, dec = _gpu_rates(w, pool, sc, hw)
+                gsec[(w.name, pool)] = np.array([gpu_seconds_per_session(e, pre, dec) for e in es_m[w.name]])
+
+    # ---- capacity per hour -----------------------------------------------------------------
+    own_in_service, own_effective, own_ordered = owned_fleet(sc, M, ctx.trend_offset)
+    cap_owned = own_effective[ctx.hour_month] * usable_own
+    neo = sc.pools.neocloud
+    reserved = np.zeros(M)
+    if neo.enabled:
+        a = neo.reserved_start_month
+        reserved[a:min(a + neo.reserved_term_months, M)] += mean_of(neo.reserved_gpus)
+    extra_res_cost = np.zeros(M)
+    for c in sc.contracts:
+        if c.kind == "reserved_gpus":
+            a, b = c.start_month, min(c.start_month + c.term_months, M)
+            reserved[a:b] += mean_of(c.units)
+            price = mean_of(c.price_per_unit_month)
+            extra_res_cost[a:b] += mean_of(c.units) * price
+    cap_reserved = reserved[ctx.hour_month] * usable_neo
+    od_cap = mean_of(neo.on_demand_max_gpus) if neo.enabled else 0.0
+
+    # ---- dispatch hour by hour (vectorised over hours) ---------------------------------------
+    remaining = {w.name: sessions_h[w.name].copy() for w in wls}
+    served: dict[tuple[str, str], np.ndarray] = {}
+    work: dict[str, np.ndarray] = {}
+
+    def fill(pool_key: str, gpu_pool: str, capacity: np.ndarray | None) -> np.ndarray:
+        users_ = [w for w in wls if gpu_pool in w.allowed_pools]
+        demand = np.zeros(H)
+        for w in users_:
+            demand += remaining[w.name] * gsec[(w.name, gpu_pool)][ctx.hour_month]
+        if capacity is None:
+            frac = np.ones(H)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                frac = np.where(demand > 0, np.minimum(1.0, capacity / np.where(demand > 0, demand, 1.0)), 0.0)
+        done = np.zeros(H)
+        for w in users_:
+            s = remaining[w.name] * frac
+            served[(w.name, pool_key)] = s
+            remaining[w.name] = remaining[w.name] - s
+            done += s * gsec[(w.name, gpu_pool)][ctx.hour_month]
+        work[pool_key] = done
+        return done
+
+    if sc.pools.owned.enabled:
+        fill("owned", "owned", cap_owned)
+    if neo.enabled:
+        fill("neocloud_reserved", "neocloud", cap_reserved)
+        fill("neocloud_on_demand", "neocloud", np.full(H, od_cap * usable_neo) if od_cap > 0 else np.zeros(H))
+    for w in wls:
+        if "api" in w.allowed_pools:
+            served[(w.name, "api")] = remaining[w.name]
+            remaining[w.name] = np.zeros(H)
+
+    # ---- API spend by workload and model, then contracts ----------------------------------
+    rows: list[dict] = []
+    frontier = set(sc.pools.api.frontier_models)
+    m_idx = np.arange(M) + ctx.trend_offset
+    trend_c = price_trend_factor(m_idx, mean_of(sc.pools.api.price_trend.commodity_per_year))
+    trend_f = price_trend_factor(m_idx, mean_of(sc.pools.api.price_trend.frontier_per_year))
+    api_cost: dict[tuple[str, str], np.ndarray] = {}  # (workload, ref) -> per month, list
+    api_cost_h: dict[tuple[str, str], np.ndarray] = {}
+    api_tokens_h: dict[tuple[str, str], np.ndarray] = {}
+    for w in wls:
+        s_api_h = served.get((w.name, "api"))
+        if s_api_h is None:
+            continue
+        for ref in es_m[w.name][0].api:
+            trend = trend_f if ref in frontier else trend_c
+            per_session_cost = np.array([e.api[ref].cost for e in es_m[w.name]]) * trend
+            per_session_tok = np.array([e.api[ref].input_total + e.api[ref].output for e in es_m[w.name]])
+            api_cost_h[(w.name, ref)] = s_api_h * per_session_cost[ctx.hour_month]
+            api_tokens_h[(w.name, ref)] = s_api_h * per_session_tok[ctx.hour_month]
+            api_cost[(w.name, ref)] = ctx.month_sum(api_cost_h[(w.name, ref)])
+    settled = {k: v.copy() for k, v in api_cost.items()}
+    contract_rows: list[dict] = []
+    for c in sc.contracts:
+        covered = [k for k in api_cost if not c.models or k[1] in c.models]
+        a, b = c.start_month, min(c.start_month + c.term_months, M)
+        if c.kind in ("token_commit", "dollar_commit"):
+            use = sum((ctx.month_sum(api_tokens_h[k]) for k in covered), np.zeros(M))
+            lst = sum((settled[k] for k in covered), np.zeros(M))
+            ref_price = float(lst.sum() / use.sum()) if use.sum() > 0 else 0.0
+            st = settle_commit(use, lst, mean_of(c.amount), unit="tokens" if c.kind == "token_commit" else "dollars",
+                               discount=mean_of(c.discount), overage_rate=mean_of(c.overage_rate),
+                               start_month=c.start_month, term_months=c.term_months, period_months=c.period_months,
+                               rollover_share=mean_of(c.rollover_share), true_up=c.true_up, reference_price=ref_price)
+            _reattribute(settled, covered, lst, st.cost, rows, c.name, ctx)
+            for m in range(M):
+                contract_rows.append(dict(month=ctx.month_labels[m], contract=c.name, kind=c.kind, drawn=st.drawn[m],
+                                          stranded=st.stranded[m], overage=st.overage[m], cost=st.cost[m]))
+        elif c.kind == "provisioned_throughput":
+            cap_tok_h = mean_of(c.units) * mean_of(c.tokens_per_minute_per_unit) * 60.0
+            tok_h = sum((api_tokens_h[k] for k in covered), np.zeros(H))
+            in_term = (ctx.hour_month >= a) & (ctx.hour_month < b)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f_cov = np.where(in_term & (tok_h > 0), np.minimum(1.0, cap_tok_h / np.where(tok_h > 0, tok_h, 1.0)), 0.0)
+            unit_cost = np.zeros(M)
+            unit_cost[a:b] = mean_of(c.units) * mean_of(c.price_per_unit_month)
+            lst = sum((settled[k] for k in covered), np.zeros(M))
+            spill = sum((ctx.month_sum(api_cost_h[k] * (1.0 - f_cov)) for k in covered), np.zeros(M))
+            _reattribute(settled, covered, lst, spill + unit_cost, rows, c.name, ctx)
+            used_tok = ctx.month_sum(tok_h * f_cov)
+            cap_m = cap_tok_h * ctx.mhours * ((np.arange(M) >= a) & (np.arange(M) < b))
+            for m in range(M):
+                contract_rows.append(dict(month=ctx.month_labels[m], contract=c.name, kind=c.kind, drawn=used_tok[m],
+                                          stranded=cap_m[m] - used_tok[m], overage=ctx.month_sum(tok_h * (1 - f_cov))[m],
+                                          cost=unit_cost[m] + spill[m]))
+    for (wname, ref), cost in settled.items():
+        w = next(x for x in wls if x.name == wname)
+        s_m = ctx.month_sum(served[(wname, "api")])
+        for m in range(M):
+            e = es_m[wname][m].api[ref]
+            rows.append(_line(ctx.month_labels[m], w.business_unit, wname, "api", ref, s_m[m], e, cost[m]))
+
+    # ---- GPU pools: costs, shown back by GPU-seconds -----------------------------------------
+    pool_rows: list[dict] = []
+    gpu_pool_cost: dict[str, np.ndarray] = {}
+    if neo.enabled:
+        gpu = hw[neo.gpu]
+        trend = price_trend_factor(m_idx, mean_of(neo.price_trend_per_year))
+        p_res = (mean_of(neo.reserved_price_per_gpu_hour) if neo.reserved_price_per_gpu_hour is not None
+                 else float(gpu.rental["reserved_1y"]["mode"])) * trend
+        p_od = (mean_of(neo.on_demand_price_per_gpu_hour) if neo.on_demand_price_per_gpu_hour is not None
+                else float(gpu.rental["on_demand"]["mode"])) * trend
+        res_gpus_own = reserved - _contract_reserved(sc, M)
+        cost_res = reserved_cost(res_gpus_own, ctx.mhours, p_res) + extra_res_cost
+        od_gpus_h = on_demand_gpus(work["neocloud_on_demand"], usable_neo, od_cap)
+        od_hours = ctx.month_sum(od_gpus_h + spin_up_gpu_hours(od_gpus_h, mean_of(neo.spin_up_hours)))
+        cost_od = od_hours * p_od
+        gpu_pool_cost["neocloud_reserved"] = cost_res
+        gpu_pool_cost["neocloud_on_demand"] = cost_od
+        used_res = ctx.month_sum(work["neocloud_reserved"]) / 3600.0
+        cap_res_h = reserved * ctx.mhours
+        used_od = ctx.month_sum(work["neocloud_on_demand"]) / 3600.0
+        for m in range(M):
+            pool_rows.append(dict(month=ctx.month_labels[m], pool="neocloud_reserved", gpus=reserved[m],
+                                  gpu_hours_capacity=cap_res_h[m], gpu_hours_used=used_res[m],
+                                  utilization=used_res[m] / cap_res_h[m] if cap_res_h[m] else 0.0,
+                                  energy_kwh=0.0, cost=cost_res[m]))
+            pool_rows.append(dict(month=ctx.month_labels[m], pool="neocloud_on_demand", gpus=od_hours[m] / ctx.mhours[m],
+                                  gpu_hours_capacity=od_hours[m], gpu_hours_used=used_od[m],
+                                  utilization=used_od[m] / od_hours[m] if od_hours[m] else 0.0,
+                                  energy_kwh=0.0, cost=cost_od[m]))
+    capex_cash = np.zeros(M)
+    if sc.pools.owned.enabled:
+        gpu = hw[sc.pools.owned.gpu]
+        ci = _owned_inputs(sc, gpu)
+        used = ctx.month_sum(work.get("owned", np.zeros(H))) / 3600.0
+        util = np.where(own_in_service > 0, used / np.maximum(own_in_service * ctx.mhours, 1e-12), 0.0)
+        # utilisation of the fleet counts served GPU-seconds at catalog speed against GPU time of the
+        # newer generation's faster GPUs too: convert served work to the fleet's own GPU time
+        util = np.where(own_effective > 0, util * own_in_service / np.maximum(own_effective, 1e-12), 0.0)
+        comp = owned_month_cost(own_in_service, util, ctx.mhours, ci)
+        cost_own = sum(comp[k] for k in ("depreciation", "power", "colocation", "staff", "licence", "support"))
+        gpu_pool_cost["owned"] = cost_own
+        capex_cash = own_ordered * ci.capex_allin
+        for m in range(M):
+            row = dict(month=ctx.month_labels[m], pool="owned", gpus=own_in_service[m],
+                       gpu_hours_capacity=own_in_service[m] * ctx.mhours[m], gpu_hours_used=used[m] * own_in_service[m] / max(own_effective[m], 1e-12) if own_effective[m] else 0.0,
+                       utilization=util[m], energy_kwh=comp["energy_kwh"][m], cost=cost_own[m], capex_cash=capex_cash[m])
+            for k in ("depreciation", "power", "colocation", "staff", "licence", "support"):
+                row[k] = comp[k][m]
+            pool_rows.append(row)
+    for pool_key, cost in gpu_pool_cost.items():
+        gp = "owned" if pool_key == "owned" else "neocloud"
+        users_ = [w for w in wls if (w.name, pool_key) in served]
+        wsec = {w.name: ctx.month_sum(served[(w.name, pool_key)] * gsec[(w.name, gp)][ctx.hour_month]) for w in users_}
+        tot = sum(wsec.values(), np.zeros(M))
+        for w in users_:
+            s_m = ctx.month_sum(served[(w.name, pool_key)])
+            share = np.where(tot > 0, wsec[w.name] / np.where(tot > 0, tot, 1.0), 0.0)
+            for m in range(M):
+                e = es_m[w.name][m].primary
+                rows.append(_line(ctx.month_labels[m], w.business_unit, w.name, pool_key,
+                                  getattr(w.models, gp), s_m[m], e, cost[m] * share[m],
+                                  gpu_hours=wsec[w.name][m] / 3600.0))
+        for m in range(M):
+            if tot[m] <= 0 and cost[m] > 0:
+                rows.append(dict(month=ctx.month_labels[m], business_unit=SHARED, workload=IDLE, pool=pool_key,
+                                 model="", sessions=0.0, requests=0.0, tokens_input=0.0, tokens_cached=0.0,
+                                 tokens_cache_write=0.0, tokens_output=0.0, tokens_reasoning=0.0,
+                                 spend=float(cost[m]), gpu_hours=0.0))
+
+    # ---- unserved demand, embedded SaaS, seats --------------------------------------------
+    for w in wls:
+        left = ctx.month_sum(remaining[w.name])
+        if left.sum() > 0:
+            for m in range(M):
+                rows.append(_line(ctx.month_labels[m], w.business_unit, w.name, "unserved", "", left[m],
+                                  es_m[w.name][m].primary, 0.0))
+    for w in sc.workloads:
+        if isinstance(w, EmbeddedSaasWorkload):
+            seats = ctx.users[w.business_unit] * mean_of(w.seats_per_user)
+            fee = seat_cost(seats, mean_of(w.fee_per_seat_month))
+            for m in range(M):
+                rows.append(dict(month=ctx.month_labels[m], business_unit=w.business_unit, workload=w.name,
+                                 pool="saas", model="", sessions=0.0, requests=0.0,
+                                 tokens_input=seats[m] * mean_of(w.hidden_input_tokens_per_seat_month),
+                                 tokens_cached=0.0, tokens_cache_write=0.0,
+                                 tokens_output=seats[m] * mean_of(w.hidden_output_tokens_per_seat_month),
+                                 tokens_reasoning=0.0, spend=float(fee[m]), gpu_hours=0.0))
+    for c in sc.contracts:
+        if c.kind == "seats":
+            a, b = c.start_month, min(c.start_month + c.term_months, M)
+            for m in range(a, b):
+                rows.append(dict(month=ctx.month_labels[m], business_unit=SHARED, workload=c.name, pool="seats",
+                                 model="", sessions=0.0, requests=0.0, tokens_input=0.0, tokens_cached=0.0,
+                                 tokens_cache_write=0.0, tokens_output=0.0, tokens_reasoning=0.0,
+                                 spend=float(seat_cost(mean_of(c.units), mean_of(c.price_per_unit_month))), gpu_hours=0.0))
+
+    lines = pd.DataFrame(rows)
+    for col in ("gpu_hours",):
+        if col not in lines:
+            lines[col] = 0.0
+    lines["gpu_hours"] = lines["gpu_hours"].fillna(0.0)
+    pools = pd.DataFrame(pool_rows)
+    wl = pd.DataFrame([dict(workload=w.name, kind=w.kind, business_unit=w.business_unit,
+                            alpha=es_m[w.name][0].alpha, attempts_per_call=es_m[w.name][0].attempts_per_call,
+                            calls_per_session=es_m[w.name][0].calls_first_attempt,
+                            quota_stop_share=es_m[w.name][0].quota_stop_share,
+                            sessions_total=float(sessions_h[w.name].sum())) for w in wls])
+    meta = dict(scenario=sc.name, strategy=strategy or "base", currency=sc.currency,
+                price_date=sc.price_date.isoformat(), price_library=f"genai-prices {library_version()}",
+                tokensim=__version__, months=ctx.month_labels, capex_cash=capex_cash.tolist())
+    return Forecast(lines, pools, wl, pd.DataFrame(contract_rows), meta)
+
+
+def _contract_reserved(sc: Scenario, M: int) -> np.ndarray:
+    out = np.zeros(M)
+    for c in sc.contracts:
+        if c.kind == "reserved_gpus":
+            out[c.start_month:min(c.start_month + c.term_months, M)] += mean_of(c.units)
+    return out
+
+
+def _reattribute(settled: dict, covered: list, list_cost: np.ndarray, new_cost: np.ndarray, idle_lines: list,
+                 name: str, ctx: _Ctx) -> None:
+    """Replace covered list spend by the settled cost, shared in proportion to list spend."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(list_cost > 0, new_cost / np.where(list_cost > 0, list_cost, 1.0), 0.0)
+    for k in covered:
+        settled[k] = settled[k] * ratio
+    # commitment paid in a month with no covered use: an '(idle capacity)' line keeps totals whole
+    leftover = np.where(list_cost > 0, 0.0, new_cost)
+    for m in np.flatnonzero(leftover):
+        idle_lines.append(dict(month=ctx.month_labels[m], business_unit=SHARED, workload=IDLE,
+                               pool=f"contract:{name}", model="", sessions=0.0, requests=0.0, tokens_input=0.0,
+                               tokens_cached=0.0, tokens_cache_write=0.0, tokens_output=0.0,
+                               tokens_reasoning=0.0, spend=float(leftover[m]), gpu_hours=0.0))
+
+
+def _line(month: str, bu: str, wname: str, pool: str, model: str | None, sessions: float, e, spend: float,
+          gpu_hours: float = 0.0) -> dict:
+    return dict(month=month, business_unit=bu, workload=wname, pool=pool, model=model or "",
+                sessions=float(sessions), requests=float(sessions * e.calls),
+                tokens_input=float(sessions * (e.fresh + e.write)), tokens_cached=float(sessions * e.cached),
+                tokens_cache_write=float(sessions * e.write), tokens_output=float(sessions * e.output),
+                tokens_reasoning=float(sessions * e.reasoning), spend=float(spend), gpu_hours=float(gpu_hours))

@@ -1,0 +1,240 @@
+"""Expected tokens, calls, cost and GPU time of one session of a workload.
+
+The session anatomy comes from ``sim.demand.sessions``; this module supplies the numbers (means
+of every input) and takes the expectation over the session length (turns, steps), because the
+tokens of a session grow quadratically with its length: E[f(N)] ≠ f(E[N]). Lengths are whole
+numbers: N = max(1, round(X)) for a draw X of the length distribution, as in the simulation.
+Everything else enters at its mean; output caps enter as E[min(X, cap)].
+
+Prompt-cache hit probabilities: the session's previous call is still cached if the gap (think
+time or tool time, exponential with the given mean) is shorter than the TTL: 1 − exp(−TTL/gap).
+The shared prefix is warm when a session starts with probability 1 − exp(−λ·TTL) for Poisson
+arrivals at rate λ (calls per second of the whole workload): the forecast supplies it per month,
+and since every expected amount is linear in it, a session is evaluated at 0 and 1 and mixed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..catalog.prices import RateCard
+from ..pools.api import alpha_components
+from ..pools.gpu import gpu_seconds
+from ..scenario.distributions import as_dist, mean_of
+from ..scenario.workloads import AgentWorkload, BatchWorkload, ChatWorkload
+from ..demand.sessions import (AgentParams, BatchParams, CacheParams, ChatParams, Calls, agent_calls,
+                               batch_calls, chat_calls)
+
+TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+COMPONENTS = ("fresh", "cached", "write", "output", "reasoning")
+
+
+def length_pmf(spec, quantiles: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """Support and probabilities of N = max(1, round(X)) for a length spec (deterministic grid)."""
+    d = as_dist(spec)
+    if not d.is_random:
+        return np.array([max(1, int(round(d.mean())))]), np.array([1.0])
+    u = (np.arange(quantiles) + 0.5) / quantiles
+    n = np.maximum(1, np.rint(d.ppf(u))).astype(np.int64)
+    values, counts = np.unique(n, return_counts=True)
+    return values, counts / counts.sum()
+
+
+def billed_output(w) -> tuple[float, float]:
+    """(visible output, billed output incl. reasoning) per call, after the output cap."""
+    r = mean_of(w.reasoning_multiplier)
+    cap = w.levers.output_cap_tokens
+    out = as_dist(w.output_tokens)
+    if cap is None:
+        vis = out.mean()
+        return vis, vis * (1.0 + r)
+    c = mean_of(cap)
+    # the cap limits visible + reasoning: E[min((1+r)X, c)] = (1+r) E[min(X, c/(1+r))]
+    billed = (1.0 + r) * out.mean_capped(c / (1.0 + r))
+    return billed / (1.0 + r), billed
+
+
+def tool_prefix(w) -> float:
+    t = w.tools
+    if mean_of(t.count) <= 0:
+        return 0.0
+    if t.mode == "code":
+        return mean_of(t.code_mode_tokens)
+    return mean_of(t.count) * mean_of(t.tokens_each)
+
+
+def rag_tokens(w) -> float:
+    return (mean_of(w.rag.chunks) * mean_of(w.rag.chunk_tokens) * mean_of(w.rag.compression)
+            * mean_of(w.levers.compression))
+
+
+def cache_params(w, p_shared_warm: float) -> CacheParams:
+    pc = w.levers.prompt_cache
+    if not pc.enabled:
+        return CacheParams()
+    ttl = TTL_SECONDS[pc.ttl]
+    gap = mean_of(w.think_time_s) if isinstance(w, ChatWorkload) else (
+        mean_of(w.step_time_s) if isinstance(w, AgentWorkload) else 0.0)
+    p_session = 1.0 if gap <= 0 else 1.0 - math.exp(-ttl / gap)
+    return CacheParams(True, mean_of(pc.min_tokens), p_shared_warm if pc.shared_prefix else 0.0, p_session)
+
+
+def session_calls(w, n: int, p_shared_warm: float) -> Calls:
+    """Calls of one session of length ``n`` (turns, steps or calls per document) at input means."""
+    cache = cache_params(w, p_shared_warm)
+    vis, billed = billed_output(w)
+    prefix = mean_of(w.system_prompt_tokens) + tool_prefix(w)
+    if isinstance(w, ChatWorkload):  # includes RAG
+        h = w.history
+        p = ChatParams(prefix, mean_of(w.user_message_tokens), vis, billed, rag_tokens(w), h.policy,
+                       max(int(round(mean_of(h.window_turns))), 0), mean_of(h.summary_tokens))
+        return chat_calls(n, p, cache)
+    if isinstance(w, AgentWorkload):
+        quota = math.inf if w.quota_tokens is None else mean_of(w.quota_tokens)
+        p = AgentParams(prefix, mean_of(w.task_prompt_tokens), vis, billed,
+                        mean_of(w.tool_result_tokens) * mean_of(w.levers.compression), rag_tokens(w), quota)
+        sub_n = max(1, int(round(mean_of(w.subagents.steps))))
+        return agent_calls(n, p, cache, sub_n, mean_of(w.subagents.probability_per_step))
+    if isinstance(w, BatchWorkload):
+        return batch_calls(BatchParams(prefix, mean_of(w.input_tokens_per_document), billed, n), cache)
+    raise TypeError(f"no session model for {type(w).__name__}")
+
+
+def length_spec(w):
+    if isinstance(w, ChatWorkload):
+        return w.turns
+    if isinstance(w, AgentWorkload):
+        return w.steps
+    return w.calls_per_document
+
+
+@dataclass
+class ModelUse:
+    """Expected use of one model per session (tokens billed, retries included)."""
+
+    ref: str
+    calls: float = 0.0
+    fresh: float = 0.0
+    cached: float = 0.0
+    write: float = 0.0
+    output: float = 0.0
+    reasoning: float = 0.0
+    cost: float = 0.0  # list price at the price date, before trends and contracts
+
+    @property
+    def input_total(self) -> float:
+        return self.fresh + self.cached + self.write
+
+    def add(self, other: "ModelUse", weight: float = 1.0) -> None:
+        for k in ("calls", "fresh", "cached", "write", "output", "reasoning", "cost"):
+            setattr(self, k, getattr(self, k) + weight * getattr(other, k))
+
+
+@dataclass
+class ExpectedSession:
+    """Expected amounts per session of a workload, for a given warmth of the shared prefix."""
+
+    workload: str
+    api: dict[str, ModelUse] = field(default_factory=dict)  # by model ref
+    primary: ModelUse = field(default_factory=lambda: ModelUse("primary"))  # one path, no cascade
+    gpu_prefill_tokens: float = 0.0  # primary path, tokens that need prefill (not cached)
+    gpu_output_tokens: float = 0.0
+    calls_first_attempt: float = 0.0
+    attempts_per_call: float = 1.0
+    alpha: float = 1.0  # billed tokens / first-attempt tokens
+    quota_stop_share: float = 0.0
+
+
+def call_rates(card: RateCard, prompts: np.ndarray, ttl: str, batch: bool) -> np.ndarray:
+    """Per-call rates (n, 4): fresh input, cache read, cache write (at the TTL's rate), output.
+
+    The long-context cliff is chosen per call by that call's own prompt size (never an aggregate).
+    """
+    out = np.empty((prompts.size, 4))
+    for i, size in enumerate(prompts):
+        r = card.rates_for_prompt(float(size), batch=batch)
+        out[i] = (r.input, r.cached_input, r.cache_write_5m if ttl == "5m" else r.cache_write_1h, r.output)
+    return out / 1e6
+
+
+def _price(card: RateCard, c: Calls, ttl: str, batch_share: float, a_in: float, a_out: float) -> float:
+    """Expected list cost of the calls; retries scale tokens but not the prompt size of a call."""
+    tokens = np.stack([a_in * c.fresh, a_in * c.cached, a_in * c.write, a_out * c.output], axis=1)
+    cost = 0.0
+    for batch, share in ((False, 1.0 - batch_share), (True, batch_share)):
+        if share > 0:
+            cost += share * float(np.sum(c.weights * np.sum(tokens * call_rates(card, c.prompt, ttl, batch), axis=1)))
+    return cost
+
+
+def expected_session(w, cards: dict[str, RateCard], p_shared_warm: float) -> ExpectedSession:
+    """Expectation over the session length of tokens, cost and GPU work of one session of ``w``."""
+    values, probs = length_pmf(length_spec(w))
+    r = w.retry
+    attempts, a_in, a_out = alpha_components(mean_of(r.error_rate), mean_of(r.timeout_rate),
+                                             mean_of(r.timeout_output_share),
+                                             mean_of(r.validation_failure_rate), r.max_attempts)
+    if r.alpha is not None:
+        a_in = a_out = mean_of(r.alpha)
+    lev = w.levers
+    keep = 1.0 - (mean_of(lev.semantic_cache.hit_rate) if lev.semantic_cache.enabled else 0.0)
+    batch_share = 1.0 if isinstance(w, BatchWorkload) else mean_of(lev.batch_share)
+    routes: list[tuple[str, float]] = []
+    if lev.routing.enabled:
+        routes.append((lev.routing.cheap_model, 1.0))
+        routes.append((w.models.api, mean_of(lev.routing.escalation_probability)))
+    elif w.models.api:
+        routes.append((w.models.api, 1.0))
+    out = ExpectedSession(w.name, attempts_per_call=attempts)
+    ttl = lev.prompt_cache.ttl
+    first_tokens = 0.0
+    billed_tokens = 0.0
+    for n, pn in zip(values, probs):
+        calls = session_calls(w, int(n), p_shared_warm)
+        wt = calls.weights
+        n_calls = float(wt.sum())
+        out.quota_stop_share += pn * calls.quota_hit
+        out.calls_first_attempt += pn * keep * n_calls
+        fresh, cached, write = (float(np.dot(wt, x)) for x in (calls.fresh, calls.cached, calls.write))
+        out_sum, reasoning = float(np.dot(wt, calls.output)), float(np.dot(wt, calls.reasoning))
+        prompt_sum = fresh + cached + write
+        first_tokens += pn * keep * (prompt_sum + out_sum)
+        billed_tokens += pn * keep * (a_in * prompt_sum + a_out * out_sum)
+        # GPU pools serve the primary model only; cached prefixes skip prefill (prefix caching)
+        out.gpu_prefill_tokens += pn * keep * a_in * (fresh + write)
+        out.gpu_output_tokens += pn * keep * a_out * out_sum
+        out.primary.add(ModelUse("primary", calls=n_calls * attempts, fresh=a_in * fresh, cached=a_in * cached,
+                                 write=a_in * write, output=a_out * out_sum, reasoning=a_out * reasoning),
+                        pn * keep)
+        for ref, weight in routes:
+            use = ModelUse(ref, calls=n_calls * attempts, fresh=a_in * fresh, cached=a_in * cached,
+                           write=a_in * write, output=a_out * out_sum, reasoning=a_out * reasoning,
+                           cost=_price(cards[ref], calls, ttl, batch_share, a_in, a_out))
+            out.api.setdefault(ref, ModelUse(ref)).add(use, pn * keep * weight)
+    out.alpha = billed_tokens / first_tokens if first_tokens > 0 else 1.0
+    return out
+
+
+def gpu_seconds_per_session(es: ExpectedSession, prefill_rate: float, decode_rate: float) -> float:
+    """GPU-seconds one session needs on a GPU pool at the workload's SLO."""
+    return float(gpu_seconds(es.gpu_prefill_tokens, es.gpu_output_tokens, prefill_rate, decode_rate))
+
+
+def mix(a: ExpectedSession, b: ExpectedSession, p: float) -> ExpectedSession:
+    """(1 − p)·a + p·b: the session at shared-prefix warmth p from the sessions at 0 and 1."""
+    out = ExpectedSession(a.workload, attempts_per_call=a.attempts_per_call)
+    for ref in set(a.api) | set(b.api):
+        m = ModelUse(ref)
+        if ref in a.api:
+            m.add(a.api[ref], 1.0 - p)
+        if ref in b.api:
+            m.add(b.api[ref], p)
+        out.api[ref] = m
+    out.primary.add(a.primary, 1.0 - p)
+    out.primary.add(b.primary, p)
+    for k in ("gpu_prefill_tokens", "gpu_output_tokens", "calls_first_attempt", "alpha", "quota_stop_share"):
+        setattr(out, k, (1.0 - p) * getattr(a, k) + p * getattr(b, k))
+    return out

@@ -1,0 +1,256 @@
+"""The scenario: one YAML file describing demand, supply, uncertainty and decisions."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Any
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from .distributions import _Dist
+from .population import ActivityProfile, BusinessUnit
+from .supply import Contract, Pools, Prices
+from .types import Model, Prob, unit
+from .workloads import TOKEN_WORKLOADS, EmbeddedSaasWorkload, Workload
+
+_YM = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class Horizon(Model):
+    """The forecast window: calendar months from ``start``."""
+
+    start: str = Field(description="First month, YYYY-MM.")
+    months: int = Field(36, ge=1, le=240, description="Number of months.")
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _ym(cls, v: Any) -> str:
+        if isinstance(v, (_dt.date, _dt.datetime)):
+            return f"{v.year:04d}-{v.month:02d}"
+        s = str(v)
+        m = _YM.match(s)
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise ValueError(f"expected a month as YYYY-MM (e.g. 2027-01), got {s!r}")
+        return s
+
+    @property
+    def start_date(self) -> _dt.date:
+        y, m = map(int, self.start.split("-"))
+        return _dt.date(y, m, 1)
+
+    def month_starts(self) -> list[_dt.date]:
+        """First day of each month of the horizon."""
+        d0 = self.start_date
+        out = []
+        for i in range(self.months):
+            y, m = divmod(d0.month - 1 + i, 12)
+            out.append(_dt.date(d0.year + y, m + 1, 1))
+        return out
+
+
+class Correlation(Model):
+    """A rank (Spearman) correlation between two uncertain fields, by key path."""
+
+    between: list[str] = Field(min_length=2, max_length=2, description="Two key paths, e.g. workloads.support_chat.turns.")
+    rho: float = Field(ge=-1.0, le=1.0, description="Rank correlation in [-1, 1].")
+
+
+class Strategy(Model):
+    """One alternative of a decision: key paths set to values; every strategy sees the same random draws."""
+
+    name: str = Field(description="Unique strategy name.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Key path -> value, e.g. contracts.api_commit.amount: 5e8.")
+
+
+class Sweep(Model):
+    """Shorthand for many strategies: one key path, several values."""
+
+    field: str = Field(description="Key path to vary.")
+    values: list[Any] = Field(min_length=1, description="Values, one strategy each.")
+    name: str | None = Field(None, description="Prefix of the generated strategy names (default: the last key).")
+
+
+class Scenario(Model):
+    """A tokensim scenario. Money is in ``currency``; prices in the YAML are per million tokens."""
+
+    name: str = Field("scenario", description="Scenario name (used for output folders).")
+    description: str = Field("", description="Free text.")
+    horizon: Horizon = Field(description="Forecast window.")
+    currency: str = Field("USD", description="Currency of every amount (the price library is in USD).")
+    seed: int = Field(20261122, ge=0, description="Seed of every random draw.")
+    paths: int = Field(2000, ge=1, le=10_000_000, description="Monte Carlo paths.")
+    discount_rate: Prob = unit("per year", default=0.08, description="Cost of capital for NPV.")
+    activity: ActivityProfile = Field(default_factory=ActivityProfile, description="Default activity profile.")
+    business_units: list[BusinessUnit] = Field(min_length=1, description="Groups of users.")
+    workloads: list[Workload] = Field(min_length=1, description="What the users do.")
+    pools: Pools = Field(default_factory=Pools, description="Capacity pools.")
+    contracts: list[Contract] = Field(default_factory=list, description="Pre-committed contracts.")
+    prices: Prices = Field(default_factory=Prices, description="Price date and overrides.")
+    correlations: list[Correlation] = Field(default_factory=list, description="Rank correlations between uncertain fields.")
+    strategies: list[Strategy] = Field(default_factory=list, description="Decision alternatives.")
+    sweeps: list[Sweep] = Field(default_factory=list, description="Generated strategies.")
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> "Scenario":
+        _unique(self.business_units, "business_units")
+        _unique(self.workloads, "workloads")
+        _unique(self.contracts, "contracts")
+        _unique(self.strategies, "strategies")
+        units = {b.name for b in self.business_units}
+        for i, w in enumerate(self.workloads):
+            if w.business_unit not in units:
+                raise _located(("workloads", i, "business_unit"),
+                               f"unknown business unit {w.business_unit!r}; defined: {', '.join(sorted(units))}")
+            if isinstance(w, EmbeddedSaasWorkload):
+                continue
+            for pool in w.allowed_pools:
+                if not getattr(self.pools, pool).enabled:
+                    raise _located(("workloads", i, "allowed_pools"),
+                                   f"pool {pool!r} is allowed but not enabled under pools.{pool}.enabled")
+                if getattr(w.models, pool) is None:
+                    raise _located(("workloads", i, "models", pool),
+                                   f"workload may run on pool {pool!r} but names no model for it")
+            if w.levers.routing.enabled and not w.levers.routing.cheap_model:
+                raise _located(("workloads", i, "levers", "routing", "cheap_model"),
+                               "routing is enabled but no cheap_model is given")
+        return self
+
+    # ---- convenience -------------------------------------------------------------------------
+    @property
+    def token_workloads(self) -> list:
+        return [w for w in self.workloads if isinstance(w, TOKEN_WORKLOADS)]
+
+    def unit(self, name: str) -> BusinessUnit:
+        return next(b for b in self.business_units if b.name == name)
+
+    @property
+    def price_date(self) -> _dt.date:
+        if self.prices.date:
+            return _dt.date.fromisoformat(self.prices.date)
+        return self.horizon.start_date
+
+    def all_strategies(self) -> list[Strategy]:
+        """Explicit strategies plus those generated by sweeps; a single 'base' if none."""
+        out = list(self.strategies)
+        for sw in self.sweeps:
+            prefix = sw.name or sw.field.split(".")[-1]
+            for v in sw.values:
+                out.append(Strategy(name=f"{prefix}={v}", set={sw.field: v}))
+        return out or [Strategy(name="base")]
+
+
+def _unique(items: list, where: str) -> None:
+    seen: set[str] = set()
+    for i, it in enumerate(items):
+        if it.name in seen:
+            raise _located((where, i, "name"), f"duplicate name {it.name!r}")
+        seen.add(it.name)
+
+
+class LocatedError(ValueError):
+    """A cross-reference error that knows its key path (tuple of keys and list indices)."""
+
+    def __init__(self, loc: tuple, msg: str):
+        super().__init__(msg)
+        self.loc = loc
+        self.msg = msg
+
+
+def _located(loc: tuple, msg: str) -> LocatedError:
+    return LocatedError(loc, msg)
+
+
+# ---- key paths ------------------------------------------------------------------------------
+def split_path(path: str) -> list[str]:
+    return [p for p in path.split(".") if p]
+
+
+def resolve_path(scenario: Scenario, path: str) -> tuple[Any, str, tuple]:
+    """Find the object holding ``path``'s last key.
+
+    Lists of named items are addressed by name (``workloads.support_chat.turns``). Returns
+    (parent object, attribute name, location tuple with list indices) or raises KeyError with a
+    message naming the first key that does not exist.
+    """
+    parts = split_path(path)
+    if not parts:
+        raise KeyError("empty key path")
+    obj: Any = scenario
+    loc: list = []
+    for k, key in enumerate(parts[:-1]):
+        nxt = _child(obj, key)
+        if nxt is None:
+            raise KeyError(f"{'.'.join(parts[:k + 1])!s}: no such key")
+        obj, step = nxt
+        loc.extend(step)
+    last = parts[-1]
+    if isinstance(obj, list):
+        raise KeyError(f"{path}: ends at a list; name an item and a field")
+    if not hasattr(obj, "model_fields") or last not in type(obj).model_fields:
+        raise KeyError(f"{path}: no such key")
+    loc.append(last)
+    return obj, last, tuple(loc)
+
+
+def _child(obj: Any, key: str):
+    if isinstance(obj, list):
+        for i, it in enumerate(obj):
+            if getattr(it, "name", None) == key:
+                return it, [i]
+        if key.isdigit() and int(key) < len(obj):
+            return obj[int(key)], [int(key)]
+        return None
+    if hasattr(obj, "model_fields") and key in type(obj).model_fields:
+        return getattr(obj, key), [key]
+    return None
+
+
+def get_path(scenario: Scenario, path: str) -> Any:
+    parent, attr, _ = resolve_path(scenario, path)
+    return getattr(parent, attr)
+
+
+def set_path(scenario: Scenario, path: str, value: Any) -> Scenario:
+    """A deep copy of ``scenario`` with ``path`` set to ``value`` (validated)."""
+    new = scenario.model_copy(deep=True)
+    parent, attr, _ = resolve_path(new, path)
+    setattr(parent, attr, value)
+    return new
+
+
+def uncertain_fields(scenario: Scenario) -> dict[str, _Dist]:
+    """Every field given as a (non-fixed) distribution, keyed by its key path (names for lists)."""
+    out: dict[str, _Dist] = {}
+
+    def walk(obj: Any, prefix: str) -> None:
+        if isinstance(obj, _Dist):
+            if obj.is_random:
+                out[prefix] = obj
+            return
+        if isinstance(obj, list):
+            for i, it in enumerate(obj):
+                name = getattr(it, "name", None)
+                walk(it, f"{prefix}.{name if name else i}")
+            return
+        if hasattr(obj, "model_fields"):
+            for k in type(obj).model_fields:
+                walk(getattr(obj, k), f"{prefix}.{k}" if prefix else k)
+
+    walk(scenario, "")
+    return out
+
+
+def correlation_matrix(scenario: Scenario) -> tuple[list[str], np.ndarray]:
+    """The rank-correlation matrix over the fields named in ``correlations`` (identity elsewhere)."""
+    names: list[str] = []
+    for c in scenario.correlations:
+        for f in c.between:
+            if f not in names:
+                names.append(f)
+    m = np.eye(len(names))
+    for c in scenario.correlations:
+        i, j = names.index(c.between[0]), names.index(c.between[1])
+        m[i, j] = m[j, i] = c.rho
+    return names, m

@@ -1,0 +1,226 @@
+"""What users do with models: the workload kinds and their levers.
+
+Token fields are per model call unless named otherwise. Session structure (history re-sent
+each turn, agent context growing each step) is computed by ``sim.demand.sessions`` from these
+fields; nothing here multiplies anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from .types import Model, NonNeg, Positive, Prob, Ratio, Tokens, unit
+
+PoolName = Literal["api", "neocloud", "owned"]
+
+
+class ModelChoice(Model):
+    """Which model serves this workload in each pool.
+
+    ``api`` is a price-catalog reference ``provider/model`` (e.g. ``anthropic/claude-sonnet-4-5``);
+    ``neocloud`` and ``owned`` name a model class of the hardware catalog (e.g. ``llama-3.3-70b``).
+    """
+
+    api: str | None = Field(None, description="provider/model for the pay-per-token API.")
+    neocloud: str | None = Field(None, description="Model class served on rented GPUs.")
+    owned: str | None = Field(None, description="Model class served on owned GPUs.")
+    precision: str | None = Field(None, description="Precision on GPU pools (fp8, fp4, ...); default: best available.")
+
+
+class SLO(Model):
+    """Service level a GPU pool must meet for this workload."""
+
+    interactivity_tok_s_user: Positive = unit(
+        "tokens/s per user", default=20.0,
+        description="Decode speed each user must see; GPU throughput is read off the catalog curve here.")
+    ttft_s: Positive = unit("s", default=3.0, description="Time-to-first-token target.")
+
+
+class Tools(Model):
+    """Tool (function) definitions sent with each call."""
+
+    count: NonNeg = unit("tools", default=0.0, description="Number of tools exposed.")
+    tokens_each: Tokens = unit("tokens", default=250.0, description="Schema tokens per tool definition.")
+    mode: Literal["schema", "code"] = Field(
+        "schema", description="schema: every definition re-sent each call; code: a small constant API stub.")
+    code_mode_tokens: Tokens = unit("tokens", default=400.0, description="Tokens of the code-mode stub.")
+
+
+class History(Model):
+    """How much of the conversation each turn re-sends.
+
+    ``full`` re-sends every earlier turn (input grows quadratically with turns), ``window``
+    keeps the last ``window_turns`` turns (linear), ``summary`` keeps the last ``window_turns``
+    plus a running summary of ``summary_tokens``, refreshed by an extra call each time
+    ``window_turns`` turns have rolled out of the window.
+    """
+
+    policy: Literal["full", "window", "summary"] = Field("full", description="History policy.")
+    window_turns: NonNeg = unit("turns", default=6.0, description="Turns kept by window/summary.")
+    summary_tokens: Tokens = unit("tokens", default=400.0, description="Size of the running summary.")
+
+
+class RAG(Model):
+    """Retrieved context added to each call (not kept in history)."""
+
+    chunks: NonNeg = unit("chunks", default=0.0, description="Chunks retrieved per call.")
+    chunk_tokens: Tokens = unit("tokens", default=400.0, description="Tokens per chunk.")
+    compression: Ratio = unit("ratio", default=1.0, description="Kept share after context compression (1 = none).")
+
+
+class PromptCache(Model):
+    """Provider prompt caching: a prefix sent again within the TTL is read at the cache rate."""
+
+    enabled: bool = Field(False, description="Mark prompts for caching.")
+    ttl: Literal["5m", "1h"] = Field("5m", description="Cache time-to-live (1h costs a higher write premium).")
+    min_tokens: NonNeg = unit("tokens", default=1024.0, description="Minimum cacheable prefix (provider rule).")
+    shared_prefix: bool = Field(True, description="System prompt and tools are identical across users, so one user's write serves others.")
+
+
+class SemanticCache(Model):
+    """Answer cache in front of the model: a hit needs no model call."""
+
+    enabled: bool = Field(False, description="Use a semantic cache.")
+    hit_rate: Prob = unit("share of calls", default=0.0, description="Share of calls answered from the cache.")
+
+
+class Routing(Model):
+    """Cascade: a cheap model answers first; a share escalates to the primary (both billed)."""
+
+    enabled: bool = Field(False, description="Use the cascade.")
+    cheap_model: str | None = Field(None, description="provider/model of the first, cheap model (API pool).")
+    escalation_probability: Prob = unit("probability", default=0.3, description="Share of calls escalated.")
+
+
+class Levers(Model):
+    """Cost levers; each can be switched on to compare baseline and optimised spend."""
+
+    prompt_cache: PromptCache = Field(default_factory=PromptCache, description="Prompt caching.")
+    semantic_cache: SemanticCache = Field(default_factory=SemanticCache, description="Semantic cache.")
+    routing: Routing = Field(default_factory=Routing, description="Routing / cascade.")
+    output_cap_tokens: NonNeg | None = unit(
+        "tokens", default=None, description="Hard cap on output (incl. reasoning) per call; none if omitted.")
+    batch_share: Prob = unit("share of calls", default=0.0, description="Share of calls sent to the batch API.")
+    compression: Ratio = unit(
+        "ratio", default=1.0, description="Kept share of RAG context and tool results after prompt compression.")
+
+
+class Retry(Model):
+    """Failed calls and how they are retried.
+
+    Each attempt ends in exactly one of: success; provider error (not billed); timeout (input
+    and ``timeout_output_share`` of the output billed); validation failure (billed in full, the
+    answer is unusable). Failed attempts are retried up to ``max_attempts`` with exponential
+    backoff and jitter. The overhead multiplier alpha (billed tokens / first-attempt tokens)
+    follows; ``alpha`` overrides it (e.g. from a bill) until the demand simulation measures one.
+    """
+
+    error_rate: Prob = unit("probability", default=0.0, description="Provider error (5xx/429) per attempt.")
+    timeout_rate: Prob = unit("probability", default=0.0, description="Timeout per attempt.")
+    timeout_output_share: Prob = unit("share", default=0.5, description="Share of output billed on a timeout.")
+    validation_failure_rate: Prob = unit("probability", default=0.0, description="Unusable answer per attempt.")
+    max_attempts: int = Field(3, ge=1, le=100, description="Attempts per call including the first.")
+    backoff_base_s: NonNeg = unit("s", default=1.0, description="First backoff delay.")
+    backoff_cap_s: NonNeg = unit("s", default=30.0, description="Largest backoff delay.")
+    alpha: Positive | None = unit(
+        "multiplier", default=None, description="Override: billed tokens per first-attempt token.")
+
+    @model_validator(mode="after")
+    def _total(self) -> "Retry":
+        from .distributions import support_of
+
+        hi = sum(support_of(v)[1] for v in (self.error_rate, self.timeout_rate, self.validation_failure_rate))
+        if hi > 1.0:
+            raise ValueError("error_rate + timeout_rate + validation_failure_rate can exceed 1; "
+                             "they are exclusive outcomes of one attempt")
+        return self
+
+
+class _WorkloadBase(Model):
+    name: str = Field(description="Unique workload name.")
+    business_unit: str = Field(description="Name of the business unit whose users generate it.")
+    models: ModelChoice = Field(description="Model per pool.")
+    allowed_pools: list[PoolName] = Field(
+        default_factory=lambda: ["api"], min_length=1,
+        description="Pools this workload may run on, in no particular order (dispatch uses merit order).")
+    slo: SLO = Field(default_factory=SLO, description="Latency target on GPU pools.")
+    system_prompt_tokens: Tokens = unit("tokens", default=800.0, description="System prompt per call.")
+    output_tokens: Tokens = unit("tokens", default=300.0, description="Visible output per call.")
+    reasoning_multiplier: NonNeg = unit(
+        "× output", default=0.0, description="Hidden reasoning tokens per output token (billed as output).")
+    tools: Tools = Field(default_factory=Tools, description="Tool definitions.")
+    rag: RAG = Field(default_factory=RAG, description="Retrieved context.")
+    levers: Levers = Field(default_factory=Levers, description="Cost levers.")
+    retry: Retry = Field(default_factory=Retry, description="Failures and retries.")
+
+
+class ChatWorkload(_WorkloadBase):
+    """Conversational sessions of several turns; history is re-sent each turn."""
+
+    kind: Literal["chat"]
+    sessions_per_user_per_day: NonNeg = unit("sessions", description="Sessions per active user on a full working day.")
+    turns: Positive = unit("turns", default=6.0, description="Turns (model calls) per session.")
+    user_message_tokens: Tokens = unit("tokens", default=80.0, description="User message per turn.")
+    think_time_s: NonNeg = unit("s", default=45.0, description="User time between a reply and the next message.")
+    history: History = Field(default_factory=History, description="History policy.")
+
+
+class RagWorkload(ChatWorkload):
+    """Question answering over retrieved documents (a chat whose calls carry RAG context)."""
+
+    kind: Literal["rag"]  # type: ignore[assignment]
+    turns: Positive = unit("turns", default=1.5, description="Turns (model calls) per session.")
+    rag: RAG = Field(default_factory=lambda: RAG(chunks=5.0), description="Retrieved context.")
+
+
+class SubAgents(Model):
+    """Sub-agent fan-out: a step may spawn a sub-task of its own steps."""
+
+    probability_per_step: Prob = unit("probability", default=0.0, description="Chance a step spawns a sub-agent.")
+    steps: Positive = unit("steps", default=4.0, description="Steps of a sub-agent task.")
+
+
+class AgentWorkload(_WorkloadBase):
+    """Agent tasks: steps re-send a growing context of earlier steps and tool results."""
+
+    kind: Literal["agent"]
+    tasks_per_user_per_day: NonNeg = unit("tasks", description="Tasks per active user on a full working day.")
+    steps: Positive = unit("steps", default=12.0, description="Model calls per task (before sub-agents).")
+    task_prompt_tokens: Tokens = unit("tokens", default=600.0, description="Task description sent with every step.")
+    tool_result_tokens: Tokens = unit("tokens", default=900.0, description="Tool output appended to the context per step.")
+    step_time_s: NonNeg = unit("s", default=8.0, description="Tool execution time between steps.")
+    subagents: SubAgents = Field(default_factory=SubAgents, description="Sub-agent fan-out.")
+    quota_tokens: Tokens | None = unit(
+        "tokens", default=None, description="Hard cap on tokens per task (input + output); the task stops at the quota.")
+
+
+class BatchWorkload(_WorkloadBase):
+    """Document jobs sent to the batch API (discounted, delayed)."""
+
+    kind: Literal["batch"]
+    documents_per_user_per_day: NonNeg = unit("documents", description="Documents per active user per full day.")
+    input_tokens_per_document: Tokens = unit("tokens", default=3000.0, description="Document tokens per call.")
+    calls_per_document: Positive = unit("calls", default=1.0, description="Model calls per document.")
+    completion_hours: Positive = unit("h", default=24.0, description="Batch completion window.")
+
+
+class EmbeddedSaasWorkload(Model):
+    """A SaaS tool with AI inside: seat fees, with hidden token use reported for visibility only."""
+
+    kind: Literal["embedded_saas"]
+    name: str = Field(description="Unique workload name.")
+    business_unit: str = Field(description="Business unit that holds the seats.")
+    seats_per_user: Prob = unit("seats per user", default=1.0, description="Share of the unit's users with a seat.")
+    fee_per_seat_month: NonNeg = unit("currency/seat-month", description="Seat fee.")
+    hidden_input_tokens_per_seat_month: Tokens = unit(
+        "tokens", default=0.0, description="Estimated tokens the vendor consumes per seat (visibility only).")
+    hidden_output_tokens_per_seat_month: Tokens = unit("tokens", default=0.0, description="As above, output.")
+
+
+Workload = Annotated[
+    Union[ChatWorkload, RagWorkload, AgentWorkload, BatchWorkload, EmbeddedSaasWorkload],
+    Field(discriminator="kind"),
+]
+TOKEN_WORKLOADS = (ChatWorkload, RagWorkload, AgentWorkload, BatchWorkload)
