@@ -334,7 +334,6 @@ def _read_profile(path: Path) -> GPUProfile:
         raise r.fail("<file>", f"cannot read: {exc}") from None
     if not isinstance(doc, dict):
         raise r.fail("<root>", "expected a mapping")
-    _check_all_sourced(r, doc, "", False)
     pid = r.node(doc, "id", "id", str)
     if pid != path.stem:
         raise r.fail("id", f"{pid!r} must equal the file name {path.stem!r}")
@@ -354,7 +353,7 @@ def _read_profile(path: Path) -> GPUProfile:
     year = r.value(doc, "release_year", lo=1990, hi=2100)
     if year != int(year):
         raise r.fail("release_year.value", "must be a whole year")
-    return GPUProfile(
+    profile = GPUProfile(
         id=pid,
         name=r.node(doc, "name", "name", str),
         vendor=r.node(doc, "vendor", "vendor", str),
@@ -371,6 +370,8 @@ def _read_profile(path: Path) -> GPUProfile:
         sources=dict(r.sources),
         path=path,
     )
+    _check_all_sourced(r, doc, "", False)  # after the specific checks, so their messages win
+    return profile
 
 
 @functools.lru_cache(maxsize=8)

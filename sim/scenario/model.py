@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from .distributions import _Dist
 from .population import ActivityProfile, BusinessUnit
@@ -188,7 +188,7 @@ def resolve_path(scenario: Scenario, path: str) -> tuple[Any, str, tuple]:
     last = parts[-1]
     if isinstance(obj, list):
         raise KeyError(f"{path}: ends at a list; name an item and a field")
-    if not hasattr(obj, "model_fields") or last not in type(obj).model_fields:
+    if not isinstance(obj, BaseModel) or last not in type(obj).model_fields:
         raise KeyError(f"{path}: no such key")
     loc.append(last)
     return obj, last, tuple(loc)
@@ -202,7 +202,7 @@ def _child(obj: Any, key: str):
         if key.isdigit() and int(key) < len(obj):
             return obj[int(key)], [int(key)]
         return None
-    if hasattr(obj, "model_fields") and key in type(obj).model_fields:
+    if isinstance(obj, BaseModel) and key in type(obj).model_fields:
         return getattr(obj, key), [key]
     return None
 
@@ -234,7 +234,7 @@ def uncertain_fields(scenario: Scenario) -> dict[str, _Dist]:
                 name = getattr(it, "name", None)
                 walk(it, f"{prefix}.{name if name else i}")
             return
-        if hasattr(obj, "model_fields"):
+        if isinstance(obj, BaseModel):
             for k in type(obj).model_fields:
                 walk(getattr(obj, k), f"{prefix}.{k}" if prefix else k)
 

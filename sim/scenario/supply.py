@@ -123,7 +123,8 @@ class Contract(Model):
     """
 
     name: str = Field(description="Unique contract name (used by strategies).")
-    kind: Literal["token_commit", "dollar_commit", "provisioned_throughput", "reserved_gpus", "seats"]
+    kind: Literal["token_commit", "dollar_commit", "provisioned_throughput", "reserved_gpus", "seats"] = Field(
+        description="Contract kind.")
     models: list[str] = Field(default_factory=list, description="provider/model refs covered (empty: all API models).")
     start_month: int = Field(0, ge=0, description="First month of the term.")
     term_months: int = Field(12, ge=1, description="Length of the term.")

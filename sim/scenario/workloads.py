@@ -159,7 +159,7 @@ class _WorkloadBase(Model):
 class ChatWorkload(_WorkloadBase):
     """Conversational sessions of several turns; history is re-sent each turn."""
 
-    kind: Literal["chat"]
+    kind: Literal["chat"] = Field(description="Workload kind.")
     sessions_per_user_per_day: NonNeg = unit("sessions", description="Sessions per active user on a full working day.")
     turns: Positive = unit("turns", default=6.0, description="Turns (model calls) per session.")
     user_message_tokens: Tokens = unit("tokens", default=80.0, description="User message per turn.")
@@ -170,7 +170,7 @@ class ChatWorkload(_WorkloadBase):
 class RagWorkload(ChatWorkload):
     """Question answering over retrieved documents (a chat whose calls carry RAG context)."""
 
-    kind: Literal["rag"]  # type: ignore[assignment]
+    kind: Literal["rag"] = Field(description="Workload kind.")  # type: ignore[assignment]
     turns: Positive = unit("turns", default=1.5, description="Turns (model calls) per session.")
     rag: RAG = Field(default_factory=lambda: RAG(chunks=5.0), description="Retrieved context.")
 
@@ -185,7 +185,7 @@ class SubAgents(Model):
 class AgentWorkload(_WorkloadBase):
     """Agent tasks: steps re-send a growing context of earlier steps and tool results."""
 
-    kind: Literal["agent"]
+    kind: Literal["agent"] = Field(description="Workload kind.")
     tasks_per_user_per_day: NonNeg = unit("tasks", description="Tasks per active user on a full working day.")
     steps: Positive = unit("steps", default=12.0, description="Model calls per task (before sub-agents).")
     task_prompt_tokens: Tokens = unit("tokens", default=600.0, description="Task description sent with every step.")
@@ -199,7 +199,7 @@ class AgentWorkload(_WorkloadBase):
 class BatchWorkload(_WorkloadBase):
     """Document jobs sent to the batch API (discounted, delayed)."""
 
-    kind: Literal["batch"]
+    kind: Literal["batch"] = Field(description="Workload kind.")
     documents_per_user_per_day: NonNeg = unit("documents", description="Documents per active user per full day.")
     input_tokens_per_document: Tokens = unit("tokens", default=3000.0, description="Document tokens per call.")
     calls_per_document: Positive = unit("calls", default=1.0, description="Model calls per document.")
@@ -209,7 +209,7 @@ class BatchWorkload(_WorkloadBase):
 class EmbeddedSaasWorkload(Model):
     """A SaaS tool with AI inside: seat fees, with hidden token use reported for visibility only."""
 
-    kind: Literal["embedded_saas"]
+    kind: Literal["embedded_saas"] = Field(description="Workload kind.")
     name: str = Field(description="Unique workload name.")
     business_unit: str = Field(description="Business unit that holds the seats.")
     seats_per_user: Prob = unit("seats per user", default=1.0, description="Share of the unit's users with a seat.")

@@ -1,0 +1,46 @@
+"""Shared helpers: build small scenarios from Python dicts."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE = {
+    "name": "t",
+    "horizon": {"start": "2027-02", "months": 1},
+    "prices": {"date": "2027-02-01",
+               "overrides": [{"model": "acme/m1", "input": 2.0, "output": 8.0},
+                             {"model": "acme/m2", "input": 1.0, "output": 4.0}]},
+    "activity": {"preset": "always_on"},
+    "business_units": [{"name": "bu", "users": {"curve": "fixed", "ceiling": 100}}],
+    "workloads": [],
+    "pools": {"api": {"price_trend": {"commodity_per_year": 0.0, "frontier_per_year": 0.0}}},
+}
+
+
+def chat(name="c", **kw):
+    w = {"name": name, "kind": "chat", "business_unit": "bu", "sessions_per_user_per_day": 10, "turns": 1,
+         "system_prompt_tokens": 500, "user_message_tokens": 100, "output_tokens": 200,
+         "models": {"api": "acme/m1"}}
+    w.update(kw)
+    return w
+
+
+def make(workloads, **kw):
+    from sim.scenario import load_scenario_text
+
+    d = copy.deepcopy(BASE)
+    d["workloads"] = workloads
+    for k, v in kw.items():
+        d[k] = v
+    return load_scenario_text(yaml.safe_dump(d, sort_keys=False), file="<test>", base_dir=ROOT)
+
+
+@pytest.fixture
+def make_scenario():
+    return make

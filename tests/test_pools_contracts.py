@@ -1,0 +1,85 @@
+"""Pool cost formulas and contract settlement against hand calculations and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.contracts import settle_commit
+from sim.pools.api import alpha_components, price_trend_factor
+from sim.pools.owned import OwnedCostInputs, owned_month_cost
+
+
+def test_owned_gpu_month_by_hand():
+    # 16 GPUs, $40,000 each excl. network/storage (10 % + 2 % of IT capex) → IT capex per GPU
+    # 40,000 / 0.88 = 45,454.55; 5-year life, 10 % residual → 681.82 per GPU-month.
+    # Power: 1,015 W all-in, idle 30 %, u = 0.5 → 1,015 × 0.65 = 659.75 W × PUE 1.3 × 720 h
+    # = 617.526 kWh per GPU × $0.085 = $52.49.  Colo 1.015 kW × $190 = $192.85.
+    # Staff: (1 + 16/150) FTE × 250,000/12 = $23,055.56.  Licence 0.  Support 6 %/yr of capex.
+    c = OwnedCostInputs(40000, 0.10, 0.02, 5, 0.10, 1015, 0.30, 1.3, 0.085, 190, 1.0, 150, 250000, 0.0, 0.06)
+    m = owned_month_cost(16, 0.5, 720, c)
+    capex = 40000 / 0.88
+    assert float(m["depreciation"]) == pytest.approx(16 * capex * 0.9 / 60, abs=0.005)
+    assert float(m["energy_kwh"]) == pytest.approx(16 * 1015 * 0.65 * 1.3 * 720 / 1000)
+    assert float(m["power"]) == pytest.approx(16 * 617.526 * 0.085, abs=0.005)
+    assert float(m["colocation"]) == pytest.approx(16 * 1.015 * 190, abs=0.005)
+    assert float(m["staff"]) == pytest.approx((1 + 16 / 150) * 250000 / 12, abs=0.005)
+    assert float(m["support"]) == pytest.approx(16 * capex * 0.06 / 12, abs=0.005)
+    total = sum(float(m[k]) for k in ("depreciation", "power", "colocation", "staff", "licence", "support"))
+    assert total == pytest.approx(10909.09 + 839.84 + 3085.60 + 23055.56 + 3636.36, abs=0.02)
+
+
+def test_retry_attempts_closed_form():
+    a, ain, aout = alpha_components(0.0, 0.0, 0.5, 0.2, 3)
+    assert a == pytest.approx(1 + 0.2 + 0.04)
+    assert ain == pytest.approx(a) and aout == pytest.approx(a)
+    a, ain, aout = alpha_components(0.1, 0.1, 0.5, 0.0, 1000)
+    assert a == pytest.approx(1 / 0.8)
+    assert ain == pytest.approx(0.9 / 0.8)            # errors bill nothing
+    assert aout == pytest.approx((0.8 + 0.05) / 0.8)  # timeouts bill half the output
+
+
+def test_price_trend_factor():
+    assert price_trend_factor(12, -0.3) == pytest.approx(0.7)
+    assert price_trend_factor(6, 0.44) == pytest.approx(1.2)
+
+
+def test_newsvendor_commit_is_the_discount_quantile():
+    # Token commit A at discount d, overage at list: E[cost](A) is minimised at the d-quantile of demand.
+    rng = np.random.default_rng(11)
+    demand = rng.lognormal(np.log(1e9), 0.5, size=20_000)  # tokens per month, one month per draw
+    price = 3e-6  # list $ per token
+    d = 0.3
+    levels = np.quantile(demand, np.linspace(0.05, 0.95, 91))
+    costs = []
+    for a in levels:
+        st = settle_commit(demand[:, None], demand[:, None] * price, a, unit="tokens", discount=d, overage_rate=1.0,
+                           start_month=0, term_months=1, period_months=1)
+        costs.append(st.cost.mean())
+    best = levels[int(np.argmin(costs))]
+    assert best == pytest.approx(np.quantile(demand, d), rel=0.03)
+
+
+def test_dollar_commit_take_or_pay_and_overage():
+    use = np.array([[100.0, 100.0, 100.0]])  # tokens (unused for dollar commits)
+    lst = np.array([[50.0, 200.0, 0.0]])     # list spend per month
+    st = settle_commit(use, lst, 100.0, unit="dollars", discount=0.2, overage_rate=1.0, start_month=0,
+                       term_months=3, period_months=1)
+    # month 1: discounted use 40 < 100 → pay 100, 60 stranded; month 2: 160 > 100 → 100 + 60/0.8 = 175
+    assert st.cost[0].tolist() == pytest.approx([100.0, 175.0, 100.0])
+    assert st.stranded[0].tolist() == pytest.approx([60.0, 0.0, 100.0])
+    assert st.overage[0].tolist() == pytest.approx([0.0, 60.0, 0.0])
+
+
+def test_rollover_and_true_up():
+    lst = np.array([[0.0, 150.0]])
+    use = np.array([[0.0, 150.0]])
+    st = settle_commit(use, lst, 100.0, unit="dollars", discount=0.0, overage_rate=1.0, start_month=0,
+                       term_months=2, period_months=1, rollover_share=0.5)
+    # month 1: all 100 unused, 50 carried; month 2 commitment 150 covers the 150 of use
+    assert st.cost[0].tolist() == pytest.approx([100.0, 100.0])
+    assert st.stranded[0].tolist() == pytest.approx([50.0, 0.0])
+    tu = settle_commit(use, lst, 100.0, unit="dollars", discount=0.0, overage_rate=1.0, start_month=0,
+                       term_months=2, period_months=1, true_up=True)
+    # true-up: month 1 pays nothing drawn; shortfall of 100 settled at the end; month 2 overage 50
+    assert tu.cost[0].tolist() == pytest.approx([0.0, 100.0 + 50.0 + 100.0])
