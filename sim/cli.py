@@ -133,6 +133,76 @@ def _calculator(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- run (Monte Carlo) --------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    import time
+
+    from .mc.runner import RunError, run
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise UsageError(f"--seed must be >= 0, got {args.seed}")
+        sc = sc.model_copy(update={"seed": args.seed})
+    paths = args.paths if args.paths is not None else sc.paths
+    if paths <= 0:
+        raise UsageError(f"--paths must be a positive whole number, got {paths}")
+    _check_horizon(sc)
+    out = Path(args.out) if args.out else Path("outputs") / sc.name
+    bar = None
+    if not args.json and not args.quiet:
+        from tqdm import tqdm
+
+        import math
+
+        bar = tqdm(total=math.ceil(paths / max(args.block_size, 1)), unit="block", desc=f"{sc.name}: {paths} paths", file=sys.stderr, leave=True)
+
+    def progress(done: int, total: int, elapsed: float) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    t0 = time.time()
+    try:
+        ds, path = run(sc, paths=paths, out=out, block_size=args.block_size, workers=args.workers,
+                       scheduler=args.scheduler, resume=args.resume, zarr=args.zarr, progress=progress)
+    except RunError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.time() - t0
+    total = ds["spend"].sum(["month", "pool", "workload"])
+    summary = {}
+    for s in ds["strategy"].values:
+        q = total.sel(strategy=s).quantile([0.05, 0.5, 0.95], dim="path").values
+        summary[str(s)] = {"mean": float(total.sel(strategy=s).mean()), "p5": float(q[0]), "p50": float(q[1]),
+                           "p95": float(q[2])}
+    obj = {"ok": True, "results": str(path), "paths": int(paths), "seed": int(sc.seed), "seconds": round(seconds, 2),
+           "strategies": list(summary), "total_spend": summary, "currency": sc.currency,
+           "price_library": ds.attrs["price_library"]}
+    lines = [f"Wrote {path} ({paths} paths × {len(summary)} strategies, {seconds:.1f} s)",
+             f"Total spend over {sc.horizon.months} months, {sc.currency}:",
+             f"  {'strategy':<28}{'mean':>14}{'P5':>14}{'P50':>14}{'P95':>14}"]
+    for name, v in summary.items():
+        lines.append(f"  {name:<28}{v['mean']:>14,.0f}{v['p5']:>14,.0f}{v['p50']:>14,.0f}{v['p95']:>14,.0f}")
+    _emit(args, obj, "\n".join(lines))
+    return 0
+
+
+def _check_horizon(sc) -> None:
+    """Warn (on stderr) where the horizon runs past the price data: trends carry list prices on."""
+    import datetime as dt
+
+    end = sc.horizon.month_starts()[-1]
+    if end > sc.price_date + dt.timedelta(days=366):
+        sys.stderr.write(
+            f"tokensim: note: the horizon ends {end:%Y-%m}, past the price data ({sc.price_date}); list prices "
+            "are carried forward by pools.api.price_trend (commodity/frontier) from the price date\n")
+
+
 # ---- parser and dispatch ------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tokensim", description="Forecast AI token spend: API, neocloud and owned GPUs.")
@@ -157,6 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--price-date", help="calculator: list-price date YYYY-MM-DD (default today)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_estimate)
+
+    r = sub.add_parser("run", help="Monte Carlo: distributions of spend, tokens and capacity over paths")
+    r.add_argument("scenario", metavar="SCENARIO")
+    r.add_argument("--paths", type=int, help="number of paths (default: the scenario's)")
+    r.add_argument("--seed", type=int, help="seed (default: the scenario's)")
+    r.add_argument("--out", help="output directory (default outputs/<scenario name>)")
+    r.add_argument("--workers", type=int, help="numba threads (default: all cores)")
+    r.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    r.add_argument("--block-size", type=int, default=500, help="paths per block (results do not depend on it)")
+    r.add_argument("--resume", action="store_true", help="reuse finished blocks of an interrupted run")
+    r.add_argument("--zarr", action="store_true", help="write results.zarr instead of results.nc")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.set_defaults(func=cmd_run)
     return p
 
 

@@ -51,7 +51,7 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
     overage = np.zeros_like(use)
     overage_cost = np.zeros_like(use)
     end = min(start_month + term_months, months)
-    if amount <= 0 or start_month >= months:
+    if np.all(np.asarray(amount) <= 0) or start_month >= months:
         return Settlement(cost, drawn, stranded, overage, overage_cost)
     cost[..., start_month:end] = 0.0
     carry = np.zeros(use.shape[:-1])
@@ -79,7 +79,7 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
             over_cost = over * p * overage_rate
             commit_cost = (amount * (b - a) / period_months) * value_per_unit
         else:
-            over_cost = over / max(1.0 - discount, 1e-12) * overage_rate
+            over_cost = over / np.maximum(1.0 - discount, 1e-12) * overage_rate
             commit_cost = amount * (b - a) / period_months * np.ones_like(u)
         last = b - 1
         if true_up:
@@ -101,3 +101,88 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
 def seat_cost(seats: np.ndarray | float, fee_per_seat_month: float) -> np.ndarray:
     """Seat fees per month."""
     return np.asarray(seats, float) * fee_per_seat_month
+
+
+@dataclass
+class ApiSettlement:
+    """API spend after contracts, per (workload, model) key, plus each contract's settlement."""
+
+    cost: dict  # (workload, ref) -> (..., M) spend after contracts
+    contracts: dict  # contract name -> dict(drawn, stranded, overage, cost) arrays (..., M)
+    idle: dict  # contract name -> (..., M) commitment paid in months with no covered use
+
+
+def settle_api_contracts(contracts, cost: dict, tokens: dict, hour_share: dict, hour_month: np.ndarray,
+                         month_hours: np.ndarray, value=float) -> ApiSettlement:
+    """Apply token/dollar commits and provisioned throughput to API list spend.
+
+    ``cost`` and ``tokens`` map (workload, model ref) to list spend and tokens per month (any
+    leading dims, months last). ``hour_share[w]`` spreads a month's volume of workload w over its
+    hours (summing to 1 within each month), which sets how much of it provisioned throughput can
+    absorb. Covered spend is replaced by the settled cost, shared in proportion to list spend;
+    commitment paid in a month with no covered use is reported in ``idle``.
+    """
+    settled = {k: np.asarray(v, float).copy() for k, v in cost.items()}
+    out: dict = {}
+    idle: dict = {}
+    some = next(iter(settled.values()), None)
+    lead = some.shape[:-1] if some is not None else ()
+    M = month_hours.size
+    for c in contracts:
+        if c.kind not in ("token_commit", "dollar_commit", "provisioned_throughput"):
+            continue
+        covered = [k for k in settled if not c.models or k[1] in c.models]
+        lst = sum((settled[k] for k in covered), np.zeros(lead + (M,)))
+        use = sum((np.asarray(tokens[k], float) for k in covered), np.zeros(lead + (M,)))
+        a, b = c.start_month, min(c.start_month + c.term_months, M)
+        if c.kind == "provisioned_throughput":
+            cap_h = value(c.units) * value(c.tokens_per_minute_per_unit) * 60.0
+            cap_h = np.asarray(cap_h, float)[..., None] if np.ndim(cap_h) else cap_h
+            H = hour_month.size
+            tok_h = np.zeros(lead + (H,))
+            cost_h = {}
+            for k in covered:
+                share = hour_share[k[0]]
+                tok_h = tok_h + np.asarray(tokens[k], float)[..., hour_month] * share
+                cost_h[k] = np.asarray(settled[k], float)[..., hour_month] * share
+            in_term = (hour_month >= a) & (hour_month < b)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f = np.where(in_term & (tok_h > 0), np.minimum(1.0, cap_h / np.where(tok_h > 0, tok_h, 1.0)), 0.0)
+            unit_cost = np.zeros(M)
+            unit_cost[a:b] = 1.0
+            unit_cost = unit_cost * np.asarray(value(c.units) * value(c.price_per_unit_month), float)[..., None] \
+                if np.ndim(value(c.units) * value(c.price_per_unit_month)) else unit_cost * value(c.units) * value(c.price_per_unit_month)
+            spill = sum((_month_sum(cost_h[k] * (1.0 - f), hour_month, M) for k in covered), np.zeros(lead + (M,)))
+            new = spill + unit_cost
+            used = _month_sum(tok_h * f, hour_month, M)
+            cap_m = np.zeros(M)
+            cap_m[a:b] = 1.0
+            cap_m = cap_m * month_hours * cap_h
+            out[c.name] = dict(drawn=used, stranded=cap_m - used, overage=_month_sum(tok_h * (1 - f), hour_month, M),
+                               cost=new)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ref_price = np.where(use.sum(-1) > 0, lst.sum(-1) / np.where(use.sum(-1) > 0, use.sum(-1), 1.0), 0.0)
+            st = settle_commit(use, lst, value(c.amount), unit="tokens" if c.kind == "token_commit" else "dollars",
+                               discount=value(c.discount), overage_rate=value(c.overage_rate),
+                               start_month=c.start_month, term_months=c.term_months, period_months=c.period_months,
+                               rollover_share=value(c.rollover_share), true_up=c.true_up,
+                               reference_price=float(np.mean(ref_price)))
+            new = st.cost
+            out[c.name] = dict(drawn=st.drawn, stranded=st.stranded, overage=st.overage, cost=st.cost)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(lst > 0, new / np.where(lst > 0, lst, 1.0), 0.0)
+        for k in covered:
+            settled[k] = settled[k] * ratio
+        idle[c.name] = np.where(lst > 0, 0.0, new)
+    return ApiSettlement(settled, out, idle)
+
+
+def _month_sum(x: np.ndarray, hour_month: np.ndarray, months: int) -> np.ndarray:
+    """Sum an (..., H) hourly array into (..., M) months."""
+    starts = np.r_[0, np.flatnonzero(np.diff(hour_month)) + 1]
+    out = np.add.reduceat(x, starts, axis=-1)
+    if out.shape[-1] < months:
+        pad = np.zeros(out.shape[:-1] + (months - out.shape[-1],))
+        out = np.concatenate([out, pad], axis=-1)
+    return out

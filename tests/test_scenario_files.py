@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.scenario import dump_scenario, load_scenario, load_scenario_text
@@ -35,3 +36,15 @@ def test_reference_covers_every_key():
         for name, f in m.model_fields.items():
             assert f"`{f.alias or name}`" in text, f"{m.__name__}.{name} missing from the reference"
             assert f.description, f"{m.__name__}.{name} has no description"
+
+
+def test_empirical_distribution_reads_its_csv(tmp_path):
+    (tmp_path / "turns.csv").write_text("turns\n1\n2\n3\n10\n")
+    text = (ROOT / "scenarios" / "examples" / "single_chat.yaml").read_text()
+    text = text.replace("turns: {dist: lognormal, median: 3, p90: 8}", "turns: {dist: empirical, file: turns.csv, column: turns}")
+    (tmp_path / "s.yaml").write_text(text)
+    sc = load_scenario(tmp_path / "s.yaml")
+    d = sc.workloads[0].turns
+    assert d.mean() == pytest.approx(4.0)
+    assert d.support() == (1.0, 10.0)
+    assert sorted(set(d.ppf(np.linspace(0.01, 0.99, 50)))) == [1.0, 2.0, 3.0, 10.0]

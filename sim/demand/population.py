@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import math
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,28 @@ _PRESETS_FILE = Path(__file__).resolve().parents[2] / "calibration" / "workloads
 
 
 def adoption_users(adoption, months: int, value=mean_of) -> np.ndarray:
-    """Users in each month (mid-month) for an ``Adoption`` spec; ``value`` maps a field to a number."""
+    """Users in each month (mid-month) for an ``Adoption`` spec.
+
+    ``value`` maps a field to a number or to an array of per-path values (P,); the result is
+    (months,) or (P, months).
+    """
     t = np.arange(months, dtype=float) + 0.5
-    start, ceiling = value(adoption.start), value(adoption.ceiling)
+
+    def v(x):
+        val = value(x)
+        return np.asarray(val, float)[..., None] if np.ndim(val) else float(val)
+
+    start, ceiling = v(adoption.start), v(adoption.ceiling)
     if adoption.curve == "fixed":
-        return np.full(months, ceiling)
+        return ceiling + 0.0 * t
     if adoption.curve == "linear":
-        ramp = value(adoption.ramp_months)
-        return start + (ceiling - start) * np.minimum(t / ramp, 1.0)
+        return start + (ceiling - start) * np.minimum(t / v(adoption.ramp_months), 1.0)
     if adoption.curve == "logistic":
-        k, m0 = value(adoption.steepness), value(adoption.midpoint_month)
+        k, m0 = v(adoption.steepness), v(adoption.midpoint_month)
         s = 1.0 / (1.0 + np.exp(-k * (t - m0)))
-        s0 = 1.0 / (1.0 + math.exp(k * m0))
+        s0 = 1.0 / (1.0 + np.exp(k * m0))
         return start + (ceiling - start) * (s - s0) / (1.0 - s0)
-    p, q = value(adoption.p), value(adoption.q)
+    p, q = v(adoption.p), v(adoption.q)
     e = np.exp(-(p + q) * t)
     f = (1.0 - e) / (1.0 + (q / p) * e)
     return start + (ceiling - start) * f

@@ -23,7 +23,7 @@ import pandas as pd
 from .. import __version__
 from ..catalog.hardware import GPUProfile, load_hardware
 from ..catalog.prices import PriceBook, library_version
-from ..contracts import seat_cost, settle_commit
+from ..contracts import seat_cost, settle_api_contracts
 from ..demand.population import (adoption_users, hour_weights, month_day_weight, month_hours,
                                  month_of_hour, profile_arrays)
 from ..pools.api import price_trend_factor
@@ -241,7 +241,6 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
     trend_c = price_trend_factor(m_idx, mean_of(sc.pools.api.price_trend.commodity_per_year))
     trend_f = price_trend_factor(m_idx, mean_of(sc.pools.api.price_trend.frontier_per_year))
     api_cost: dict[tuple[str, str], np.ndarray] = {}  # (workload, ref) -> per month, list
-    api_cost_h: dict[tuple[str, str], np.ndarray] = {}
     api_tokens_h: dict[tuple[str, str], np.ndarray] = {}
     for w in wls:
         s_api_h = served.get((w.name, "api"))
@@ -251,43 +250,29 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
             trend = trend_f if ref in frontier else trend_c
             per_session_cost = np.array([e.api[ref].cost for e in es_m[w.name]]) * trend
             per_session_tok = np.array([e.api[ref].input_total + e.api[ref].output for e in es_m[w.name]])
-            api_cost_h[(w.name, ref)] = s_api_h * per_session_cost[ctx.hour_month]
             api_tokens_h[(w.name, ref)] = s_api_h * per_session_tok[ctx.hour_month]
-            api_cost[(w.name, ref)] = ctx.month_sum(api_cost_h[(w.name, ref)])
-    settled = {k: v.copy() for k, v in api_cost.items()}
+            api_cost[(w.name, ref)] = ctx.month_sum(s_api_h * per_session_cost[ctx.hour_month])
+    hour_share = {}
+    for w in wls:
+        s_api_h = served.get((w.name, "api"))
+        if s_api_h is not None:
+            tot = ctx.month_sum(s_api_h)[ctx.hour_month]
+            hour_share[w.name] = np.where(tot > 0, s_api_h / np.where(tot > 0, tot, 1.0), 0.0)
+    api_tokens = {k: ctx.month_sum(v) for k, v in api_tokens_h.items()}
+    st = settle_api_contracts(sc.contracts, api_cost, api_tokens, hour_share, ctx.hour_month, ctx.mhours, mean_of)
+    settled = st.cost
     contract_rows: list[dict] = []
-    for c in sc.contracts:
-        covered = [k for k in api_cost if not c.models or k[1] in c.models]
-        a, b = c.start_month, min(c.start_month + c.term_months, M)
-        if c.kind in ("token_commit", "dollar_commit"):
-            use = sum((ctx.month_sum(api_tokens_h[k]) for k in covered), np.zeros(M))
-            lst = sum((settled[k] for k in covered), np.zeros(M))
-            ref_price = float(lst.sum() / use.sum()) if use.sum() > 0 else 0.0
-            st = settle_commit(use, lst, mean_of(c.amount), unit="tokens" if c.kind == "token_commit" else "dollars",
-                               discount=mean_of(c.discount), overage_rate=mean_of(c.overage_rate),
-                               start_month=c.start_month, term_months=c.term_months, period_months=c.period_months,
-                               rollover_share=mean_of(c.rollover_share), true_up=c.true_up, reference_price=ref_price)
-            _reattribute(settled, covered, lst, st.cost, rows, c.name, ctx)
-            for m in range(M):
-                contract_rows.append(dict(month=ctx.month_labels[m], contract=c.name, kind=c.kind, drawn=st.drawn[m],
-                                          stranded=st.stranded[m], overage=st.overage[m], cost=st.cost[m]))
-        elif c.kind == "provisioned_throughput":
-            cap_tok_h = mean_of(c.units) * mean_of(c.tokens_per_minute_per_unit) * 60.0
-            tok_h = sum((api_tokens_h[k] for k in covered), np.zeros(H))
-            in_term = (ctx.hour_month >= a) & (ctx.hour_month < b)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                f_cov = np.where(in_term & (tok_h > 0), np.minimum(1.0, cap_tok_h / np.where(tok_h > 0, tok_h, 1.0)), 0.0)
-            unit_cost = np.zeros(M)
-            unit_cost[a:b] = mean_of(c.units) * mean_of(c.price_per_unit_month)
-            lst = sum((settled[k] for k in covered), np.zeros(M))
-            spill = sum((ctx.month_sum(api_cost_h[k] * (1.0 - f_cov)) for k in covered), np.zeros(M))
-            _reattribute(settled, covered, lst, spill + unit_cost, rows, c.name, ctx)
-            used_tok = ctx.month_sum(tok_h * f_cov)
-            cap_m = cap_tok_h * ctx.mhours * ((np.arange(M) >= a) & (np.arange(M) < b))
-            for m in range(M):
-                contract_rows.append(dict(month=ctx.month_labels[m], contract=c.name, kind=c.kind, drawn=used_tok[m],
-                                          stranded=cap_m[m] - used_tok[m], overage=ctx.month_sum(tok_h * (1 - f_cov))[m],
-                                          cost=unit_cost[m] + spill[m]))
+    for name, res in st.contracts.items():
+        kind = next(c.kind for c in sc.contracts if c.name == name)
+        for m in range(M):
+            contract_rows.append(dict(month=ctx.month_labels[m], contract=name, kind=kind,
+                                      **{k: float(v[m]) for k, v in res.items()}))
+    for name, cost in st.idle.items():
+        for m in np.flatnonzero(cost):
+            rows.append(dict(month=ctx.month_labels[m], business_unit=SHARED, workload=IDLE,
+                             pool=f"contract:{name}", model="", sessions=0.0, requests=0.0, tokens_input=0.0,
+                             tokens_cached=0.0, tokens_cache_write=0.0, tokens_output=0.0,
+                             tokens_reasoning=0.0, spend=float(cost[m]), gpu_hours=0.0))
     for (wname, ref), cost in settled.items():
         w = next(x for x in wls if x.name == wname)
         s_m = ctx.month_sum(served[(wname, "api")])
@@ -414,22 +399,6 @@ def _contract_reserved(sc: Scenario, M: int) -> np.ndarray:
         if c.kind == "reserved_gpus":
             out[c.start_month:min(c.start_month + c.term_months, M)] += mean_of(c.units)
     return out
-
-
-def _reattribute(settled: dict, covered: list, list_cost: np.ndarray, new_cost: np.ndarray, idle_lines: list,
-                 name: str, ctx: _Ctx) -> None:
-    """Replace covered list spend by the settled cost, shared in proportion to list spend."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(list_cost > 0, new_cost / np.where(list_cost > 0, list_cost, 1.0), 0.0)
-    for k in covered:
-        settled[k] = settled[k] * ratio
-    # commitment paid in a month with no covered use: an '(idle capacity)' line keeps totals whole
-    leftover = np.where(list_cost > 0, 0.0, new_cost)
-    for m in np.flatnonzero(leftover):
-        idle_lines.append(dict(month=ctx.month_labels[m], business_unit=SHARED, workload=IDLE,
-                               pool=f"contract:{name}", model="", sessions=0.0, requests=0.0, tokens_input=0.0,
-                               tokens_cached=0.0, tokens_cache_write=0.0, tokens_output=0.0,
-                               tokens_reasoning=0.0, spend=float(leftover[m]), gpu_hours=0.0))
 
 
 def _line(month: str, bu: str, wname: str, pool: str, model: str | None, sessions: float, e, spend: float,

@@ -153,11 +153,13 @@ def call_rates(card: RateCard, prompts: np.ndarray, ttl: str, batch: bool) -> np
 
     The long-context cliff is chosen per call by that call's own prompt size (never an aggregate).
     """
-    out = np.empty((prompts.size, 4))
-    for i, size in enumerate(prompts):
-        r = card.rates_for_prompt(float(size), batch=batch)
-        out[i] = (r.input, r.cached_input, r.cache_write_5m if ttl == "5m" else r.cache_write_1h, r.output)
-    return out / 1e6
+    base, cliffs = (card.batch_base, card.batch_cliffs) if batch else (card.base, card.cliffs)
+    tiers = [base] + [r for _, r in cliffs]
+    table = np.array([(r.input, r.cached_input, r.cache_write_5m if ttl == "5m" else r.cache_write_1h, r.output)
+                      for r in tiers]) / 1e6
+    # a cliff applies when the prompt is strictly above its threshold
+    idx = np.searchsorted(np.array([t for t, _ in cliffs], dtype=float), prompts, side="left")
+    return table[idx]
 
 
 def _price(card: RateCard, c: Calls, ttl: str, batch_share: float, a_in: float, a_out: float) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
 from scipy import stats
 
 _Z90 = stats.norm.ppf(0.9)
@@ -301,6 +301,17 @@ class Empirical(_Dist):
     column: str
     _values: np.ndarray = PrivateAttr(default_factory=lambda: np.zeros(0))
 
+    @model_validator(mode="after")
+    def _load(self, info: ValidationInfo) -> "Empirical":
+        # the loader passes the scenario's folder; the column is read here so that range checks
+        # of the field see the real values (a missing file is reported by the loader first)
+        base = (info.context or {}).get("base_dir") if info is not None else None
+        if base is not None and self.values.size == 0:
+            path = Path(base) / self.file
+            if path.exists():
+                self.bind(load_empirical_column(path, self.column))
+        return self
+
     def bind(self, values: np.ndarray) -> None:
         # frozen model: private state is set through pydantic's private-attribute dict
         self.__pydantic_private__["_values"] = np.sort(np.asarray(values, dtype=float))
@@ -313,6 +324,8 @@ class Empirical(_Dist):
         return float(self.values.mean())
 
     def support(self) -> tuple[float, float]:
+        if self.values.size == 0:
+            raise ValueError(f"empirical distribution: no values loaded from {self.file} column {self.column!r}")
         return (float(self.values[0]), float(self.values[-1]))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:

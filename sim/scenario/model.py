@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from .distributions import _Dist
 from .population import ActivityProfile, BusinessUnit
 from .supply import Contract, Pools, Prices
-from .types import Model, Prob, unit
+from .types import Model, NonNeg, Prob, unit
 from .workloads import TOKEN_WORKLOADS, EmbeddedSaasWorkload, Workload
 
 _YM = re.compile(r"^(\d{4})-(\d{2})$")
@@ -57,6 +57,17 @@ class Correlation(Model):
     rho: float = Field(ge=-1.0, le=1.0, description="Rank correlation in [-1, 1].")
 
 
+class DemandNoise(Model):
+    """Day-to-day randomness of demand beyond Poisson arrivals (Monte Carlo only).
+
+    A lognormal shock with mean 1 multiplies every workload's sessions on a day. Default: the
+    coefficient of variation of daily volume in the ServeGen m-small trace (14 days, 43 clients;
+    shared/research/traces.md §3.4 "day-of-trace volume": 0.149); the m-large trace gives 0.249.
+    """
+
+    day_cv: NonNeg = unit("ratio", default=0.149, description="Coefficient of variation of daily volume.")
+
+
 class Strategy(Model):
     """One alternative of a decision: key paths set to values; every strategy sees the same random draws."""
 
@@ -83,6 +94,7 @@ class Scenario(Model):
     paths: int = Field(2000, ge=1, le=10_000_000, description="Monte Carlo paths.")
     discount_rate: Prob = unit("per year", default=0.08, description="Cost of capital for NPV.")
     activity: ActivityProfile = Field(default_factory=ActivityProfile, description="Default activity profile.")
+    demand_noise: DemandNoise = Field(default_factory=DemandNoise, description="Day-level demand randomness (Monte Carlo).")
     business_units: list[BusinessUnit] = Field(min_length=1, description="Groups of users.")
     workloads: list[Workload] = Field(min_length=1, description="What the users do.")
     pools: Pools = Field(default_factory=Pools, description="Capacity pools.")

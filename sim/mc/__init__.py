@@ -1,0 +1,1 @@
+"""Monte Carlo engine: per-path sampling, the numba hourly kernel, results, runners."""

@@ -1,0 +1,300 @@
+"""One block of Monte Carlo paths for one strategy: inputs → kernel → costs → arrays.
+
+The kernel returns sessions by pool; this module turns them into tokens, requests, GPU-hours,
+energy and spend with the same pool and contract formulas the expected-value engine uses,
+vectorised over paths (no Python loop per path or per hour).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..catalog.hardware import load_hardware
+from ..catalog.prices import PriceBook
+from ..contracts import seat_cost, settle_api_contracts
+from ..demand.population import adoption_users, day_weights, month_hours, month_of_hour, profile_arrays
+from ..expected.forecast import months_between
+from ..pools.api import price_trend_factor
+from ..pools.gpu import usable_seconds_per_gpu_hour
+from ..pools.neocloud import reserved_cost
+from ..pools.owned import OwnedCostInputs, owned_month_cost
+from ..scenario.model import Scenario
+from ..scenario.workloads import EmbeddedSaasWorkload
+from .kernel import API, OD, OWNED, RES, UNSERVED, run_kernel, warm_tables
+from .sampling import Draws, value_fn
+from .tables import SessionTables
+
+POOLS = ("api", "neocloud", "owned", "saas")
+OWNED_COMPONENTS = ("depreciation", "power", "colocation", "staff", "licence", "support")
+
+
+@dataclass
+class Calendar:
+    """Day, hour and month bookkeeping of a horizon."""
+
+    months: int
+    mhours: np.ndarray
+    hour_month: np.ndarray
+    month_start: np.ndarray  # first day index of each month, plus the end
+    trend_offset: int
+
+
+def calendar_of(sc: Scenario) -> Calendar:
+    hz = sc.horizon
+    mh = month_hours(hz)
+    days = (mh // 24).astype(np.int64)
+    return Calendar(hz.months, mh, month_of_hour(hz), np.r_[0, np.cumsum(days)].astype(np.int64),
+                    months_between(sc.price_date, hz.start_date))
+
+
+def _arr(x, P: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(x, float), (P,)).astype(float)
+
+
+def owned_capacity(sc: Scenario, vf, P: int, M: int, offset: int):
+    """(GPUs in service, generation-weighted GPUs, GPUs ordered) per path and month."""
+    o = sc.pools.owned
+    in_service = np.zeros((P, M))
+    effective = np.zeros((P, M))
+    ordered = np.zeros((P, M))
+    if not o.enabled:
+        return in_service, effective, ordered
+    m = np.arange(M)[None, :]
+    lead = np.ceil(_arr(vf(o.lead_time_months), P))[:, None]
+    life = np.rint(_arr(vf(o.useful_life_years), P) * 12)[:, None]
+    g = _arr(vf(o.generation_improvement_per_year), P)[:, None]
+    for pur in o.purchases:
+        n = _arr(vf(pur.gpus), P)[:, None]
+        if pur.month < M:
+            ordered[:, pur.month] += n[:, 0]
+        active = (m >= pur.month + lead) & (m < pur.month + lead + life)
+        in_service += np.where(active, n, 0.0)
+        effective += np.where(active, n * (1.0 + g) ** ((pur.month + offset) / 12.0), 0.0)
+    return in_service, effective, ordered
+
+
+def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: PriceBook, deterministic: bool = False) -> dict:
+    """Arrays for one block of paths (P = len(draws.paths)) of one strategy."""
+    vf = value_fn(draws)
+    cal = calendar_of(sc)
+    P, M = draws.paths.size, cal.months
+    wls = sc.token_workloads
+    W = len(wls)
+    hw = load_hardware()
+    D = int(cal.month_start[-1])
+
+    # ---- demand inputs ------------------------------------------------------------------------
+    users_bu = {bu.name: np.broadcast_to(adoption_users(bu.users, M, vf), (P, M)) for bu in sc.business_units}
+    lam_day = np.zeros((P, M, W))
+    dayw = np.zeros((W, D))
+    hourly = np.zeros((W, 24))
+    for j, w in enumerate(wls):
+        bu = sc.unit(w.business_unit)
+        weekly, hr = profile_arrays(bu.activity or sc.activity)
+        dayw[j] = day_weights(sc.horizon, weekly)
+        hourly[j] = hr
+        lam_day[:, :, j] = users_bu[w.business_unit] * _arr(vf(_rate_field(w)), P)[:, None]
+    day_cv = float(sc.demand_noise.day_cv) if not hasattr(sc.demand_noise.day_cv, "mean") else sc.demand_noise.day_cv.mean()
+    day_sigma = math.sqrt(math.log(1.0 + day_cv * day_cv))
+    allowed = np.array([[("api" in w.allowed_pools),
+                         ("owned" in w.allowed_pools) and sc.pools.owned.enabled,
+                         ("neocloud" in w.allowed_pools) and sc.pools.neocloud.enabled] for w in wls], dtype=np.bool_)
+    t = tables
+    tok = t.prim[..., 1] + t.prim[..., 2] + t.prim[..., 3] + t.prim[..., 4]  # (2, K, W)
+
+    # ---- capacity -----------------------------------------------------------------------------
+    o, neo = sc.pools.owned, sc.pools.neocloud
+    usable_own = usable_seconds_per_gpu_hour(_arr(vf(o.availability), P), _arr(vf(o.gpu_headroom), P))
+    usable_neo = usable_seconds_per_gpu_hour(_arr(vf(neo.availability), P), _arr(vf(neo.gpu_headroom), P))
+    in_service, effective, ordered = owned_capacity(sc, vf, P, M, cal.trend_offset)
+    cap_own = effective * usable_own[:, None]
+    reserved = np.zeros((P, M))
+    contract_res = np.zeros((P, M))
+    contract_res_cost = np.zeros((P, M))
+    if neo.enabled:
+        a = neo.reserved_start_month
+        reserved[:, a:min(a + neo.reserved_term_months, M)] += _arr(vf(neo.reserved_gpus), P)[:, None]
+    for c in sc.contracts:
+        if c.kind == "reserved_gpus":
+            a, b = c.start_month, min(c.start_month + c.term_months, M)
+            contract_res[:, a:b] += _arr(vf(c.units), P)[:, None]
+            contract_res_cost[:, a:b] += (_arr(vf(c.units), P) * _arr(vf(c.price_per_unit_month), P))[:, None]
+    cap_res = (reserved + contract_res) * usable_neo[:, None]
+    od_cap = (_arr(vf(neo.on_demand_max_gpus), P) if neo.enabled else np.zeros(P)) * usable_neo
+    spin = _arr(vf(neo.spin_up_hours), P)
+
+    S, SR, wn, wd, gsec, od_hours, peak_tok, demand = run_kernel(
+        _keys(sc, draws), draws.table_of_path.astype(np.int64),
+        np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, day_sigma, deterministic,
+        t.calls, np.where(t.tok_mean > 0, t.tok_sd / np.where(t.tok_mean > 0, t.tok_mean, 1.0), 0.0),
+        t.ttl, np.ascontiguousarray(t.gsec[0]), np.ascontiguousarray(t.gsec[1]), tok[0], tok[1], allowed,
+        np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly))
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pw = np.where(wd > 0, wn / np.where(wd > 0, wd, 1.0), 0.0)  # (P, M, W)
+    k = draws.table_of_path
+
+    def mixed(a0, a1):  # a0, a1: (K, W, ...) -> (P, M, W, ...)
+        x0, x1 = a0[k][:, None], a1[k][:, None]
+        p = pw.reshape(pw.shape + (1,) * (x0.ndim - 3))
+        return (1.0 - p) * x0 + p * x1
+
+    prim = mixed(t.prim[0], t.prim[1])  # (P, M, W, 6)
+    api = mixed(t.api[0], t.api[1])  # (P, M, W, 2, 7)
+
+    # ---- tokens and requests by pool ------------------------------------------------------------
+    out: dict[str, np.ndarray] = {}
+    shape = (P, M, len(POOLS), W)
+    tokens_input = np.zeros(shape)
+    tokens_cached = np.zeros(shape)
+    tokens_output = np.zeros(shape)
+    tokens_reasoning = np.zeros(shape)
+    requests = np.zeros(shape)
+    sessions = np.zeros(shape)
+    api_sr = SR[..., API]
+    api_tok = api[..., 1] + api[..., 3]  # fresh + write, per model
+    tokens_input[:, :, 0] = (api_sr[..., None] * api_tok).sum(-1)
+    tokens_cached[:, :, 0] = (api_sr[..., None] * api[..., 2]).sum(-1)
+    tokens_output[:, :, 0] = (api_sr[..., None] * api[..., 4]).sum(-1)
+    tokens_reasoning[:, :, 0] = (api_sr[..., None] * api[..., 5]).sum(-1)
+    requests[:, :, 0] = (S[..., API][..., None] * api[..., 0]).sum(-1)
+    sessions[:, :, 0] = S[..., API]
+    for pi, stages in ((1, (RES, OD)), (2, (OWNED,))):
+        sr = sum(SR[..., s_] for s_ in stages)
+        ss = sum(S[..., s_] for s_ in stages)
+        tokens_input[:, :, pi] = sr * (prim[..., 1] + prim[..., 3])
+        tokens_cached[:, :, pi] = sr * prim[..., 2]
+        tokens_output[:, :, pi] = sr * prim[..., 4]
+        tokens_reasoning[:, :, pi] = sr * prim[..., 5]
+        requests[:, :, pi] = ss * prim[..., 0]
+        sessions[:, :, pi] = ss
+    unserved_tokens = SR[..., UNSERVED] * (prim[..., 1] + prim[..., 2] + prim[..., 3] + prim[..., 4])
+
+    # ---- API spend, price trends, contracts ----------------------------------------------------
+    frontier = set(sc.pools.api.frontier_models)
+    mi = np.arange(M) + cal.trend_offset
+    trend = {False: price_trend_factor(mi[None, :], _arr(vf(sc.pools.api.price_trend.commodity_per_year), P)[:, None]),
+             True: price_trend_factor(mi[None, :], _arr(vf(sc.pools.api.price_trend.frontier_per_year), P)[:, None])}
+    cost: dict = {}
+    toks: dict = {}
+    for j, w in enumerate(wls):
+        for mm, ref in enumerate(t.models[j]):
+            cost[(w.name, ref)] = api_sr[:, :, j] * api[:, :, j, mm, 6] * trend[ref in frontier]
+            toks[(w.name, ref)] = api_sr[:, :, j] * (api_tok[:, :, j, mm] + api[:, :, j, mm, 2] + api[:, :, j, mm, 4])
+    hour_share = {}
+    for j, w in enumerate(wls):
+        hw_ = np.repeat(dayw[j], 24) * np.tile(hourly[j], D)
+        tot = np.bincount(cal.hour_month, weights=hw_, minlength=M)[cal.hour_month]
+        hour_share[w.name] = np.where(tot > 0, hw_ / np.where(tot > 0, tot, 1.0), 0.0)
+    st = settle_api_contracts(sc.contracts, cost, toks, hour_share, cal.hour_month, cal.mhours, vf)
+    spend = np.zeros(shape)
+    for (wname, ref), v in st.cost.items():
+        spend[:, :, 0, [x.name for x in wls].index(wname)] += v
+    contract_names = [c.name for c in sc.contracts if c.name in st.contracts]
+    commit = np.zeros((P, M, len(contract_names), 3))
+    for i, name in enumerate(contract_names):
+        r = st.contracts[name]
+        commit[:, :, i, 0] = np.broadcast_to(r["drawn"], (P, M))
+        commit[:, :, i, 1] = np.broadcast_to(r["stranded"], (P, M))
+        commit[:, :, i, 2] = np.broadcast_to(r["overage"], (P, M))
+    idle_cost = np.zeros((P, M, len(POOLS)))
+    for name, v in st.idle.items():
+        idle_cost[:, :, 0] += np.broadcast_to(v, (P, M))
+
+    # ---- GPU pools ---------------------------------------------------------------------------
+    gpu_hours = np.zeros((P, M, len(POOLS)))
+    capacity_hours = np.zeros((P, M, len(POOLS)))
+    energy = np.zeros((P, M, len(POOLS)))
+    owned_cost = np.zeros((P, M, len(OWNED_COMPONENTS)))
+    capex_cash = np.zeros((P, M))
+    if neo.enabled:
+        gpu = hw[neo.gpu]
+        tr = price_trend_factor(mi[None, :], _arr(vf(neo.price_trend_per_year), P)[:, None])
+        p_res = (_arr(vf(neo.reserved_price_per_gpu_hour), P) if neo.reserved_price_per_gpu_hour is not None
+                 else np.full(P, float(gpu.rental["reserved_1y"]["mode"])))[:, None] * tr
+        p_od = (_arr(vf(neo.on_demand_price_per_gpu_hour), P) if neo.on_demand_price_per_gpu_hour is not None
+                else np.full(P, float(gpu.rental["on_demand"]["mode"])))[:, None] * tr
+        neo_cost = reserved_cost(reserved, cal.mhours[None, :], p_res) + contract_res_cost + od_hours * p_od
+        _show_back(spend, idle_cost, 1, neo_cost, gsec[..., RES - 1] + gsec[..., OD - 1])
+        gpu_hours[:, :, 1] = (gsec[..., 1] + gsec[..., 2]).sum(-1) / 3600.0
+        capacity_hours[:, :, 1] = (reserved + contract_res) * cal.mhours[None, :] + od_hours
+    if o.enabled:
+        gpu = hw[o.gpu]
+        capex = _arr(vf(o.capex_per_gpu), P) if o.capex_per_gpu is not None else np.full(P, float(gpu.capex["mode"]))
+        ci = OwnedCostInputs(capex, _arr(vf(o.network_share), P), _arr(vf(o.storage_share), P),
+                             _arr(vf(o.useful_life_years), P), _arr(vf(o.residual_value_share), P),
+                             float(gpu.allin_power_w), float(gpu.idle_power_fraction), _arr(vf(o.pue), P),
+                             _arr(vf(o.power_price_per_kwh), P), _arr(vf(o.colocation_per_kw_month), P),
+                             _arr(vf(o.staff_fte), P), _arr(vf(o.gpus_per_fte), P),
+                             _arr(vf(o.staff_cost_per_fte_year), P), _arr(vf(o.licence_per_gpu_year), P),
+                             _arr(vf(o.support_share_per_year), P))
+        ci = OwnedCostInputs(*[np.asarray(getattr(ci, f))[:, None] if np.ndim(getattr(ci, f)) else getattr(ci, f)
+                               for f in ci.__dataclass_fields__])
+        work_h = gsec[..., OWNED - 1].sum(-1) / 3600.0  # GPU-hours of work at catalog speed
+        with np.errstate(invalid="ignore", divide="ignore"):
+            util = np.where(effective > 0, work_h / np.where(effective > 0, effective * cal.mhours[None, :], 1.0), 0.0)
+        comp = owned_month_cost(in_service, util, cal.mhours[None, :], ci)
+        for i, c in enumerate(OWNED_COMPONENTS):
+            owned_cost[:, :, i] = comp[c]
+        own_total = owned_cost.sum(-1)
+        _show_back(spend, idle_cost, 2, own_total, gsec[..., OWNED - 1])
+        gpu_hours[:, :, 2] = util * in_service * cal.mhours[None, :]
+        capacity_hours[:, :, 2] = in_service * cal.mhours[None, :]
+        energy[:, :, 2] = comp["energy_kwh"]
+        capex_cash = ordered * ci.capex_allin
+    with np.errstate(invalid="ignore", divide="ignore"):
+        utilization = np.where(capacity_hours > 0, gpu_hours / np.where(capacity_hours > 0, capacity_hours, 1.0), 0.0)
+
+    # ---- embedded SaaS and seats ---------------------------------------------------------------
+    saas_names = []
+    saas_spend = []
+    saas_tok = []
+    for w in sc.workloads:
+        if isinstance(w, EmbeddedSaasWorkload):
+            seats = users_bu[w.business_unit] * _arr(vf(w.seats_per_user), P)[:, None]
+            saas_names.append(w.name)
+            saas_spend.append(seat_cost(seats, 1.0) * _arr(vf(w.fee_per_seat_month), P)[:, None])
+            saas_tok.append((seats * _arr(vf(w.hidden_input_tokens_per_seat_month), P)[:, None],
+                             seats * _arr(vf(w.hidden_output_tokens_per_seat_month), P)[:, None]))
+    for c in sc.contracts:
+        if c.kind == "seats":
+            v = np.zeros((P, M))
+            v[:, c.start_month:min(c.start_month + c.term_months, M)] = (_arr(vf(c.units), P) * _arr(vf(c.price_per_unit_month), P))[:, None]
+            idle_cost[:, :, 3] += v
+
+    out.update(tokens_input=tokens_input, tokens_cached=tokens_cached, tokens_output=tokens_output,
+               tokens_reasoning=tokens_reasoning, requests=requests, sessions=sessions, spend=spend,
+               unserved_tokens=unserved_tokens, commit=commit, idle_cost=idle_cost, gpu_hours=gpu_hours,
+               utilization=utilization, energy_kwh=energy, owned_cost=owned_cost, capex_cash=capex_cash,
+               peak_hour_tokens=peak_tok, gpus_in_service=in_service, shared_prefix_warmth=pw,
+               demand_sessions=demand, unserved_sessions=S[..., UNSERVED],
+               saas_spend=np.stack(saas_spend, -1) if saas_spend else np.zeros((P, M, 0)),
+               saas_tokens_input=np.stack([a for a, _ in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)),
+               saas_tokens_output=np.stack([b for _, b in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)))
+    out["_meta"] = dict(workloads=[w.name for w in wls], saas=saas_names, contracts=contract_names)
+    return out
+
+
+def _keys(sc: Scenario, draws: Draws) -> np.ndarray:
+    from .rng import path_keys
+
+    return path_keys(sc.seed, draws.paths.astype(np.int64))
+
+
+def _rate_field(w):
+    for name in ("sessions_per_user_per_day", "tasks_per_user_per_day", "documents_per_user_per_day"):
+        if hasattr(w, name):
+            return getattr(w, name)
+    raise AttributeError(w.name)
+
+
+def _show_back(spend: np.ndarray, idle: np.ndarray, pool: int, cost: np.ndarray, work: np.ndarray) -> None:
+    """Share a pool's monthly cost over workloads by GPU-seconds; months without work go to idle."""
+    tot = work.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(tot[..., None] > 0, work / np.where(tot[..., None] > 0, tot[..., None], 1.0), 0.0)
+    spend[:, :, pool, :] += cost[..., None] * share
+    idle[:, :, pool] += np.where(tot > 0, 0.0, cost)

@@ -1,0 +1,205 @@
+"""The numba hourly kernel: demand draws and merit-order dispatch, per path and hour.
+
+Per path, per day: one demand shock (lognormal, mean 1, shared by all workloads), per workload a
+Poisson count of sessions around users × rate × day weight × shock, and one normal for the noise
+of the day's token total (N·μ + √N·σ·Z, so the token factor is r = 1 + (σ/μ)·Z/√N). The day is
+spread over its hours by the activity profile. Each hour is dispatched in merit order — owned
+GPUs, reserved neocloud, on-demand neocloud, then the API (or unserved) — over the pools each
+workload may use. Within an hour, GPU demand is random around its mean (compound Poisson with
+variance Σ s·r·g²); the expected work a pool of capacity C takes is μ − σ·L((C − μ)/σ) with the
+normal loss function L, so overflow is exact in expectation without drawing more numbers.
+
+With ``deterministic`` every count is its mean, r = 1 and σ = 0: the kernel then reproduces the
+expected-value engine's hourly dispatch exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .rng import mix64, normal, poisson
+
+N_POOLS = 5  # api, owned, neocloud reserved, neocloud on-demand, unserved
+API, OWNED, RES, OD, UNSERVED = 0, 1, 2, 3, 4
+
+
+@nb.njit(cache=True, inline="always")
+def _expected_min(mu, var, cap):
+    """E[min(D, cap)] for D ~ Normal(mu, var) (mu itself capped when var = 0)."""
+    if mu <= 0.0:
+        return 0.0
+    if var <= 0.0:
+        return mu if mu < cap else cap
+    s = math.sqrt(var)
+    z = (cap - mu) / s
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    sf = 0.5 * math.erfc(z / math.sqrt(2.0))
+    loss = pdf - z * sf  # E[(Z - z)+]
+    out = mu - s * loss
+    if out < 0.0:
+        return 0.0
+    return out if out < mu else mu
+
+
+WARM_GRID = np.linspace(-8.0, 10.0, 2049)  # log10 of x = sessions × calls × TTL / 3600 per day
+
+
+def warm_tables(hourly: np.ndarray) -> np.ndarray:
+    """f_w(x) = Σ_h share_h (1 − exp(−x·share_h)) on WARM_GRID, per workload (W, G).
+
+    A day of n sessions spread by hour shares keeps the shared prefix warm for a session-weighted
+    share f(n·c) of them, c = calls per session × TTL / 3600 (Poisson arrivals within each hour).
+    """
+    x = 10.0 ** WARM_GRID
+    return np.array([(h[:, None] * (1.0 - np.exp(-x[None, :] * h[:, None]))).sum(0) for h in hourly])
+
+
+@nb.njit(cache=True, inline="always")
+def _warm_share(table, x):
+    if x <= 0.0:
+        return 0.0
+    lx = math.log10(x)
+    g0 = -8.0
+    step = 18.0 / 2048.0
+    pos = (lx - g0) / step
+    if pos <= 0.0:
+        return table[0] * x / 1e-8  # linear below the grid
+    if pos >= 2048.0:
+        return table[2048]
+    i = int(pos)
+    f = pos - i
+    return table[i] * (1.0 - f) + table[i + 1] * f
+
+
+@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
+def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic,
+               calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
+               warm_tab):
+    """Simulate a block of paths. Shapes: P paths, M months, D days, W workloads, K tables.
+
+    keys (P,) uint64; tab (P,) table index; lam_day (P, M, W) sessions per full working day;
+    dayw (W, D) day weights; hourly (W, 24) hour shares; month_start (M + 1,) first day of each
+    month; calls, cv_tok (K, W); ttl (W,) shared-prefix TTL in s (0: none); g0, g1 (K, W, 2)
+    GPU-seconds per session on owned / neocloud at warmth 0 and 1; tok0, tok1 (K, W) tokens per
+    session; allowed (W, 3) api / owned / neocloud; cap_own, cap_res (P, M) GPU-seconds per hour;
+    od_cap, usable_neo, spin_up (P,).
+    """
+    P, M, W = lam_day.shape
+    D = dayw.shape[1]
+    S = np.zeros((P, M, W, N_POOLS))
+    SR = np.zeros((P, M, W, N_POOLS))
+    warm_num = np.zeros((P, M, W))
+    warm_den = np.zeros((P, M, W))
+    gsec = np.zeros((P, M, W, 3))
+    od_hours = np.zeros((P, M))
+    peak_tok = np.zeros((P, M))
+    demand = np.zeros((P, M, W))
+    for p in nb.prange(P):
+        k_shock = mix64(keys[p] ^ np.uint64(0x51))
+        k_pois = mix64(keys[p] ^ np.uint64(0x52))
+        k_noise = mix64(keys[p] ^ np.uint64(0x53))
+        t = tab[p]
+        n_day = np.zeros((31, W))
+        r_day = np.ones((31, W))
+        warm = np.zeros(W)
+        g = np.zeros((W, 2))
+        tok = np.zeros(W)
+        rem_s = np.zeros(W)
+        rem_r = np.zeros(W)
+        prev_od = 0.0
+        for m in range(M):
+            d0, d1 = month_start[m], month_start[m + 1]
+            # pass 1: the month's draws and the warmth of shared prompt caches
+            for d in range(d0, d1):
+                if deterministic:
+                    shock = 1.0
+                else:
+                    shock = math.exp(day_sigma * normal(k_shock, d) - 0.5 * day_sigma * day_sigma)
+                for w in range(W):
+                    lam = lam_day[p, m, w] * dayw[w, d] * shock
+                    c = d * W + w
+                    if deterministic:
+                        n = lam
+                        r = 1.0
+                    else:
+                        n = poisson(lam, k_pois, c)
+                        r = 1.0
+                        if n > 0.0:
+                            r = 1.0 + cv_tok[t, w] * normal(k_noise, c) / math.sqrt(n)
+                            if r < 0.0:
+                                r = 0.0
+                    n_day[d - d0, w] = n
+                    demand[p, m, w] += n
+                    r_day[d - d0, w] = r
+                    if ttl[w] > 0.0:
+                        if deterministic:  # exact, so the expected-value engine is matched to rounding
+                            for h in range(24):
+                                s = n * hourly[w, h]
+                                lam_s = s * calls[t, w] / 3600.0
+                                warm_num[p, m, w] += s * (1.0 - math.exp(-lam_s * ttl[w]))
+                        else:
+                            warm_num[p, m, w] += n * _warm_share(warm_tab[w], n * calls[t, w] * ttl[w] / 3600.0)
+                        warm_den[p, m, w] += n
+            for w in range(W):
+                pw = warm_num[p, m, w] / warm_den[p, m, w] if warm_den[p, m, w] > 0.0 else 0.0
+                warm[w] = pw
+                for q in range(2):
+                    g[w, q] = (1.0 - pw) * g0[t, w, q] + pw * g1[t, w, q]
+                tok[w] = (1.0 - pw) * tok0[t, w] + pw * tok1[t, w]
+            # pass 2: dispatch hour by hour
+            for d in range(d0, d1):
+                for h in range(24):
+                    hour_tok = 0.0
+                    for w in range(W):
+                        s = n_day[d - d0, w] * hourly[w, h]
+                        rem_s[w] = s
+                        rem_r[w] = s * r_day[d - d0, w]
+                        hour_tok += rem_r[w] * tok[w]
+                    if hour_tok > peak_tok[p, m]:
+                        peak_tok[p, m] = hour_tok
+                    od_gpus = 0.0
+                    for stage in range(3):  # owned, reserved, on-demand
+                        q = 0 if stage == 0 else 1
+                        if stage == 0:
+                            cap = cap_own[p, m]
+                        elif stage == 1:
+                            cap = cap_res[p, m]
+                        else:
+                            cap = od_cap[p]
+                        if cap <= 0.0:
+                            continue
+                        mu = 0.0
+                        var = 0.0
+                        for w in range(W):
+                            if allowed[w, 1 + q] and rem_r[w] > 0.0:
+                                mu += rem_r[w] * g[w, q]
+                                var += rem_r[w] * g[w, q] * g[w, q]
+                        if mu <= 0.0:
+                            continue
+                        done = _expected_min(mu, 0.0 if deterministic else var, cap)
+                        frac = done / mu
+                        for w in range(W):
+                            if allowed[w, 1 + q] and rem_r[w] > 0.0:
+                                ss = rem_s[w] * frac
+                                sr = rem_r[w] * frac
+                                S[p, m, w, 1 + stage] += ss
+                                SR[p, m, w, 1 + stage] += sr
+                                gsec[p, m, w, stage] += sr * g[w, q]
+                                rem_s[w] -= ss
+                                rem_r[w] -= sr
+                        if stage == 2:
+                            od_gpus = done / usable_neo[p]
+                    if od_cap[p] > 0.0:
+                        # GPUs are billed for the hour; each GPU added is billed its spin-up too
+                        od_hours[p, m] += od_gpus
+                        if od_gpus > prev_od:
+                            od_hours[p, m] += (od_gpus - prev_od) * spin_up[p]
+                        prev_od = od_gpus
+                    for w in range(W):
+                        dest = API if allowed[w, 0] else UNSERVED
+                        S[p, m, w, dest] += rem_s[w]
+                        SR[p, m, w, dest] += rem_r[w]
+    return S, SR, warm_num, warm_den, gsec, od_hours, peak_tok, demand

@@ -1,0 +1,148 @@
+"""Results as an xarray Dataset: assembly from blocks, attributes, NetCDF / Zarr I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .. import __version__
+from ..catalog.prices import library_version
+from ..expected.forecast import IDLE
+from ..scenario.model import Scenario
+from .engine import OWNED_COMPONENTS, POOLS
+
+BY_POOL_WORKLOAD = ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning", "requests", "sessions",
+                    "spend")
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """SHA-256 of the scenario's canonical JSON (stable across runs and machines)."""
+    data = json.dumps(sc.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def block_dataset(block: dict, sc: Scenario, paths: np.ndarray) -> xr.Dataset:
+    """One strategy's block of paths as a Dataset with dims (path, month, pool, workload, ...)."""
+    meta = block["_meta"]
+    wl = meta["workloads"] + meta["saas"] + [IDLE]
+    W, S = len(meta["workloads"]), len(meta["saas"])
+    P, M = block["spend"].shape[:2]
+    data = {}
+    for name in BY_POOL_WORKLOAD:
+        full = np.zeros((P, M, len(POOLS), len(wl)))
+        full[:, :, :, :W] = block[name]
+        data[name] = full
+    data["spend"][:, :, 3, W:W + S] = block["saas_spend"]
+    data["tokens_input"][:, :, 3, W:W + S] = block["saas_tokens_input"]
+    data["tokens_output"][:, :, 3, W:W + S] = block["saas_tokens_output"]
+    data["spend"][:, :, :, -1] = block["idle_cost"]
+    unserved = np.zeros((P, M, len(wl)))
+    unserved[:, :, :W] = block["unserved_tokens"]
+    unserved_s = np.zeros((P, M, len(wl)))
+    unserved_s[:, :, :W] = block["unserved_sessions"]
+    demand_s = np.zeros((P, M, len(wl)))
+    demand_s[:, :, :W] = block["demand_sessions"]
+    months = pd.DatetimeIndex([d.isoformat() for d in sc.horizon.month_starts()])
+    coords = {"path": paths.astype(np.int64), "month": months, "pool": list(POOLS), "workload": wl,
+              "contract": meta["contracts"], "owned_component": list(OWNED_COMPONENTS)}
+    units = {w.name: w.business_unit for w in sc.workloads}
+    coords["business_unit"] = ("workload", [units.get(w, "(shared)") for w in wl])
+    d4 = ("path", "month", "pool", "workload")
+    ds = xr.Dataset(
+        {k: (d4, v) for k, v in data.items()}
+        | {
+            "unserved_tokens": (("path", "month", "workload"), unserved),
+            "unserved_sessions": (("path", "month", "workload"), unserved_s),
+            "demand_sessions": (("path", "month", "workload"), demand_s),
+            "gpu_hours": (("path", "month", "pool"), block["gpu_hours"]),
+            "utilization": (("path", "month", "pool"), block["utilization"]),
+            "energy_kwh": (("path", "month", "pool"), block["energy_kwh"]),
+            "commit_drawn": (("path", "month", "contract"), block["commit"][..., 0]),
+            "commit_stranded": (("path", "month", "contract"), block["commit"][..., 1]),
+            "overage": (("path", "month", "contract"), block["commit"][..., 2]),
+            "owned_cost": (("path", "month", "owned_component"), block["owned_cost"]),
+            "capex_cash": (("path", "month"), block["capex_cash"]),
+            "peak_hour_tokens": (("path", "month"), block["peak_hour_tokens"]),
+            "gpus_in_service": (("path", "month"), block["gpus_in_service"]),
+        },
+        coords=coords,
+    )
+    return ds
+
+
+def describe(ds: xr.Dataset) -> xr.Dataset:
+    """Units and meanings as variable attributes."""
+    doc = {
+        "tokens_input": ("tokens", "input tokens billed at the input or cache-write rate (not cache reads)"),
+        "tokens_cached": ("tokens", "input tokens read from a prompt cache"),
+        "tokens_output": ("tokens", "output tokens, reasoning included"),
+        "tokens_reasoning": ("tokens", "hidden reasoning tokens (part of tokens_output)"),
+        "requests": ("calls", "model calls, retries and cascade calls included"),
+        "sessions": ("sessions", "sessions, tasks or documents served"),
+        "spend": ("currency", "spend after contracts; GPU pool costs shown back by GPU-seconds"),
+        "unserved_tokens": ("tokens", "demand no allowed pool could take"),
+        "unserved_sessions": ("sessions", "sessions no allowed pool could take"),
+        "demand_sessions": ("sessions", "sessions demanded (drawn), before dispatch"),
+        "gpu_hours": ("GPU-hours", "work served, at catalog speed"),
+        "utilization": ("share", "gpu_hours / GPU-hours paid for"),
+        "energy_kwh": ("kWh", "facility energy of owned GPUs (PUE included)"),
+        "commit_drawn": ("tokens or currency", "commitment used"),
+        "commit_stranded": ("tokens or currency", "commitment paid for and unused"),
+        "overage": ("tokens or currency", "use above the commitment"),
+        "owned_cost": ("currency", "owned-fleet cost by component (accrual view)"),
+        "capex_cash": ("currency", "cash paid for GPU orders (cash view)"),
+        "peak_hour_tokens": ("tokens", "largest hourly token demand of the month"),
+        "gpus_in_service": ("GPUs", "owned GPUs serving"),
+    }
+    for k, (u, d) in doc.items():
+        if k in ds:
+            ds[k].attrs.update(units=u, description=d)
+    return ds
+
+
+def attach_attrs(ds: xr.Dataset, sc: Scenario, *, paths_total: int, deterministic: bool) -> xr.Dataset:
+    ds.attrs.update(
+        scenario=sc.name, scenario_hash=scenario_hash(sc), seed=int(sc.seed), paths=int(paths_total),
+        currency=sc.currency, price_date=sc.price_date.isoformat(), tokensim_version=__version__,
+        price_library=f"genai-prices {library_version()}", deterministic=int(deterministic),
+        horizon_start=sc.horizon.start, months=int(sc.horizon.months),
+    )
+    return describe(ds)
+
+
+def write_dataset(ds: xr.Dataset, path: Path) -> Path:
+    """Write NetCDF (``.nc``) or Zarr (``.zarr``) atomically: a temporary sibling, then a rename."""
+    from ..report.files import atomic_write
+
+    path = Path(path)
+    if path.suffix == ".zarr":
+        import os
+        import shutil
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        shutil.rmtree(tmp)
+        ds.chunk({"path": min(1024, ds.sizes["path"])}).to_zarr(tmp, mode="w")
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+        return path
+    encoding = {k: {"zlib": True, "complevel": 1} for k in ds.data_vars}
+    return atomic_write(path, lambda p: ds.to_netcdf(p, engine="h5netcdf", encoding=encoding))
+
+
+def open_results(path: str | Path) -> xr.Dataset:
+    p = Path(path)
+    if p.is_dir() and (p / "results.nc").exists():
+        p = p / "results.nc"
+    elif p.is_dir() and (p / "results.zarr").exists():
+        p = p / "results.zarr"
+    if p.suffix == ".zarr":
+        return xr.open_zarr(p).load()
+    with xr.open_dataset(p, engine="h5netcdf") as ds:
+        return ds.load()

@@ -1,0 +1,174 @@
+"""Run a scenario's Monte Carlo: blocks of paths, every strategy, local threads or Dask.
+
+A run is cut into blocks of ``block_size`` paths. Each block is simulated for every strategy with
+the same draws (common random numbers) and written atomically to ``DIR/.chunks/``; ``resume``
+skips finished blocks; the final Dataset is written atomically to ``DIR/results.nc`` (or
+``.zarr``). A path's numbers depend only on the seed and its global index, so results do not
+depend on the block size, the number of threads, or whether blocks ran on Dask workers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from ..catalog.prices import PriceBook
+from ..scenario.model import Scenario, set_path
+from .engine import simulate_block
+from .results import attach_attrs, block_dataset, scenario_hash, write_dataset
+from .sampling import draw, shape_points
+from .tables import SessionTables, build_tables
+
+DEFAULT_TABLES = 16
+
+
+class RunError(Exception):
+    """A run cannot start or finish (bad paths, unreachable scheduler, output not writable)."""
+
+
+@dataclass
+class Prepared:
+    """What every block needs: one scenario and its session tables per strategy."""
+
+    names: list[str]
+    scenarios: list[Scenario]
+    tables: list[SessionTables]
+    k_tables: int
+    deterministic: bool
+
+
+def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_TABLES) -> Prepared:
+    names, scs, tabs = [], [], []
+    for strat in sc.all_strategies():
+        s = sc
+        for path, value in strat.set.items():
+            s = set_path(s, path, value)
+        book = PriceBook(s.price_date, s.prices.overrides)
+        pts = shape_points(s, k_tables, deterministic)
+        k = len(next(iter(pts.values()))) if pts else 1
+        names.append(strat.name)
+        scs.append(s)
+        tabs.append(build_tables(s, pts, book))
+    return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic)
+
+
+def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
+    """All strategies for one block of global path indices."""
+    parts = []
+    for name, s, tab in zip(prep.names, prep.scenarios, prep.tables):
+        k = tab.calls.shape[0]
+        d = draw(s, paths, k, prep.deterministic)
+        block = simulate_block(s, tab, d, PriceBook(s.price_date, s.prices.overrides), prep.deterministic)
+        ds = block_dataset(block, s, paths)
+        for p, vals in d.scale.items():
+            ds[f"input:{p}"] = ("path", np.asarray(vals, float))
+        for p, vals in d.shape_points.items():
+            ds[f"input:{p}"] = ("path", np.asarray(vals, float)[d.table_of_path])
+        parts.append(ds.expand_dims(strategy=[name]))
+    return xr.concat(parts, dim="strategy", join="outer", fill_value=0.0)
+
+
+def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, block_size: int = 500,
+        workers: int | None = None, scheduler: str | None = None, resume: bool = False,
+        deterministic: bool = False, zarr: bool = False, progress: Callable[[int, int, float], None] | None = None,
+        k_tables: int = DEFAULT_TABLES) -> tuple[xr.Dataset, Path | None]:
+    """Simulate ``paths`` paths of every strategy; write DIR/results.nc when ``out`` is given."""
+    n = int(paths if paths is not None else sc.paths)
+    if n <= 0:
+        raise RunError(f"paths must be a positive whole number, got {n}")
+    if block_size <= 0:
+        raise RunError(f"block size must be positive, got {block_size}")
+    if workers is not None:
+        import numba
+
+        if workers < 1:
+            raise RunError(f"workers must be >= 1, got {workers}")
+        numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    chunk_dir = None
+    if out is not None:
+        from ..report.files import OutputError, ensure_dir
+
+        try:
+            ensure_dir(Path(out))
+            chunk_dir = ensure_dir(Path(out) / ".chunks")
+        except OutputError as exc:
+            raise RunError(str(exc)) from None
+        tag = f"{scenario_hash(sc)[:16]}-{n}-{block_size}-{int(deterministic)}-{k_tables}"
+        if not resume:
+            for f in chunk_dir.glob("*.nc"):
+                f.unlink()
+        else:
+            for f in chunk_dir.glob("*.nc"):
+                if not f.name.startswith(tag):
+                    f.unlink()  # a chunk of another run: not reusable
+    prep = prepare(sc, deterministic, k_tables)
+    blocks = [np.arange(a, min(a + block_size, n)) for a in range(0, n, block_size)]
+    results: list[xr.Dataset | None] = [None] * len(blocks)
+    todo = []
+    for i, b in enumerate(blocks):
+        f = chunk_dir / f"{tag}-{i:05d}.nc" if chunk_dir is not None else None
+        if f is not None and resume and f.exists():
+            with xr.open_dataset(f, engine="h5netcdf") as ds:
+                results[i] = ds.load()
+            for v in results[i].variables.values():
+                v.encoding = {}
+        else:
+            todo.append(i)
+    t0 = time.time()
+    done = len(blocks) - len(todo)
+
+    def finish(i: int, ds: xr.Dataset) -> None:
+        nonlocal done
+        if chunk_dir is not None:
+            write_dataset(ds, chunk_dir / f"{tag}-{i:05d}.nc")
+        results[i] = ds
+        done += 1
+        if progress:
+            progress(done, len(blocks), time.time() - t0)
+
+    if scheduler:
+        _run_dask(scheduler, prep, blocks, todo, finish)
+    else:
+        for i in todo:
+            finish(i, run_block(prep, blocks[i]))
+    ds = xr.concat([r for r in results if r is not None], dim="path", join="outer", fill_value=0.0)
+    # chunks read back from disk carry their file encoding and dtypes: normalise so a resumed run
+    # writes the same bytes as an uninterrupted one
+    ds = ds.assign_coords(strategy=np.asarray(ds["strategy"].values, dtype=str),
+                          month=np.asarray(ds["month"].values, dtype="datetime64[ns]"))
+    for v in ds.variables.values():
+        v.encoding = {}
+    ds.encoding = {}
+    ds = attach_attrs(ds, sc, paths_total=n, deterministic=deterministic)
+    ds.attrs["strategies"] = ",".join(prep.names)
+    path = None
+    if out is not None:
+        path = Path(out) / ("results.zarr" if zarr else "results.nc")
+        write_dataset(ds, path)
+        shutil.rmtree(chunk_dir, ignore_errors=True)
+    return ds, path
+
+
+def _run_dask(address: str, prep: Prepared, blocks: list, todo: list, finish) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - the dask extra is not installed
+        raise RunError("--scheduler needs the dask extra: pip install 'tokensim[dask]'") from None
+    try:
+        client = Client(address, timeout="10s") if isinstance(address, str) else address
+    except (OSError, TimeoutError) as exc:
+        raise RunError(f"cannot reach the Dask scheduler at {address} within 10 s: {exc}") from None
+    try:
+        futs = {client.submit(run_block, prep, blocks[i], pure=False): i for i in todo}
+        for fut in as_completed(futs):
+            finish(futs[fut], fut.result())
+    finally:
+        if isinstance(address, str):
+            client.close()

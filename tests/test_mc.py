@@ -1,0 +1,155 @@
+"""Monte Carlo engine: agreement with the expected-value engine, conservation, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sim.expected.forecast import run_expected
+from sim.mc.runner import RunError, run
+from sim.scenario import load_scenario
+from tests.conftest import chat, make
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def default():
+    return load_scenario(ROOT / "scenarios" / "default.yaml")
+
+
+def test_deterministic_kernel_equals_expected_value_engine(default):
+    # all inputs at their means and Poisson replaced by its mean: two independent implementations
+    ds, _ = run(default, paths=1, deterministic=True)
+    for s in ds["strategy"].values:
+        fc = run_expected(default, str(s))
+        mc = ds.sel(strategy=s).isel(path=0)
+        assert float(mc["spend"].sum()) == pytest.approx(fc.total(), rel=1e-9)
+        ev_pool = fc.lines.groupby("pool")["spend"].sum()
+        for pool in ("api", "owned", "saas"):
+            assert float(mc["spend"].sel(pool=pool).sum()) == pytest.approx(float(ev_pool.get(pool, 0.0)), rel=1e-9,
+                                                                            abs=1e-6)
+        ev_m = fc.monthly_total().values
+        assert np.allclose(mc["spend"].sum(["pool", "workload"]).values, ev_m, rtol=1e-9)
+        tok = fc.lines[fc.lines["pool"] != "saas"]
+        assert float(mc["tokens_output"].sel(pool=["api", "neocloud", "owned"]).sum()) == pytest.approx(
+            float(tok["tokens_output"].sum()), rel=1e-9)
+
+
+def _capacity_bound():
+    w = [chat(sessions_per_user_per_day=300, allowed_pools=["owned"], models={"owned": "llama-3.3-70b"},
+              turns={"dist": "lognormal", "median": 3, "p90": 9}),
+         chat("d", sessions_per_user_per_day=100, allowed_pools=["owned", "api"],
+              models={"api": "acme/m1", "owned": "llama-3.3-70b"})]
+    return make(w, horizon={"start": "2027-02", "months": 3},
+                pools={"api": {"price_trend": {"commodity_per_year": 0.0}},
+                       "owned": {"enabled": True, "gpu": "h200", "lead_time_months": 0,
+                                 "purchases": [{"month": 0, "gpus": 1}]}})
+
+
+def test_sessions_conserved_per_path():
+    ds, _ = run(_capacity_bound(), paths=40)
+    served = ds["sessions"].sum("pool") + ds["unserved_sessions"]
+    assert np.allclose(served.values, ds["demand_sessions"].values, rtol=1e-9, atol=1e-6)
+    assert float(ds["unserved_sessions"].sum()) > 0  # the single GPU really is too small
+    assert float(ds["sessions"].sel(pool="owned").sum()) > 0
+    own = ds["utilization"].sel(pool="owned")
+    assert float(own.max()) <= 0.95 * 0.8 + 1e-9  # availability × headroom
+
+
+def test_mean_of_paths_matches_expected_value():
+    # API only, no path-level uncertainty: E[spend] over paths = the expected-value spend (CLT bound)
+    sc = make([chat(turns={"dist": "lognormal", "median": 3, "p90": 9}, sessions_per_user_per_day=2)],
+              horizon={"start": "2027-02", "months": 2})
+    ds, _ = run(sc, paths=400)
+    tot = ds["spend"].sum(["month", "pool", "workload"]).isel(strategy=0).values
+    ev = run_expected(sc).total()
+    assert abs(tot.mean() - ev) < 4 * tot.std(ddof=1) / np.sqrt(tot.size)
+    assert tot.std() > 0
+
+
+def test_same_seed_same_dataset_across_blocks_and_threads(tmp_path):
+    import numba
+
+    sc = _capacity_bound()
+    a, _ = run(sc, paths=130, block_size=64, workers=1)
+    b, _ = run(sc, paths=130, block_size=1000, workers=2 if numba.config.NUMBA_NUM_THREADS >= 2 else 1)
+    xr.testing.assert_identical(a, b)
+    c, _ = run(sc, paths=130, block_size=50)
+    assert np.array_equal(a["spend"].values, c["spend"].values)
+    d, _ = run(sc.model_copy(update={"seed": sc.seed + 1}), paths=130)
+    assert not np.array_equal(a["spend"].values, d["spend"].values)
+
+
+def test_prefix_of_paths_is_stable():
+    # path i's numbers depend only on the seed and i: the first 50 of 130 paths equal a 50-path run
+    sc = _capacity_bound()
+    a, _ = run(sc, paths=130, block_size=64)
+    b, _ = run(sc, paths=50)
+    xr.testing.assert_allclose(a.isel(path=slice(0, 50)), b.drop_attrs().assign_attrs(a.attrs), rtol=0, atol=0)
+
+
+def test_dask_local_cluster_gives_the_same_bytes():
+    distributed = pytest.importorskip("distributed")
+    sc = _capacity_bound()
+    local, _ = run(sc, paths=60, block_size=20)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        with distributed.Client(cl) as client:
+            remote, _ = run(sc, paths=60, block_size=20, scheduler=client)
+    xr.testing.assert_identical(local, remote)
+
+
+def test_resume_completes_an_interrupted_run(tmp_path):
+    sc = _capacity_bound()
+    full, p_full = run(sc, paths=90, block_size=30, out=tmp_path / "a")
+
+    def boom(done, total, elapsed):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(sc, paths=90, block_size=30, out=tmp_path / "b", progress=boom)
+    assert not (tmp_path / "b" / "results.nc").exists()  # nothing half-written
+    assert len(list((tmp_path / "b" / ".chunks").glob("*.nc"))) == 2
+    resumed, p = run(sc, paths=90, block_size=30, out=tmp_path / "b", resume=True)
+    xr.testing.assert_identical(full, resumed)
+    assert p.read_bytes() == p_full.read_bytes()
+
+
+def test_bad_run_inputs(tmp_path):
+    sc = _capacity_bound()
+    with pytest.raises(RunError, match="positive"):
+        run(sc, paths=0)
+    blocker = tmp_path / "f"
+    blocker.write_text("x")
+    with pytest.raises(RunError, match="cannot create output directory"):
+        run(sc, paths=2, out=blocker / "x")
+
+
+def test_cli_run_json_and_unreachable_scheduler(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(ROOT / "scenarios" / "examples" / "single_chat.yaml"),
+                        "--paths", "20", "--out", str(tmp_path), "--json"], capture_output=True, text=True, timeout=600,
+                       cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    obj = json.loads(r.stdout)
+    assert obj["paths"] == 20 and Path(obj["results"]).exists()
+    ds = xr.open_dataset(obj["results"], engine="h5netcdf")
+    for v in ("tokens_input", "tokens_cached", "tokens_output", "requests", "spend", "gpu_hours", "utilization",
+              "energy_kwh", "unserved_tokens", "commit_drawn", "commit_stranded", "overage"):
+        assert v in ds
+    assert ds.attrs["seed"] >= 0 and ds.attrs["scenario_hash"] and ds.attrs["price_library"].startswith("genai")
+    ds.close()
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(ROOT / "scenarios" / "examples" / "single_chat.yaml"),
+                        "--paths", "5", "--scheduler", "tcp://127.0.0.1:9", "--json"], capture_output=True,
+                       text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "cannot reach the Dask scheduler" in json.loads(r.stdout)["problems"][0]
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(ROOT / "scenarios" / "examples" / "single_chat.yaml"),
+                        "--paths", "0", "--json"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 2 and "positive" in json.loads(r.stdout)["problems"][0]
