@@ -35,6 +35,10 @@ def _expected_min(mu, var, cap):
         return mu if mu < cap else cap
     s = math.sqrt(var)
     z = (cap - mu) / s
+    if z > 8.0:  # overflow probability below 1e-15: skip the transcendental functions
+        return mu
+    if z < -8.0:
+        return cap
     pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
     sf = 0.5 * math.erfc(z / math.sqrt(2.0))
     loss = pdf - z * sf  # E[(Z - z)+]
@@ -109,6 +113,9 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
         tok = np.zeros(W)
         rem_s = np.zeros(W)
         rem_r = np.zeros(W)
+        acc_s = np.zeros((W, N_POOLS))
+        acc_r = np.zeros((W, N_POOLS))
+        acc_g = np.zeros((W, 3))
         prev_od = 0.0
         for m in range(M):
             d0, d1 = month_start[m], month_start[m + 1]
@@ -149,8 +156,56 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
                 for q in range(2):
                     g[w, q] = (1.0 - pw) * g0[t, w, q] + pw * g1[t, w, q]
                 tok[w] = (1.0 - pw) * tok0[t, w] + pw * tok1[t, w]
-            # pass 2: dispatch hour by hour
+            # pass 2: dispatch hour by hour (accumulate locally, store once a month)
+            acc_s[:, :] = 0.0
+            acc_r[:, :] = 0.0
+            acc_g[:, :] = 0.0
+            peak = 0.0
+            od_month = 0.0
+            any_gpu = cap_own[p, m] > 0.0 or cap_res[p, m] > 0.0 or od_cap[p] > 0.0
+            # a day whose busiest hour fits in the owned pool with room to spare (8 sd) is served
+            # there whole, without the hourly loop; it needs every GPU workload allowed on owned
+            all_owned = True
+            for w in range(W):
+                if (allowed[w, 1] or allowed[w, 2]) and not allowed[w, 1]:
+                    all_owned = False
             for d in range(d0, d1):
+                if any_gpu and all_owned and cap_own[p, m] > 0.0:
+                    fits = True
+                    for h in range(24):
+                        mu = 0.0
+                        var = 0.0
+                        for w in range(W):
+                            if allowed[w, 1]:
+                                a = n_day[d - d0, w] * r_day[d - d0, w] * hourly[w, h] * g[w, 0]
+                                mu += a
+                                var += a * g[w, 0]
+                        if deterministic:
+                            var = 0.0
+                        if mu + 8.0 * math.sqrt(var) > cap_own[p, m]:
+                            fits = False
+                            break
+                    if fits:
+                        for h in range(24):
+                            hour_tok = 0.0
+                            for w in range(W):
+                                hour_tok += n_day[d - d0, w] * r_day[d - d0, w] * hourly[w, h] * tok[w]
+                            if hour_tok > peak:
+                                peak = hour_tok
+                        for w in range(W):
+                            n = n_day[d - d0, w]
+                            nr = n * r_day[d - d0, w]
+                            if allowed[w, 1]:
+                                acc_s[w, OWNED] += n
+                                acc_r[w, OWNED] += nr
+                                acc_g[w, 0] += nr * g[w, 0]
+                            else:
+                                dest = API if allowed[w, 0] else UNSERVED
+                                acc_s[w, dest] += n
+                                acc_r[w, dest] += nr
+                        if od_cap[p] > 0.0:
+                            prev_od = 0.0
+                        continue
                 for h in range(24):
                     hour_tok = 0.0
                     for w in range(W):
@@ -158,10 +213,10 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
                         rem_s[w] = s
                         rem_r[w] = s * r_day[d - d0, w]
                         hour_tok += rem_r[w] * tok[w]
-                    if hour_tok > peak_tok[p, m]:
-                        peak_tok[p, m] = hour_tok
+                    if hour_tok > peak:
+                        peak = hour_tok
                     od_gpus = 0.0
-                    for stage in range(3):  # owned, reserved, on-demand
+                    for stage in range(3 if any_gpu else 0):  # owned, reserved, on-demand
                         q = 0 if stage == 0 else 1
                         if stage == 0:
                             cap = cap_own[p, m]
@@ -185,21 +240,29 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
                             if allowed[w, 1 + q] and rem_r[w] > 0.0:
                                 ss = rem_s[w] * frac
                                 sr = rem_r[w] * frac
-                                S[p, m, w, 1 + stage] += ss
-                                SR[p, m, w, 1 + stage] += sr
-                                gsec[p, m, w, stage] += sr * g[w, q]
+                                acc_s[w, 1 + stage] += ss
+                                acc_r[w, 1 + stage] += sr
+                                acc_g[w, stage] += sr * g[w, q]
                                 rem_s[w] -= ss
                                 rem_r[w] -= sr
                         if stage == 2:
                             od_gpus = done / usable_neo[p]
                     if od_cap[p] > 0.0:
                         # GPUs are billed for the hour; each GPU added is billed its spin-up too
-                        od_hours[p, m] += od_gpus
+                        od_month += od_gpus
                         if od_gpus > prev_od:
-                            od_hours[p, m] += (od_gpus - prev_od) * spin_up[p]
+                            od_month += (od_gpus - prev_od) * spin_up[p]
                         prev_od = od_gpus
                     for w in range(W):
                         dest = API if allowed[w, 0] else UNSERVED
-                        S[p, m, w, dest] += rem_s[w]
-                        SR[p, m, w, dest] += rem_r[w]
+                        acc_s[w, dest] += rem_s[w]
+                        acc_r[w, dest] += rem_r[w]
+            peak_tok[p, m] = peak
+            od_hours[p, m] = od_month
+            for w in range(W):
+                for q in range(N_POOLS):
+                    S[p, m, w, q] = acc_s[w, q]
+                    SR[p, m, w, q] = acc_r[w, q]
+                for q in range(3):
+                    gsec[p, m, w, q] = acc_g[w, q]
     return S, SR, warm_num, warm_den, gsec, od_hours, peak_tok, demand

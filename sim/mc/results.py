@@ -127,7 +127,7 @@ def write_dataset(ds: xr.Dataset, path: Path) -> Path:
 
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         shutil.rmtree(tmp)
-        ds.chunk({"path": min(1024, ds.sizes["path"])}).to_zarr(tmp, mode="w")
+        ds.chunk({"path": min(1024, ds.sizes["path"])}).to_zarr(tmp, mode="w", zarr_format=2)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

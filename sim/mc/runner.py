@@ -123,6 +123,25 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
             todo.append(i)
     t0 = time.time()
     done = len(blocks) - len(todo)
+    # Zarr runs stream: blocks are appended in path order as they finish, so memory holds only
+    # the blocks that finished out of order (Dask), never the whole run.
+    stream = zarr and out is not None
+    zpath = Path(out) / "results.zarr" if stream else None
+    ztmp = Path(out) / ".results.zarr.tmp" if stream else None
+    if stream:
+        shutil.rmtree(ztmp, ignore_errors=True)
+    next_write = 0
+
+    def flush() -> None:
+        nonlocal next_write
+        while next_write < len(blocks) and results[next_write] is not None:
+            part = _normalise(results[next_write])
+            if next_write == 0:
+                part.chunk({"path": -1}).to_zarr(ztmp, mode="w", zarr_format=2)
+            else:
+                part.chunk({"path": -1}).to_zarr(ztmp, append_dim="path", zarr_format=2)
+            results[next_write] = None
+            next_write += 1
 
     def finish(i: int, ds: xr.Dataset) -> None:
         nonlocal done
@@ -130,30 +149,50 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
             write_dataset(ds, chunk_dir / f"{tag}-{i:05d}.nc")
         results[i] = ds
         done += 1
+        if stream:
+            flush()
         if progress:
             progress(done, len(blocks), time.time() - t0)
 
+    if stream:
+        flush()
     if scheduler:
         _run_dask(scheduler, prep, blocks, todo, finish)
     else:
         for i in todo:
             finish(i, run_block(prep, blocks[i]))
-    ds = xr.concat([r for r in results if r is not None], dim="path", join="outer", fill_value=0.0)
-    # chunks read back from disk carry their file encoding and dtypes: normalise so a resumed run
-    # writes the same bytes as an uninterrupted one
+    if stream:
+        import zarr as _zarr
+
+        attrs = attach_attrs(xr.Dataset(), sc, paths_total=n, deterministic=deterministic).attrs
+        attrs["strategies"] = ",".join(prep.names)
+        group = _zarr.open_group(str(ztmp), mode="a")
+        group.attrs.update(attrs)
+        _zarr.consolidate_metadata(str(ztmp))
+        shutil.rmtree(zpath, ignore_errors=True)
+        os.replace(ztmp, zpath)
+        shutil.rmtree(chunk_dir, ignore_errors=True)
+        return xr.open_zarr(zpath), zpath
+    ds = _normalise(xr.concat([r for r in results if r is not None], dim="path", join="outer", fill_value=0.0))
+    ds = attach_attrs(ds, sc, paths_total=n, deterministic=deterministic)
+    ds.attrs["strategies"] = ",".join(prep.names)
+    path = None
+    if out is not None:
+        path = Path(out) / "results.nc"
+        write_dataset(ds, path)
+        shutil.rmtree(chunk_dir, ignore_errors=True)
+    return ds, path
+
+
+def _normalise(ds: xr.Dataset) -> xr.Dataset:
+    """Same dtypes and no file encodings, whether a block was just computed or read back from disk,
+    so a resumed run writes the same bytes as an uninterrupted one."""
     ds = ds.assign_coords(strategy=np.asarray(ds["strategy"].values, dtype=str),
                           month=np.asarray(ds["month"].values, dtype="datetime64[ns]"))
     for v in ds.variables.values():
         v.encoding = {}
     ds.encoding = {}
-    ds = attach_attrs(ds, sc, paths_total=n, deterministic=deterministic)
-    ds.attrs["strategies"] = ",".join(prep.names)
-    path = None
-    if out is not None:
-        path = Path(out) / ("results.zarr" if zarr else "results.nc")
-        write_dataset(ds, path)
-        shutil.rmtree(chunk_dir, ignore_errors=True)
-    return ds, path
+    return ds
 
 
 def _run_dask(address: str, prep: Prepared, blocks: list, todo: list, finish) -> None:
