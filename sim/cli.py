@@ -133,6 +133,37 @@ def _calculator(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- des (request-level simulation) -------------------------------------------------------
+def cmd_des(args: argparse.Namespace) -> int:
+    import time
+
+    from .demand.simulation import run_des, validate_pools
+    from .report import des as rep
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    if args.days is not None and args.days <= 0:
+        raise UsageError(f"--days must be > 0, got {args.days}")
+    if args.users is not None and args.users <= 0:
+        raise UsageError(f"--users must be a positive whole number, got {args.users}")
+    if not 0 <= args.month < sc.horizon.months:
+        raise UsageError(f"--month must be in 0..{sc.horizon.months - 1}, got {args.month}")
+    try:
+        validate_pools(sc)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    t0 = time.time()
+    res = run_des(sc, days=args.days or 1.0, users=args.users, peak=args.peak, start_month=args.month,
+                  seed=args.seed, strategy=args.strategy)
+    wall = time.time() - t0
+    out_dir = Path(args.out) if args.out else Path("outputs") / sc.name / "des"
+    files = rep.write_des(res, out_dir)
+    obj = rep.des_json(res, wall)
+    obj["files"] = [str(f) for f in files]
+    _emit(args, obj, rep.des_text(res, wall, files))
+    return 0
+
+
 # ---- run (Monte Carlo) --------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     import time
@@ -227,6 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--price-date", help="calculator: list-price date YYYY-MM-DD (default today)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_estimate)
+
+    d = sub.add_parser("des", help="request-level simulation (SimPy): α, cache hits, TTFT, goodput, retries")
+    d.add_argument("scenario", metavar="SCENARIO")
+    d.add_argument("--days", type=float, help="days to simulate (default 1)")
+    d.add_argument("--users", type=int, help="total users, split across business units in proportion")
+    d.add_argument("--peak", action="store_true", help="simulate the busiest day of the month")
+    d.add_argument("--month", type=int, default=0, help="month index of the horizon to simulate (default 0)")
+    d.add_argument("--seed", type=int, help="seed (default: the scenario's)")
+    d.add_argument("--strategy", help="apply one of the scenario's strategies")
+    d.add_argument("--out", help="output directory (default outputs/<scenario>/des)")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.set_defaults(func=cmd_des)
 
     r = sub.add_parser("run", help="Monte Carlo: distributions of spend, tokens and capacity over paths")
     r.add_argument("scenario", metavar="SCENARIO")

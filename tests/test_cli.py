@@ -89,3 +89,16 @@ def test_validate_ok_json():
     assert r.returncode == 0
     obj = one_json(r.stdout)
     assert obj["ok"] and "pools.api.price_trend.commodity_per_year" in obj["uncertain_fields"]
+
+
+def test_des_summary_json(tmp_path):
+    r = run("des", str(ROOT / "scenarios" / "default.yaml"), "--days", "1", "--users", "300", "--out", str(tmp_path),
+            "--json")
+    assert r.returncode == 0, r.stderr
+    obj = one_json(r.stdout)
+    for key in ("calls", "alpha", "cache_hit_rate", "ttft_p95_s", "goodput_share", "retries", "throttled_calls"):
+        assert key in obj
+    assert obj["calls"] > 0 and obj["alpha"] >= 1.0 and 0 < obj["cache_hit_rate"] < 1
+    assert (tmp_path / "sessions_support_chat.parquet").exists() and (tmp_path / "requests.parquet").exists()
+    r = run("des", str(ROOT / "scenarios" / "default.yaml"), "--days", "0", "--json")
+    assert r.returncode == 2 and "Traceback" not in r.stderr

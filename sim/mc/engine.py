@@ -76,7 +76,8 @@ def owned_capacity(sc: Scenario, vf, P: int, M: int, offset: int):
     return in_service, effective, ordered
 
 
-def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: PriceBook, deterministic: bool = False) -> dict:
+def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: PriceBook, deterministic: bool = False,
+                   keep_daily: bool = False) -> dict:
     """Arrays for one block of paths (P = len(draws.paths)) of one strategy."""
     vf = value_fn(draws)
     cal = calendar_of(sc)
@@ -126,12 +127,14 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     od_cap = (_arr(vf(neo.on_demand_max_gpus), P) if neo.enabled else np.zeros(P)) * usable_neo
     spin = _arr(vf(neo.spin_up_hours), P)
 
+    daily_arr = np.zeros((P, D if keep_daily else 0, W))
     S, SR, wn, wd, gsec, od_hours, peak_tok, demand = run_kernel(
         _keys(sc, draws), draws.table_of_path.astype(np.int64),
         np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, day_sigma, deterministic,
         t.calls, np.where(t.tok_mean > 0, t.tok_sd / np.where(t.tok_mean > 0, t.tok_mean, 1.0), 0.0),
         t.ttl, np.ascontiguousarray(t.gsec[0]), np.ascontiguousarray(t.gsec[1]), tok[0], tok[1], allowed,
-        np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly))
+        np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly),
+        daily_arr)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         pw = np.where(wd > 0, wn / np.where(wd > 0, wd, 1.0), 0.0)  # (P, M, W)
@@ -274,6 +277,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
                saas_spend=np.stack(saas_spend, -1) if saas_spend else np.zeros((P, M, 0)),
                saas_tokens_input=np.stack([a for a, _ in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)),
                saas_tokens_output=np.stack([b for _, b in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)))
+    out["daily_tokens"] = daily_arr
     out["_meta"] = dict(workloads=[w.name for w in wls], saas=saas_names, contracts=contract_names)
     return out
 

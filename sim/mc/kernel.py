@@ -81,7 +81,7 @@ def _warm_share(table, x):
 @nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
 def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic,
                calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
-               warm_tab):
+               warm_tab, daily):
     """Simulate a block of paths. Shapes: P paths, M months, D days, W workloads, K tables.
 
     keys (P,) uint64; tab (P,) table index; lam_day (P, M, W) sessions per full working day;
@@ -89,7 +89,8 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
     month; calls, cv_tok (K, W); ttl (W,) shared-prefix TTL in s (0: none); g0, g1 (K, W, 2)
     GPU-seconds per session on owned / neocloud at warmth 0 and 1; tok0, tok1 (K, W) tokens per
     session; allowed (W, 3) api / owned / neocloud; cap_own, cap_res (P, M) GPU-seconds per hour;
-    od_cap, usable_neo, spin_up (P,).
+    od_cap, usable_neo, spin_up (P,); warm_tab (W, G) from ``warm_tables``; daily (P, D, W) receives
+    each day's demanded tokens when it has D columns (a diagnostic; pass (P, 0, W) to skip it).
     """
     P, M, W = lam_day.shape
     D = dayw.shape[1]
@@ -156,6 +157,10 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
                 for q in range(2):
                     g[w, q] = (1.0 - pw) * g0[t, w, q] + pw * g1[t, w, q]
                 tok[w] = (1.0 - pw) * tok0[t, w] + pw * tok1[t, w]
+            if daily.shape[1] > 0:
+                for d in range(d0, d1):
+                    for w in range(W):
+                        daily[p, d, w] = n_day[d - d0, w] * r_day[d - d0, w] * tok[w]
             # pass 2: dispatch hour by hour (accumulate locally, store once a month)
             acc_s[:, :] = 0.0
             acc_r[:, :] = 0.0
