@@ -13,9 +13,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+OUT ?= outputs/default
+
 run: $(STAMP)
 	$(VENV)/bin/tokensim validate $(SCENARIO)
-	$(VENV)/bin/tokensim estimate $(SCENARIO)
+	$(VENV)/bin/tokensim estimate $(SCENARIO) --out $(OUT)
+	$(VENV)/bin/tokensim run $(SCENARIO) --out $(OUT)
+	$(VENV)/bin/tokensim report $(OUT)/results.nc --scenario $(SCENARIO) -o $(OUT)/report.html
 
 test: $(STAMP)
 	$(PY) -m pytest

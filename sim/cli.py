@@ -284,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=cmd_run)
+
+    from .cli_analysis import add_parsers
+
+    add_parsers(sub)
     return p
 
 

@@ -1004,7 +1004,8 @@ def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, 
             pcode, mcode, gp = wr.targets[m]
             sel = (pool == pcode) & (model == mcode)
             if sel.any():  # GPU-seconds as the forecast charges them: the curve read at the SLO
-                gsec[sel] = gpu_seconds(fresh[sel] + write[sel], out[sel], gp.prefill_tok_s, gp.decode_tok_s_gpu)
+                gsec[sel] = gpu_seconds(fresh[sel] + write[sel], out[sel], gp.prefill_tok_s, gp.decode_tok_s_gpu,
+                                        fresh[sel] + cached[sel] + write[sel])
         M = np.asarray(wr.meta, dtype=np.float64).reshape(-1, 8)
         M = M[np.argsort(M[:, 0], kind="stable")]
         S = len(M)

@@ -142,6 +142,7 @@ class ExpectedSession:
     primary: ModelUse = field(default_factory=lambda: ModelUse("primary"))  # one path, no cascade
     gpu_prefill_tokens: float = 0.0  # primary path, tokens that need prefill (not cached)
     gpu_output_tokens: float = 0.0
+    gpu_context_weight: float = 0.0  # Σ output × prompt size: output-weighted context, for decode speed
     calls_first_attempt: float = 0.0
     attempts_per_call: float = 1.0
     alpha: float = 1.0  # billed tokens / first-attempt tokens
@@ -208,6 +209,7 @@ def expected_session(w, cards: dict[str, RateCard], p_shared_warm: float) -> Exp
         # GPU pools serve the primary model only; cached prefixes skip prefill (prefix caching)
         out.gpu_prefill_tokens += pn * keep * a_in * (fresh + write)
         out.gpu_output_tokens += pn * keep * a_out * out_sum
+        out.gpu_context_weight += pn * keep * a_out * float(np.dot(wt, calls.output * calls.prompt))
         out.primary.add(ModelUse("primary", calls=n_calls * attempts, fresh=a_in * fresh, cached=a_in * cached,
                                  write=a_in * write, output=a_out * out_sum, reasoning=a_out * reasoning),
                         pn * keep)
@@ -221,8 +223,9 @@ def expected_session(w, cards: dict[str, RateCard], p_shared_warm: float) -> Exp
 
 
 def gpu_seconds_per_session(es: ExpectedSession, prefill_rate: float, decode_rate: float) -> float:
-    """GPU-seconds one session needs on a GPU pool at the workload's SLO."""
-    return float(gpu_seconds(es.gpu_prefill_tokens, es.gpu_output_tokens, prefill_rate, decode_rate))
+    """GPU-seconds one session needs on a GPU pool at the workload's SLO (long contexts decode slower)."""
+    ctx = es.gpu_context_weight / es.gpu_output_tokens if es.gpu_output_tokens > 0 else 0.0
+    return float(gpu_seconds(es.gpu_prefill_tokens, es.gpu_output_tokens, prefill_rate, decode_rate, ctx))
 
 
 def mix(a: ExpectedSession, b: ExpectedSession, p: float) -> ExpectedSession:
@@ -237,6 +240,6 @@ def mix(a: ExpectedSession, b: ExpectedSession, p: float) -> ExpectedSession:
         out.api[ref] = m
     out.primary.add(a.primary, 1.0 - p)
     out.primary.add(b.primary, p)
-    for k in ("gpu_prefill_tokens", "gpu_output_tokens", "calls_first_attempt", "alpha", "quota_stop_share"):
+    for k in ("gpu_prefill_tokens", "gpu_output_tokens", "gpu_context_weight", "calls_first_attempt", "alpha", "quota_stop_share"):
         setattr(out, k, (1.0 - p) * getattr(a, k) + p * getattr(b, k))
     return out

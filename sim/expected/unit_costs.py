@@ -10,11 +10,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..catalog.hardware import load_hardware
-from ..pools.gpu import gpu_seconds
 from ..pools.owned import owned_month_cost
 from ..scenario.distributions import mean_of
 from .forecast import _owned_inputs, _gpu_rates
-from .session import expected_session
+from .session import expected_session, gpu_seconds_per_session
 
 UTILIZATIONS = (0.2, 0.4, 0.7)
 
@@ -41,7 +40,7 @@ def unit_costs(sc, book) -> pd.DataFrame:
                 pre, dec = _gpu_rates(w, pool, sc, hw)
             except Exception:  # noqa: BLE001 - the GPU has no curve for this model: no line
                 continue
-            sec = float(gpu_seconds(es.gpu_prefill_tokens, es.gpu_output_tokens, pre, dec))
+            sec = gpu_seconds_per_session(es, pre, dec)
             tok_per_gpu_hour = tokens / sec * 3600.0 if sec > 0 else 0.0
             if pool == "neocloud":
                 gpu = hw[p.gpu]

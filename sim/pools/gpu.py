@@ -10,20 +10,40 @@ import numpy as np
 # for that much prefill; only input beyond it is charged at the prefill rate.
 BENCH_INPUT_PER_OUTPUT = 1.0
 
+# Decode reads the model weights once per step and every user's KV cache: at long contexts the
+# KV traffic (and the memory it takes, which caps the batch) dominates and per-GPU throughput
+# falls. Throughput at a mean context of L tokens = curve × (1 + L_bench/L_half) / (1 + L/L_half),
+# where L_half is the context at which KV reads equal weight reads at a benchmark batch.
+# Derivation (grade D, an assumption to replace with measured long-context curves): Llama-70B in
+# fp8 reads ~70 GB of weights per step and 160 kB of KV per token (80 layers × 8 KV heads × 128 ×
+# K,V × 1 byte); at a batch of 64 users KV equals weights at 70e9 / (64 × 160e3) ≈ 6,800 tokens.
+# The curves were measured at ~1k input + 1k output, a mean context of ~1,500 tokens.
+KV_HALF_CONTEXT_TOKENS = 6800.0
+BENCH_CONTEXT_TOKENS = 1500.0
+
+
+def context_factor(context_tokens: float | np.ndarray) -> float | np.ndarray:
+    """Decode throughput at a mean context length, relative to the benchmark's (≤ 1 beyond it)."""
+    c = np.maximum(np.asarray(context_tokens, float), BENCH_CONTEXT_TOKENS)
+    return (1.0 + BENCH_CONTEXT_TOKENS / KV_HALF_CONTEXT_TOKENS) / (1.0 + c / KV_HALF_CONTEXT_TOKENS)
+
 
 def gpu_seconds(prefill_tokens: np.ndarray | float, output_tokens: np.ndarray | float,
-                prefill_tok_s_gpu: float, decode_tok_s_gpu: float) -> np.ndarray | float:
+                prefill_tok_s_gpu: float, decode_tok_s_gpu: float,
+                context_tokens: float | np.ndarray | None = None) -> np.ndarray | float:
     """GPU-seconds to serve: output at the SLO's throughput, plus the extra prompt at the prefill rate.
 
     ``decode_tok_s_gpu`` is the catalog curve read at the workload's interactivity target (output
     tokens per second per GPU with continuous batching, its benchmark prompts included); 0 means
-    the GPU cannot meet the target.
+    the GPU cannot meet the target. ``context_tokens`` (the output-weighted mean prompt size,
+    cached prefix included) slows decode by ``context_factor``; None leaves the curve as measured.
     """
     out = np.asarray(output_tokens, float)
     if decode_tok_s_gpu <= 0:
         return np.inf * np.ones_like(out)
     extra = np.maximum(np.asarray(prefill_tokens, float) - BENCH_INPUT_PER_OUTPUT * out, 0.0)
-    return extra / prefill_tok_s_gpu + out / decode_tok_s_gpu
+    decode = decode_tok_s_gpu if context_tokens is None else decode_tok_s_gpu * context_factor(context_tokens)
+    return extra / prefill_tok_s_gpu + out / decode
 
 
 def usable_seconds_per_gpu_hour(availability: float, headroom: float) -> float:

@@ -22,6 +22,9 @@ def des_json(res, wall: float) -> dict:
     s = dict(res.summary)
     s["ok"] = True
     s["wall_seconds"] = round(wall, 2)
+    from ..catalog.prices import library_version
+
+    s["price_library"] = f"genai-prices {library_version()}"
     return s
 
 

@@ -99,11 +99,19 @@ def estimate_text(fc, unit_costs: pd.DataFrame, written: list[Path]) -> str:
         out.append("")
         out.append(f"Cost per million tokens ({cur}), at each workload's token mix and SLO:")
         show = [c for c in unit_costs.columns if c.endswith("usd_per_mtok") or "usd_per_mtok_u" in c]
-        out.append(f"{'workload':<18}" + "".join(f"{c.replace('_usd_per_mtok', ''):>26}" for c in show))
+        label = {}
+        for c in show:
+            name, _, util = c.partition("_usd_per_mtok")
+            name = name.replace("neocloud_reserved", "neo reserved").replace("neocloud_on_demand", "neo on-demand")
+            label[c] = f"{name} @{util[2:]}%" if util.startswith("_u") else name
+        w = max(12, *(len(v) + 1 for v in label.values()))
+        out.append(f"{'workload':<18}" + "".join(f"{label[c]:>{w}}" for c in show))
         for r in unit_costs.itertuples(index=False):
             d = r._asdict()
             out.append(f"{d['workload']:<18}" + "".join(
-                f"{d[c]:>26.3f}" if pd.notna(d.get(c)) else f"{'-':>26}" for c in show))
+                f"{d[c]:>{w}.3f}" if pd.notna(d.get(c)) else f"{'-':>{w}}" for c in show))
+        out.append("(GPU pools at the utilisation shown; owned includes depreciation, power, colocation, staff,"
+                   " licences and support of a 64-GPU fleet)")
     out.append("")
     out.append("Written: " + ", ".join(str(p) for p in written))
     return "\n".join(out)

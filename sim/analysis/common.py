@@ -1,0 +1,177 @@
+"""Helpers shared by the analyses: periods, quantile labels, totals, tail measures, JSON."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
+PERIODS = ("month", "quarter", "year", "horizon")
+
+
+class AnalysisError(ValueError):
+    """An analysis cannot run on this input (unknown strategy, missing variable, bad option)."""
+
+
+def qlabel(q: float) -> str:
+    """0.05 -> 'p5', 0.5 -> 'p50', 0.975 -> 'p97.5'."""
+    v = q * 100.0
+    return f"p{v:.0f}" if abs(v - round(v)) < 1e-9 else f"p{v:g}"
+
+
+def pick_strategy(ds: xr.Dataset, strategy: str | None) -> str:
+    names = [str(s) for s in ds["strategy"].values]
+    if strategy is None:
+        return names[0]
+    if strategy not in names:
+        raise AnalysisError(f"unknown strategy {strategy!r}; the results hold: {', '.join(names)}")
+    return strategy
+
+
+def month_index(ds: xr.Dataset) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ds["month"].values)
+
+
+def period_labels(months: pd.DatetimeIndex, period: str) -> np.ndarray:
+    """One label per month: '2027-01', '2027-Q1', '2027' or 'YYYY-MM..YYYY-MM' for the horizon."""
+    if period == "month":
+        return np.array([f"{d.year:04d}-{d.month:02d}" for d in months])
+    if period == "quarter":
+        return np.array([f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}" for d in months])
+    if period == "year":
+        return np.array([f"{d.year:04d}" for d in months])
+    if period == "horizon":
+        a, b = months[0], months[-1]
+        return np.array([f"{a.year:04d}-{a.month:02d}..{b.year:04d}-{b.month:02d}"] * len(months))
+    raise AnalysisError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
+
+
+def period_sizes(period: str) -> int:
+    return {"month": 1, "quarter": 3, "year": 12}.get(period, 0)
+
+
+def partial_periods(months: pd.DatetimeIndex, period: str) -> list[str]:
+    """Periods the horizon covers only in part (a year with fewer than 12 months, ...)."""
+    n = period_sizes(period)
+    if not n:
+        return []
+    labels = period_labels(months, period)
+    uniq, counts = np.unique(labels, return_counts=True)
+    return [str(u) for u, c in zip(uniq, counts) if c < n]
+
+
+def by_period(da: xr.DataArray, period: str) -> xr.DataArray:
+    """Sum a DataArray with a ``month`` dim into a ``period`` dim (labels in time order)."""
+    labels = period_labels(pd.DatetimeIndex(da["month"].values), period)
+    order = list(dict.fromkeys(labels))
+    out = da.assign_coords(period=("month", labels)).groupby("period").sum("month")
+    return out.sel(period=order)
+
+
+def total_spend(ds: xr.Dataset) -> xr.DataArray:
+    """Spend over the horizon per (strategy, path)."""
+    return ds["spend"].sum(["month", "pool", "workload"])
+
+
+def monthly_spend(ds: xr.Dataset) -> xr.DataArray:
+    """Spend per (strategy, path, month)."""
+    return ds["spend"].sum(["pool", "workload"])
+
+
+def cvar(x: np.ndarray, level: float) -> float:
+    """Mean of the worst (1 − level) share of outcomes (costs: the upper tail).
+
+    With n samples the tail holds the ceil(n(1 − level)) largest values (at least one).
+    """
+    x = np.sort(np.asarray(x, float))
+    k = max(1, int(math.ceil(x.size * (1.0 - level) - 1e-9)))
+    return float(x[-k:].mean())
+
+
+def quantile_se(x: np.ndarray, q: float) -> float:
+    """Monte Carlo standard error of the q-quantile by the order-statistic (binomial) method.
+
+    The rank of the true quantile among n samples is Binomial(n, q): ±1 standard deviation of it,
+    sqrt(n q (1 − q)), spans two order statistics whose half-distance estimates the standard error
+    (distribution-free; no density estimate needed).
+    """
+    x = np.sort(np.asarray(x, float))
+    n = x.size
+    if n < 2:
+        return 0.0
+    s = math.sqrt(n * q * (1.0 - q))
+    lo = int(math.floor(n * q - s))
+    hi = int(math.ceil(n * q + s))
+    lo = min(max(lo, 1), n) - 1
+    hi = min(max(hi, 1), n) - 1
+    return float(0.5 * (x[hi] - x[lo]))
+
+
+def paths_for_precision(n: int, value: float, se: float, rel: float = 0.01, z: float = 1.96) -> int | None:
+    """Paths needed for a 95 % confidence half-width of ``rel`` × value (se falls as 1/sqrt(n))."""
+    if value == 0 or not np.isfinite(se):
+        return None
+    if se == 0:
+        return int(n)
+    return int(math.ceil(n * (z * se / (rel * abs(value))) ** 2))
+
+
+def summarize(x: np.ndarray, quantiles=QUANTILES) -> dict:
+    x = np.asarray(x, float)
+    out = {"mean": float(x.mean()), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0}
+    qs = np.quantile(x, quantiles)
+    out.update({qlabel(q): float(v) for q, v in zip(quantiles, qs)})
+    return out
+
+
+def discount_factors(months: int, rate: float) -> np.ndarray:
+    """(1 + r)^(−m/12) for m = 0..months−1 (cash at the start of each month)."""
+    return (1.0 + rate) ** (-np.arange(months) / 12.0)
+
+
+def month_hours_of(ds: xr.Dataset) -> np.ndarray:
+    m = month_index(ds)
+    return np.asarray(m.days_in_month, float) * 24.0
+
+
+def jsonable(o: Any) -> Any:
+    """Plain JSON types: DataFrames become lists of records, numpy scalars numbers, NaN None."""
+    if isinstance(o, pd.DataFrame):
+        return [jsonable(r) for r in o.to_dict(orient="records")]
+    if isinstance(o, pd.Series):
+        return {str(k): jsonable(v) for k, v in o.items()}
+    if isinstance(o, dict):
+        return {str(k): jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return [jsonable(v) for v in o.tolist()]
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating, float)):
+        v = float(o)
+        return v if math.isfinite(v) else None
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, (pd.Timestamp,)):
+        return o.isoformat()
+    return o
+
+
+def money(x: float | None, width: int = 0) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return f"{'—':>{width}}"
+    return f"{x:>{width},.0f}"
+
+
+def tokens_str(x: float | None) -> str:
+    if x is None or not np.isfinite(x):
+        return "never"
+    for unit, f in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= f:
+            return f"{x / f:,.3g}{unit}"
+    return f"{x:,.0f}"
