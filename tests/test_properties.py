@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 

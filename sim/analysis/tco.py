@@ -44,8 +44,8 @@ import xarray as xr
 
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook
-from ..expected.forecast import _gpu_rates, months_between
-from ..expected.session import expected_session, gpu_seconds_per_session
+from ..expected.forecast import months_between
+from ..expected.unit_costs import session_mix
 from ..pools.api import price_trend_factor
 
 from ..pools.owned import OwnedCostInputs, owned_month_cost
@@ -164,24 +164,8 @@ def workload_mix(sc: Scenario, workload: str, book: PriceBook | None = None) -> 
         raise AnalysisError(f"unknown token workload {workload!r}; the scenario has: "
                             f"{', '.join(x.name for x in sc.token_workloads)}")
     book = book or PriceBook(sc.price_date, sc.prices.overrides)
-    hw = load_hardware()
-    refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
-    es = expected_session(w, {r: book.card(r) for r in refs}, 1.0)
-    tokens = es.primary.input_total + es.primary.output
-    gsec, models = {}, {"api": w.models.api}
-    for pool in ("neocloud", "owned"):
-        model = getattr(w.models, pool)
-        p = getattr(sc.pools, pool)
-        if not model or p.gpu not in hw:
-            continue
-        try:
-            pre, dec = _gpu_rates(w, pool, sc, hw)
-        except Exception:  # noqa: BLE001 - the GPU has no curve for this model: no line
-            continue
-        sec = gpu_seconds_per_session(es, pre, dec)
-        if sec > 0 and math.isfinite(sec):
-            gsec[pool] = sec
-            models[pool] = model
+    es, tokens, gsec = session_mix(sc, w, book)
+    models = {"api": w.models.api} | {pool: getattr(w.models, pool) for pool in gsec}
     return WorkloadMix(w.name, tokens, {r: u.cost for r, u in es.api.items()}, gsec, models)
 
 

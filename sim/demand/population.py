@@ -8,7 +8,6 @@ Both are in the users' local time (``utc_offset_hours``) and shifted onto the sc
 from __future__ import annotations
 
 import calendar
-import datetime as dt
 from pathlib import Path
 
 import numpy as np

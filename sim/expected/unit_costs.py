@@ -18,29 +18,46 @@ from .session import expected_session, gpu_seconds_per_session
 UTILIZATIONS = (0.2, 0.4, 0.7)
 
 
+def session_mix(sc, w, book, hw=None):
+    """One session of ``w`` at full shared-cache warmth: (expected session, tokens, GPU-seconds by pool).
+
+    GPU-seconds are at the workload's SLO on each GPU pool whose GPU has a curve for its model;
+    pools that cannot serve it are left out.
+    """
+    import math
+
+    hw = hw or load_hardware()
+    refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
+    es = expected_session(w, {r: book.card(r) for r in refs}, 1.0)
+    tokens = es.primary.input_total + es.primary.output
+    gsec = {}
+    for pool in ("neocloud", "owned"):
+        p = getattr(sc.pools, pool)
+        if not getattr(w.models, pool) or p.gpu not in hw:
+            continue
+        try:
+            pre, dec = _gpu_rates(w, pool, sc, hw)
+        except Exception:  # noqa: BLE001 - the GPU has no curve for this model: no line
+            continue
+        sec = gpu_seconds_per_session(es, pre, dec)
+        if sec > 0 and math.isfinite(sec):
+            gsec[pool] = sec
+    return es, tokens, gsec
+
+
 def unit_costs(sc, book) -> pd.DataFrame:
     """One row per token workload: $ per million (input + output) tokens on each pool."""
     hw = load_hardware()
     rows = []
     for w in sc.token_workloads:
-        refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
-        es = expected_session(w, {r: book.card(r) for r in refs}, 1.0)
-        tokens = es.primary.input_total + es.primary.output
+        es, tokens, gsec = session_mix(sc, w, book, hw)
         row = {"workload": w.name, "tokens_per_session": tokens,
                "output_share": es.primary.output / tokens if tokens else 0.0}
         if w.models.api:
             api_cost = sum(u.cost for u in es.api.values())
             row["api_usd_per_mtok"] = api_cost / tokens * 1e6 if tokens else float("nan")
-        for pool in ("neocloud", "owned"):
-            model = getattr(w.models, pool)
+        for pool, sec in gsec.items():
             p = getattr(sc.pools, pool)
-            if not model or p.gpu not in hw:
-                continue
-            try:
-                pre, dec = _gpu_rates(w, pool, sc, hw)
-            except Exception:  # noqa: BLE001 - the GPU has no curve for this model: no line
-                continue
-            sec = gpu_seconds_per_session(es, pre, dec)
             tok_per_gpu_hour = tokens / sec * 3600.0 if sec > 0 else 0.0
             if pool == "neocloud":
                 gpu = hw[p.gpu]

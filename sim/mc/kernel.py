@@ -93,7 +93,6 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
     each day's demanded tokens when it has D columns (a diagnostic; pass (P, 0, W) to skip it).
     """
     P, M, W = lam_day.shape
-    D = dayw.shape[1]
     S = np.zeros((P, M, W, N_POOLS))
     SR = np.zeros((P, M, W, N_POOLS))
     warm_num = np.zeros((P, M, W))

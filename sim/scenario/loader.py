@@ -321,7 +321,7 @@ def _pydantic_problems(err: ValidationError, data: Any, lines: dict, file: str) 
                 if isinstance(value, dict) and tag in value:
                     path = clean + (tag,)
             elif isinstance(value, dict) and tag == "dist":
-                msgs.append(_NUM_HINT + f"; this mapping has no 'dist' key")
+                msgs.append(_NUM_HINT + "; this mapping has no 'dist' key")
             elif not isinstance(value, dict):
                 msgs.append((_NUM_HINT if tag == "dist" else f"expected a mapping with a {tag!r} key")
                             + f"; got {_what(value)}")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .distributions import DIST_KINDS, _Dist
+from .distributions import _Dist
 from .model import Scenario
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
