@@ -320,6 +320,14 @@ class Empirical(_Dist):
     def values(self) -> np.ndarray:
         return self.__pydantic_private__["_values"]
 
+    def __eq__(self, other: object) -> bool:
+        # the loaded values are an array: compare them element-wise, not by truth value
+        if not isinstance(other, Empirical):
+            return NotImplemented
+        return (self.file, self.column) == (other.file, other.column) and np.array_equal(self.values, other.values)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def mean(self) -> float:
         return float(self.values.mean())
 
