@@ -13,9 +13,8 @@ HERE = Path(__file__).resolve().parent
 RUNS = [
     ["bench_mc.py", "--paths", "10000", "--threads", "2"],
     ["bench_des.py", "--repeat", "2"],
-    ["bench_dask.py", "--paths", "4000"],
+    ["bench_dask.py", "--paths", "10000", "--block-size", "500"],
     ["bench_memory.py", "--paths", "100000"],
-    ["bench_make_run.py"],
 ]
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Both are in the users' local time (``utc_offset_hours``) and shifted onto the sc
 from __future__ import annotations
 
 import calendar
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ def adoption_users(adoption, months: int, value=mean_of) -> np.ndarray:
     return start + (ceiling - start) * f
 
 
+@functools.lru_cache(maxsize=1)
 def _presets() -> dict:
     with open(_PRESETS_FILE, encoding="utf-8") as fh:
         return yaml.safe_load(fh)["presets"]

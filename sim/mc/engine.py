@@ -140,10 +140,14 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         pw = np.where(wd > 0, wn / np.where(wd > 0, wd, 1.0), 0.0)  # (P, M, W)
     k = draws.table_of_path
 
-    def mixed(a0, a1):  # a0, a1: (K, W, ...) -> (P, M, W, ...)
-        x0, x1 = a0[k][:, None], a1[k][:, None]
+    def mixed(a0, a1):  # a0, a1: (K, W, ...) -> (P, M, W, ...), linear in the warmth
+        if not pw.any():
+            return np.broadcast_to(a0[k][:, None], (P, M) + a0.shape[1:])
+        x0 = a0[k][:, None]
         p = pw.reshape(pw.shape + (1,) * (x0.ndim - 3))
-        return (1.0 - p) * x0 + p * x1
+        out = p * (a1 - a0)[k][:, None]
+        out += x0
+        return out
 
     prim = mixed(t.prim[0], t.prim[1])  # (P, M, W, 6)
     api = mixed(t.api[0], t.api[1])  # (P, M, W, 2, 7)
