@@ -105,16 +105,25 @@ def test_output_cap_uses_the_capped_mean():
     assert d.mean_capped(800) == pytest.approx(np.minimum(x, 800).mean(), rel=3e-3)
 
 
-def test_expected_session_over_random_turns_matches_sampling():
-    # quadratic growth: E[f(N)] from the length pmf equals brute-force sampling of sessions
+def test_expected_session_over_random_turns_matches_exact_sum():
+    # quadratic growth: E[f(N)] from the length pmf equals the exact sum over P(N = k), computed
+    # independently from the lognormal CDF: N = max(1, round(X)), P(N = k) = F(k + ½) − F(k − ½)
+    from scipy import stats
+
     sc = make([chat(turns={"dist": "lognormal", "median": 4, "p90": 15})])
     w = sc.workloads[0]
     book = PriceBook(dt.date(2027, 2, 1), sc.prices.overrides)
     es = expected_session(w, {"acme/m1": book.card("acme/m1")}, 0.0)
-    rng = np.random.default_rng(7)
-    n = np.maximum(1, np.rint(w.turns.sample(rng, 400_000))).astype(int)
+    mu, s = np.log(4), np.log(15 / 4) / stats.norm.ppf(0.9)
+    k = np.arange(1, 500_000, dtype=float)
+    cdf = stats.norm.cdf((np.log(k + 0.5) - mu) / s)
+    p = np.diff(np.concatenate([[0.0], cdf]))
     # full history, no cache: session input = n(P+U) + (U+O)·n(n−1)/2
-    inputs = n * 600 + 300 * n * (n - 1) / 2
-    assert es.api["acme/m1"].input_total == pytest.approx(inputs.mean(), rel=0.01)
+    exact = float(np.sum(p * (k * 600 + 300 * k * (k - 1) / 2)))
+    assert es.api["acme/m1"].input_total == pytest.approx(exact, rel=2e-3)
+    # and a brute-force sample agrees within its (heavy-tailed) sampling error
+    n = np.maximum(1, np.rint(w.turns.sample(np.random.default_rng(7), 400_000)))
+    x = n * 600 + 300 * n * (n - 1) / 2
+    assert abs(x.mean() - exact) < 5 * x.std() / np.sqrt(x.size)
     vals, probs = length_pmf(w.turns)
     assert probs.sum() == pytest.approx(1.0) and vals.min() >= 1

@@ -33,14 +33,22 @@ COMPONENTS = ("fresh", "cached", "write", "output", "reasoning")
 
 
 def length_pmf(spec, quantiles: int = 4000) -> tuple[np.ndarray, np.ndarray]:
-    """Support and probabilities of N = max(1, round(X)) for a length spec (deterministic grid)."""
+    """Support and probabilities of N = max(1, round(X)) for a length spec (deterministic grid).
+
+    Equal-probability bins up to the 99th percentile, then bins shrinking geometrically towards
+    1 − 1e-9, so heavy upper tails (which dominate E[N²] and hence quadratic token growth) keep
+    their weight instead of being cut at the last grid point.
+    """
     d = as_dist(spec)
     if not d.is_random:
         return np.array([max(1, int(round(d.mean())))]), np.array([1.0])
-    u = (np.arange(quantiles) + 0.5) / quantiles
+    edges = np.concatenate([np.linspace(0.0, 0.99, quantiles + 1), 1.0 - np.logspace(-2, -9, 141)[1:], [1.0]])
+    u = 0.5 * (edges[:-1] + edges[1:])
+    w = np.diff(edges)
     n = np.maximum(1, np.rint(d.ppf(u))).astype(np.int64)
-    values, counts = np.unique(n, return_counts=True)
-    return values, counts / counts.sum()
+    values, inverse = np.unique(n, return_inverse=True)
+    probs = np.bincount(inverse, weights=w, minlength=values.size)
+    return values, probs / probs.sum()
 
 
 def billed_output(w) -> tuple[float, float]:
