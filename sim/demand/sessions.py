@@ -195,20 +195,16 @@ def agent_calls(n_steps: int, p: AgentParams, cache: CacheParams, sub_steps: int
     if sub_steps > 0 and sub_probability > 0:
         sub = agent_calls(sub_steps, AgentParams(p.prefix, p.task, p.output_visible, p.output_billed,
                                                  p.tool_result, p.rag), cache)
-        # interleave: step i, then the expected calls of the sub-agent it may spawn
-        order_f, order_c, order_w, order_o, order_r, wts = [], [], [], [], [], []
-        for i in range(n):
-            for arr_list, src in ((order_f, main.fresh), (order_c, main.cached), (order_w, main.write),
-                                  (order_o, main.output), (order_r, main.reasoning)):
-                arr_list.append(src[i:i + 1])
-            wts.append(weight[i:i + 1])
-            for arr_list, src in ((order_f, sub.fresh), (order_c, sub.cached), (order_w, sub.write),
-                                  (order_o, sub.output), (order_r, sub.reasoning)):
-                arr_list.append(src)
-            wts.append(np.full(sub.n, sub_probability))
-        main = Calls(np.concatenate(order_f), np.concatenate(order_c), np.concatenate(order_w),
-                     np.concatenate(order_o), np.concatenate(order_r))
-        weight = np.concatenate(wts)
+        # interleave: step i, then the expected calls of the sub-agent it may spawn (weight p each)
+        def weave(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            out = np.empty((n, 1 + b.size))
+            out[:, 0] = a
+            out[:, 1:] = b[None, :]
+            return out.ravel()
+
+        main = Calls(weave(main.fresh, sub.fresh), weave(main.cached, sub.cached), weave(main.write, sub.write),
+                     weave(main.output, sub.output), weave(main.reasoning, sub.reasoning))
+        weight = weave(weight, np.full(sub.n, sub_probability))
     quota_hit = 0.0
     if np.isfinite(p.quota):
         total = (main.prompt + main.output) * weight

@@ -90,8 +90,8 @@ def cache_params(w, p_shared_warm: float) -> CacheParams:
     return CacheParams(True, mean_of(pc.min_tokens), p_shared_warm if pc.shared_prefix else 0.0, p_session)
 
 
-def session_calls(w, n: int, p_shared_warm: float) -> Calls:
-    """Calls of one session of length ``n`` (turns, steps or calls per document) at input means."""
+def session_builder(w, p_shared_warm: float):
+    """A function n -> Calls for sessions of ``w`` of length n, with every mean worked out once."""
     cache = cache_params(w, p_shared_warm)
     vis, billed = billed_output(w)
     prefix = mean_of(w.system_prompt_tokens) + tool_prefix(w)
@@ -99,16 +99,23 @@ def session_calls(w, n: int, p_shared_warm: float) -> Calls:
         h = w.history
         p = ChatParams(prefix, mean_of(w.user_message_tokens), vis, billed, rag_tokens(w), h.policy,
                        max(int(round(mean_of(h.window_turns))), 0), mean_of(h.summary_tokens))
-        return chat_calls(n, p, cache)
+        return lambda n: chat_calls(n, p, cache)
     if isinstance(w, AgentWorkload):
         quota = math.inf if w.quota_tokens is None else mean_of(w.quota_tokens)
-        p = AgentParams(prefix, mean_of(w.task_prompt_tokens), vis, billed,
-                        mean_of(w.tool_result_tokens) * mean_of(w.levers.compression), rag_tokens(w), quota)
+        pa = AgentParams(prefix, mean_of(w.task_prompt_tokens), vis, billed,
+                         mean_of(w.tool_result_tokens) * mean_of(w.levers.compression), rag_tokens(w), quota)
         sub_n = max(1, int(round(mean_of(w.subagents.steps))))
-        return agent_calls(n, p, cache, sub_n, mean_of(w.subagents.probability_per_step))
+        sub_p = mean_of(w.subagents.probability_per_step)
+        return lambda n: agent_calls(n, pa, cache, sub_n, sub_p)
     if isinstance(w, BatchWorkload):
-        return batch_calls(BatchParams(prefix, mean_of(w.input_tokens_per_document), billed, n), cache)
+        doc = mean_of(w.input_tokens_per_document)
+        return lambda n: batch_calls(BatchParams(prefix, doc, billed, n), cache)
     raise TypeError(f"no session model for {type(w).__name__}")
+
+
+def session_calls(w, n: int, p_shared_warm: float) -> Calls:
+    """Calls of one session of length ``n`` (turns, steps or calls per document) at input means."""
+    return session_builder(w, p_shared_warm)(n)
 
 
 def length_spec(w):
@@ -203,8 +210,9 @@ def expected_session(w, cards: dict[str, RateCard], p_shared_warm: float) -> Exp
     ttl = lev.prompt_cache.ttl
     first_tokens = 0.0
     billed_tokens = 0.0
+    build = session_builder(w, p_shared_warm)
     for n, pn in zip(values, probs):
-        calls = session_calls(w, int(n), p_shared_warm)
+        calls = build(int(n))
         wt = calls.weights
         n_calls = float(wt.sum())
         out.quota_stop_share += pn * calls.quota_hit

@@ -17,7 +17,7 @@ from ..catalog.prices import PriceBook
 from ..demand.sessions import Calls
 from ..expected.forecast import _gpu_rates
 from ..expected.session import (TTL_SECONDS, expected_session, gpu_seconds_per_session, length_pmf, length_spec,
-                                session_calls)
+                                session_builder)
 from ..scenario.distributions import Fixed
 from ..scenario.model import Scenario, set_path
 
@@ -43,11 +43,24 @@ class SessionTables:
 def _session_sd(w, n_values: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
     """Mean and sd of a session's tokens over its length distribution (at warmth 0)."""
     tot = np.empty(n_values.size)
+    build = session_builder(w, 0.0)
     for i, n in enumerate(n_values):
-        c: Calls = session_calls(w, int(n), 0.0)
+        c: Calls = build(int(n))
         tot[i] = float(np.dot(c.weights, c.prompt + c.output))
     m = float(np.dot(probs, tot))
     return m, float(np.sqrt(max(np.dot(probs, tot * tot) - m * m, 0.0)))
+
+
+_MEMO: dict = {}
+
+
+def _memo(key: tuple, compute):
+    """Strategies (purchase months, commit levels) rarely change a workload: reuse its sessions."""
+    if key not in _MEMO:
+        if len(_MEMO) > 512:
+            _MEMO.clear()
+        _MEMO[key] = compute()
+    return _MEMO[key]
 
 
 def build_tables(sc: Scenario, points: dict[str, np.ndarray], book: PriceBook) -> SessionTables:
@@ -77,8 +90,9 @@ def build_tables(sc: Scenario, points: dict[str, np.ndarray], book: PriceBook) -
             sck = set_path(sck, path, Fixed(value=float(vals[k])))
         for j, w in enumerate(sck.token_workloads):
             cards = {r: book.card(r) for r in models[j]}
+            wkey = (w.model_dump_json(), tuple((r, repr(c.base), repr(c.cliffs), repr(c.batch_base)) for r, c in cards.items()))
             for h, warm in enumerate((0.0, 1.0)):
-                es = expected_session(w, cards, warm)
+                es = _memo(wkey + (warm,), lambda: expected_session(w, cards, warm))
                 for m, ref in enumerate(models[j]):
                     u = es.api[ref]
                     api[h, k, j, m] = [getattr(u, c) for c in API_COMP]
@@ -91,7 +105,7 @@ def build_tables(sc: Scenario, points: dict[str, np.ndarray], book: PriceBook) -
                     calls[k, j] = es.calls_first_attempt
                     alpha[k, j] = es.alpha
             vals_n, probs = length_pmf(length_spec(w))
-            m_, sd = _session_sd(w, vals_n, probs)
+            m_, sd = _memo(wkey + ("sd",), lambda: _session_sd(w, vals_n, probs))
             tok_mean[k, j] = m_
             tok_sd[k, j] = sd
     return SessionTables([w.name for w in wls], models, api, prim, gsec, calls, tok_mean, tok_sd, ttl, alpha)
