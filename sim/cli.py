@@ -22,9 +22,23 @@ class UsageError(Exception):
     """Bad flags or values on the command line."""
 
 
+def _finite(o: Any) -> Any:
+    """JSON has no NaN or infinity: such values become null."""
+    import math
+
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
 def _emit(args: argparse.Namespace, obj: dict, text: str | None = None) -> None:
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(obj, default=_jsonable) + "\n")
+        clean = _finite(json.loads(json.dumps(obj, default=_jsonable)))
+        sys.stdout.write(json.dumps(clean, allow_nan=False) + "\n")
     elif text is not None:
         sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
 
@@ -92,15 +106,17 @@ def _calculator(args: argparse.Namespace) -> int:
     missing = [k for k, v in need.items() if v is None]
     if missing:
         raise UsageError("give a SCENARIO file, or the calculator flags; missing: " + ", ".join(missing))
+    import math
+
     for k, v in need.items():
-        if v < 0:
-            raise UsageError(f"{k} must be >= 0, got {v}")
+        if not math.isfinite(v) or v < 0:
+            raise UsageError(f"{k} must be a finite number >= 0, got {v}")
     pin, pout = args.price_in, args.price_out
     if (pin is None) != (pout is None):
         raise UsageError("give both --price-in and --price-out, or neither")
     if pin is not None:
-        if pin < 0 or pout < 0:
-            raise UsageError("prices must be >= 0")
+        if not (math.isfinite(pin) and math.isfinite(pout)) or pin < 0 or pout < 0:
+            raise UsageError("prices must be finite numbers >= 0")
         source = "prices given on the command line"
         model = args.model or "(custom)"
         per_request = (args.input_tokens * pin + args.output_tokens * pout) / 1e6

@@ -2,9 +2,11 @@
 
 Arrays may carry leading dimensions (paths, strategies); the last axis is months. A term is split
 into periods of ``period_months``; each period's commitment is drawn down by covered use; unused
-commitment is stranded, ``rollover_share`` of it carries into the next period, use above the
-commitment is overage at ``overage_rate`` × list. With ``true_up`` the shortfall is settled once
-at the end of the term (use in any period counts against the whole term's commitment).
+commitment is stranded, ``rollover_share`` of it carries into the next period (what is still
+carried at the end of the term expires, stranded), use above the commitment is overage at
+``overage_rate`` × list. With ``true_up`` the whole term's commitment is one pool: use in any
+period draws it down, overage starts only once it is used up, and the shortfall is billed at the
+end of the term.
 
 Token commit at discount d and overage at list: cost(A) = A·p(1−d) + p·E[(T − A)+], minimised
 where P(T > A) = 1 − d, i.e. the commit is the d-quantile of demand (the newsvendor rule the
@@ -54,10 +56,13 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
     if np.all(np.asarray(amount) <= 0) or start_month >= months:
         return Settlement(cost, drawn, stranded, overage, overage_cost)
     cost[..., start_month:end] = 0.0
-    carry = np.zeros(use.shape[:-1])
     periods = [(a, min(a + period_months, end)) for a in range(start_month, end, period_months)]
-    term_short = np.zeros(use.shape[:-1])
-    for a, b in periods:
+    lead = use.shape[:-1]
+    carry = np.zeros(lead)
+    # with a true-up the whole term's commitment is one pool: use in any period draws it down
+    remaining = sum((amount * (b - a) / period_months for a, b in periods), np.zeros(lead)) if true_up else None
+    value_last = np.zeros(lead)
+    for i, (a, b) in enumerate(periods):
         u = use[..., a:b].sum(-1)
         lc = list_cost[..., a:b].sum(-1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -69,32 +74,35 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
         else:  # dollars: use measured as discounted spend
             demand = lc * (1.0 - discount)
             value_per_unit = np.ones_like(u)
-        commit = amount * (b - a) / period_months + carry
-        d = np.minimum(demand, commit)
-        over = np.maximum(demand - commit, 0.0)
-        unused = commit - d
-        carry = rollover_share * unused
-        strand = unused - carry
+        value_last = value_per_unit
+        new_commit = amount * (b - a) / period_months
+        if true_up:
+            d = np.minimum(demand, remaining)
+            remaining = remaining - d
+            strand = np.zeros(lead)
+            pay = d * value_per_unit  # drawn now; any shortfall is billed at the end of the term
+        else:
+            commit = new_commit + carry
+            d = np.minimum(demand, commit)
+            unused = commit - d
+            last_period = i == len(periods) - 1
+            carry = np.zeros(lead) if last_period else rollover_share * unused
+            strand = unused - carry  # at the end of the term a rolled-over remainder expires
+            pay = new_commit * value_per_unit
+        over = np.maximum(demand - d, 0.0)
         if unit == "tokens":
             over_cost = over * p * overage_rate
-            commit_cost = (amount * (b - a) / period_months) * value_per_unit
         else:
             over_cost = over / np.maximum(1.0 - discount, 1e-12) * overage_rate
-            commit_cost = amount * (b - a) / period_months * np.ones_like(u)
         last = b - 1
-        if true_up:
-            # pay only for what was drawn now; the shortfall is settled at the end of the term
-            pay = d * value_per_unit
-            term_short = term_short + strand * value_per_unit
-        else:
-            pay = commit_cost
         cost[..., last] += pay + over_cost
         drawn[..., last] += d
         stranded[..., last] += strand
         overage[..., last] += over
         overage_cost[..., last] += over_cost
     if true_up:
-        cost[..., end - 1] += term_short
+        cost[..., end - 1] += remaining * value_last
+        stranded[..., end - 1] += remaining
     return Settlement(cost, drawn, stranded, overage, overage_cost)
 
 
@@ -112,8 +120,25 @@ class ApiSettlement:
     idle: dict  # contract name -> (..., M) commitment paid in months with no covered use
 
 
+def fallback_token_price(contract, book, refs_in_use) -> float:
+    """List price per token (mean of input and output rates) of the models a contract covers.
+
+    Values a token commitment in a run where the covered models see no use at all, so take-or-pay
+    still costs what was committed.
+    """
+    refs = list(contract.models) or list(refs_in_use)
+    prices = []
+    for r in refs:
+        try:
+            card = book.card(r)
+        except LookupError:
+            continue
+        prices.append((card.base.input + card.base.output) / 2.0 / 1e6)
+    return float(np.mean(prices)) if prices else 0.0
+
+
 def settle_api_contracts(contracts, cost: dict, tokens: dict, hour_share: dict, hour_month: np.ndarray,
-                         month_hours: np.ndarray, value=float) -> ApiSettlement:
+                         month_hours: np.ndarray, value=float, book=None) -> ApiSettlement:
     """Apply token/dollar commits and provisioned throughput to API list spend.
 
     ``cost`` and ``tokens`` map (workload, model ref) to list spend and tokens per month (any
@@ -161,8 +186,10 @@ def settle_api_contracts(contracts, cost: dict, tokens: dict, hour_share: dict, 
             out[c.name] = dict(drawn=used, stranded=cap_m - used, overage=_month_sum(tok_h * (1 - f), hour_month, M),
                                cost=new)
         else:
+            fallback = fallback_token_price(c, book, {k[1] for k in cost}) if book is not None else 0.0
             with np.errstate(invalid="ignore", divide="ignore"):
-                ref_price = np.where(use.sum(-1) > 0, lst.sum(-1) / np.where(use.sum(-1) > 0, use.sum(-1), 1.0), 0.0)
+                ref_price = np.where(use.sum(-1) > 0, lst.sum(-1) / np.where(use.sum(-1) > 0, use.sum(-1), 1.0),
+                                     fallback)
             st = settle_commit(use, lst, value(c.amount), unit="tokens" if c.kind == "token_commit" else "dollars",
                                discount=value(c.discount), overage_rate=value(c.overage_rate),
                                start_month=c.start_month, term_months=c.term_months, period_months=c.period_months,

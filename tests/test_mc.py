@@ -153,3 +153,28 @@ def test_cli_run_json_and_unreachable_scheduler(tmp_path):
     r = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(ROOT / "scenarios" / "examples" / "single_chat.yaml"),
                         "--paths", "0", "--json"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert r.returncode == 2 and "positive" in json.loads(r.stdout)["problems"][0]
+
+
+def test_deterministic_equality_with_neocloud_and_contracts():
+    # neocloud reserved + on-demand with spin-up, provisioned throughput on the overflow model, a
+    # token commit with true-up and rollover, and a token commit on a model nobody uses
+    w = [chat(sessions_per_user_per_day=400, allowed_pools=["neocloud", "api"],
+              models={"api": "acme/m1", "neocloud": "llama-3.3-70b"}, turns={"dist": "pert", "low": 1, "mode": 3, "high": 8})]
+    sc = make(w, horizon={"start": "2027-02", "months": 6},
+              pools={"api": {"price_trend": {"commodity_per_year": -0.2}},
+                     "neocloud": {"enabled": True, "gpu": "h100-sxm", "reserved_gpus": 1, "on_demand_max_gpus": 1,
+                                  "spin_up_hours": 0.5}},
+              contracts=[{"name": "pt", "kind": "provisioned_throughput", "models": ["acme/m1"], "units": 2,
+                          "tokens_per_minute_per_unit": 20000, "price_per_unit_month": 500, "term_months": 6},
+                         {"name": "tc", "kind": "token_commit", "models": ["acme/m1"], "amount": 2e8, "discount": 0.2,
+                          "term_months": 6, "period_months": 2, "rollover_share": 0.5, "true_up": True},
+                         {"name": "idle", "kind": "token_commit", "models": ["acme/m2"], "amount": 1e8,
+                          "discount": 0.1, "term_months": 6}])
+    ds, _ = run(sc, paths=1, deterministic=True)
+    fc = run_expected(sc)
+    mc = ds.isel(strategy=0, path=0)
+    assert float(mc["spend"].sum()) == pytest.approx(fc.total(), rel=1e-9)
+    assert np.allclose(mc["spend"].sum(["pool", "workload"]).values, fc.monthly_total().values, rtol=1e-9)
+    # the unused commitment is still paid: 1e8 tokens a month at 90 % of acme/m2's mean list rate
+    idle = fc.lines[fc.lines["pool"] == "contract:idle"]["spend"].sum()
+    assert idle == pytest.approx(6 * 1e8 * 0.9 * (1.0 + 4.0) / 2 / 1e6)

@@ -81,5 +81,37 @@ def test_rollover_and_true_up():
     assert st.stranded[0].tolist() == pytest.approx([50.0, 0.0])
     tu = settle_commit(use, lst, 100.0, unit="dollars", discount=0.0, overage_rate=1.0, start_month=0,
                        term_months=2, period_months=1, true_up=True)
-    # true-up: month 1 pays nothing drawn; shortfall of 100 settled at the end; month 2 overage 50
-    assert tu.cost[0].tolist() == pytest.approx([0.0, 100.0 + 50.0 + 100.0])
+    # true-up: the term's 200 is one pool; 150 used in month 2 is drawn from it (no overage) and
+    # the 50 left is billed at the end of the term
+    assert tu.cost[0].tolist() == pytest.approx([0.0, 150.0 + 50.0])
+    assert tu.overage.sum() == 0 and tu.stranded[0].tolist() == pytest.approx([0.0, 50.0])
+
+
+def test_rollover_expires_at_the_end_of_the_term():
+    # $100 a month for 4 months, $10 used each month, everything rolls over: $400 paid,
+    # $40 used, so $360 is stranded — all of it when the term ends
+    use = np.full((1, 4), 10.0)
+    st = settle_commit(use, use.copy(), 100.0, unit="dollars", discount=0.0, overage_rate=1.0, start_month=0,
+                       term_months=4, period_months=1, rollover_share=1.0)
+    assert st.cost.sum() == pytest.approx(400.0)
+    assert st.stranded.sum() == pytest.approx(360.0)
+    assert st.stranded[0].tolist() == pytest.approx([0.0, 0.0, 0.0, 360.0])
+
+
+def test_true_up_pools_the_term():
+    # 100 tokens a month for 4 months at $1 list, no discount; use 0, 0, 200, 200 → 400 of 400:
+    # with a true-up nothing is stranded and there is no overage; without, 200 stranded and 200 over
+    use = np.array([[0.0, 0.0, 200.0, 200.0]])
+    pooled = settle_commit(use, use.copy(), 100.0, unit="tokens", discount=0.0, overage_rate=1.0, start_month=0,
+                           term_months=4, period_months=1, true_up=True, reference_price=1.0)
+    assert pooled.cost.sum() == pytest.approx(400.0)
+    assert pooled.overage.sum() == 0 and pooled.stranded.sum() == 0
+    per_period = settle_commit(use, use.copy(), 100.0, unit="tokens", discount=0.0, overage_rate=1.0, start_month=0,
+                               term_months=4, period_months=1, reference_price=1.0)
+    assert per_period.cost.sum() == pytest.approx(600.0)
+    assert per_period.stranded.sum() == pytest.approx(200.0) and per_period.overage.sum() == pytest.approx(200.0)
+    # a true-up shortfall is billed at the end: 40 of 400 used → 360 owed in the last month
+    low = settle_commit(np.full((1, 4), 10.0), np.full((1, 4), 10.0), 100.0, unit="dollars", discount=0.0,
+                        overage_rate=1.0, start_month=0, term_months=4, period_months=1, true_up=True,
+                        rollover_share=1.0)
+    assert low.cost.sum() == pytest.approx(400.0) and low.stranded.sum() == pytest.approx(360.0)

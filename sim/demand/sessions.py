@@ -25,6 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Longest session the models build (turns, agent steps or calls per document): a length
+# distribution with a heavy tail is truncated here, in the expected-value engine and the
+# simulation alike, so a mis-specified tail cannot make a forecast hang.
+MAX_SESSION_CALLS = 1000
+
 # ---- parameters of one session, as plain numbers ---------------------------------------------
 
 

@@ -81,6 +81,7 @@ from ..scenario.distributions import as_dist, mean_of
 from ..scenario.model import Scenario, set_path
 from ..scenario.workloads import AgentWorkload, BatchWorkload
 from .caches import TTL_SECONDS, split_prompt
+from .sessions import MAX_SESSION_CALLS
 from .population import adoption_users, profile_arrays
 from .retry import OUTCOMES, RetryPolicy
 
@@ -191,8 +192,9 @@ def _seed_for(root: int, *keys: str) -> np.random.Generator:
 
 
 def _lengths(spec, rng: np.random.Generator, n: int) -> np.ndarray:
-    """N = max(1, round(X)) for n draws X of a length spec (the EV engine's rule)."""
-    return np.maximum(1, np.rint(as_dist(spec).sample(rng, n))).astype(np.int64)
+    """N = max(1, round(X)), at most MAX_SESSION_CALLS, for n draws X of a length spec (the EV engine's rule)."""
+    x = np.minimum(as_dist(spec).sample(rng, n), MAX_SESSION_CALLS)
+    return np.clip(np.rint(x), 1, MAX_SESSION_CALLS).astype(np.int64)
 
 
 def _draws(spec, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -252,14 +252,15 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
             per_session_tok = np.array([e.api[ref].input_total + e.api[ref].output for e in es_m[w.name]])
             api_tokens_h[(w.name, ref)] = s_api_h * per_session_tok[ctx.hour_month]
             api_cost[(w.name, ref)] = ctx.month_sum(s_api_h * per_session_cost[ctx.hour_month])
+    # provisioned throughput absorbs API tokens hour by hour: a month's API volume is spread over
+    # its hours by the workload's activity profile (the Monte Carlo engine does the same)
     hour_share = {}
     for w in wls:
-        s_api_h = served.get((w.name, "api"))
-        if s_api_h is not None:
-            tot = ctx.month_sum(s_api_h)[ctx.hour_month]
-            hour_share[w.name] = np.where(tot > 0, s_api_h / np.where(tot > 0, tot, 1.0), 0.0)
+        if (w.name, "api") in served:
+            tot = ctx.month_sum(sessions_h[w.name])[ctx.hour_month]
+            hour_share[w.name] = np.where(tot > 0, sessions_h[w.name] / np.where(tot > 0, tot, 1.0), 0.0)
     api_tokens = {k: ctx.month_sum(v) for k, v in api_tokens_h.items()}
-    st = settle_api_contracts(sc.contracts, api_cost, api_tokens, hour_share, ctx.hour_month, ctx.mhours, mean_of)
+    st = settle_api_contracts(sc.contracts, api_cost, api_tokens, hour_share, ctx.hour_month, ctx.mhours, mean_of, book)
     settled = st.cost
     contract_rows: list[dict] = []
     for name, res in st.contracts.items():

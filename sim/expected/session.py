@@ -25,7 +25,7 @@ from ..pools.api import alpha_components
 from ..pools.gpu import gpu_seconds
 from ..scenario.distributions import as_dist, mean_of
 from ..scenario.workloads import AgentWorkload, BatchWorkload, ChatWorkload
-from ..demand.sessions import (AgentParams, BatchParams, CacheParams, ChatParams, Calls, agent_calls,
+from ..demand.sessions import (MAX_SESSION_CALLS, AgentParams, BatchParams, CacheParams, ChatParams, Calls, agent_calls,
                                batch_calls, chat_calls)
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
@@ -41,11 +41,11 @@ def length_pmf(spec, quantiles: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     """
     d = as_dist(spec)
     if not d.is_random:
-        return np.array([max(1, int(round(d.mean())))]), np.array([1.0])
+        return np.array([min(max(1, int(round(d.mean()))), MAX_SESSION_CALLS)]), np.array([1.0])
     edges = np.concatenate([np.linspace(0.0, 0.99, quantiles + 1), 1.0 - np.logspace(-2, -9, 141)[1:], [1.0]])
     u = 0.5 * (edges[:-1] + edges[1:])
     w = np.diff(edges)
-    n = np.maximum(1, np.rint(d.ppf(u))).astype(np.int64)
+    n = np.clip(np.rint(np.minimum(d.ppf(u), MAX_SESSION_CALLS)), 1, MAX_SESSION_CALLS).astype(np.int64)
     values, inverse = np.unique(n, return_inverse=True)
     probs = np.bincount(inverse, weights=w, minlength=values.size)
     return values, probs / probs.sum()

@@ -98,7 +98,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         dayw[j] = day_weights(sc.horizon, weekly)
         hourly[j] = hr
         lam_day[:, :, j] = users_bu[w.business_unit] * _arr(vf(_rate_field(w)), P)[:, None]
-    day_cv = float(sc.demand_noise.day_cv) if not hasattr(sc.demand_noise.day_cv, "mean") else sc.demand_noise.day_cv.mean()
+    day_cv = float(sc.demand_noise.day_cv)
     day_sigma = math.sqrt(math.log(1.0 + day_cv * day_cv))
     allowed = np.array([[("api" in w.allowed_pools),
                          ("owned" in w.allowed_pools) and sc.pools.owned.enabled,
@@ -196,7 +196,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         hw_ = np.repeat(dayw[j], 24) * np.tile(hourly[j], D)
         tot = np.bincount(cal.hour_month, weights=hw_, minlength=M)[cal.hour_month]
         hour_share[w.name] = np.where(tot > 0, hw_ / np.where(tot > 0, tot, 1.0), 0.0)
-    st = settle_api_contracts(sc.contracts, cost, toks, hour_share, cal.hour_month, cal.mhours, vf)
+    st = settle_api_contracts(sc.contracts, cost, toks, hour_share, cal.hour_month, cal.mhours, vf, book)
     spend = np.zeros(shape)
     for (wname, ref), v in st.cost.items():
         spend[:, :, 0, [x.name for x in wls].index(wname)] += v

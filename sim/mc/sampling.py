@@ -25,29 +25,8 @@ import numpy as np
 from scipy import stats
 
 from ..scenario.distributions import _Dist
-from ..scenario.model import Scenario, correlation_matrix, uncertain_fields
+from ..scenario.model import SHAPE_STREAM, Scenario, classify, correlation_matrix, uncertain_fields
 from .rng import path_keys, stream_id, stream_uniforms
-
-PER_SESSION = {"turns", "steps", "output_tokens", "user_message_tokens", "think_time_s", "task_prompt_tokens",
-               "tool_result_tokens", "step_time_s", "input_tokens_per_document", "calls_per_document"}
-RATES = {"sessions_per_user_per_day", "tasks_per_user_per_day", "documents_per_user_per_day"}
-SHAPE_STREAM = "(session table)"
-
-
-def classify(path: str) -> str:
-    """'session', 'shape' or 'scale' for an uncertain field's key path."""
-    parts = path.split(".")
-    if parts[0] == "workloads" and len(parts) >= 3:
-        if len(parts) == 3 and parts[2] in PER_SESSION:
-            return "session"
-        if len(parts) == 3 and parts[2] in RATES:
-            return "scale"
-        if parts[2] in ("seats_per_user", "fee_per_seat_month", "hidden_input_tokens_per_seat_month",
-                        "hidden_output_tokens_per_seat_month"):
-            return "scale"
-        return "shape"
-    return "scale"
-
 
 @dataclass
 class Draws:

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .distributions import Empirical, load_empirical_column
-from .model import (LocatedError, Scenario, _child, correlation_matrix, get_path, resolve_path, set_path,
+from .model import (LocatedError, Scenario, _child, classify, correlation_matrix, get_path, resolve_path, set_path,
                     split_path, uncertain_fields)
 
 
@@ -511,6 +511,15 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
                 add(("correlations", i, "between", j),
                     f"{f} is not uncertain (give it a distribution) so it cannot be correlated")
                 ok = False
+                continue
+            kind = classify(f)
+            if kind != "scale":
+                why = ("varies from session to session within a future" if kind == "session"
+                       else "sets what a session costs and is drawn at stratified points")
+                add(("correlations", i, "between", j),
+                    f"{f} {why}; only inputs drawn once per future (users, adoption, session rates, "
+                    "prices, trends, GPU and owned-fleet inputs) can be correlated")
+                ok = False
         if c.between[0] == c.between[1]:
             add(("correlations", i, "between"), "a field cannot be correlated with itself")
             ok = False
@@ -546,6 +555,36 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
                 out[-1] = Problem(file, _line(lines, ("sweeps", i, "field")), _fmt(("sweeps", i, "field")),
                                   out[-1].message)
                 break
+    base_reserved_bad = False
+    for k, c in enumerate(sc.contracts):
+        if c.kind == "reserved_gpus" and not sc.pools.neocloud.enabled:
+            base_reserved_bad = True
+            add(("contracts", k, "kind"), "a reserved_gpus contract needs pools.neocloud.enabled: true "
+                "(its GPUs serve in the neocloud pool)")
+    # a strategy as a whole must still be a consistent scenario (names, pools, models)
+    if not out:
+        for i, strat in enumerate(sc.all_strategies()):
+            try:
+                applied = sc
+                for path, value in strat.set.items():
+                    applied = set_path(applied, path, value)
+                applied._cross_refs()
+            except LocatedError as exc:
+                add(("strategies", i) if i < len(sc.strategies) else ("sweeps",),
+                    f"strategy {strat.name!r} makes the scenario inconsistent: {_fmt(exc.loc)}: {exc.msg}")
+                continue
+            except (KeyError, ValidationError):
+                continue  # reported above
+            for j, w in enumerate(applied.workloads):
+                if hasattr(w, "models"):
+                    for ref in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None):
+                        if ref and not book.has(ref):
+                            add(("strategies", i) if i < len(sc.strategies) else ("sweeps",),
+                                f"strategy {strat.name!r} names unknown model {ref!r} for workload {w.name!r}")
+            for c in applied.contracts:
+                if c.kind == "reserved_gpus" and not applied.pools.neocloud.enabled and not base_reserved_bad:
+                    add(("strategies", i) if i < len(sc.strategies) else ("sweeps",),
+                        f"strategy {strat.name!r} has reserved_gpus contract {c.name!r} but pools.neocloud is not enabled")
     return out
 
 

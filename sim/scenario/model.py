@@ -65,7 +65,8 @@ class DemandNoise(Model):
     shared/research/traces.md §3.4 "day-of-trace volume": 0.149); the m-large trace gives 0.249.
     """
 
-    day_cv: NonNeg = unit("ratio", default=0.149, description="Coefficient of variation of daily volume.")
+    day_cv: float = unit("ratio", default=0.149, ge=0.0, le=10.0, allow_inf_nan=False,
+                         description="Coefficient of variation of daily volume (a number, not a distribution).")
 
 
 class Strategy(Model):
@@ -266,3 +267,25 @@ def correlation_matrix(scenario: Scenario) -> tuple[list[str], np.ndarray]:
         i, j = names.index(c.between[0]), names.index(c.between[1])
         m[i, j] = m[j, i] = c.rho
     return names, m
+
+
+# ---- how the Monte Carlo engine treats each uncertain field ---------------------------------
+PER_SESSION = {"turns", "steps", "output_tokens", "user_message_tokens", "think_time_s", "task_prompt_tokens",
+               "tool_result_tokens", "step_time_s", "input_tokens_per_document", "calls_per_document"}
+RATES = {"sessions_per_user_per_day", "tasks_per_user_per_day", "documents_per_user_per_day"}
+SHAPE_STREAM = "(session table)"
+
+
+def classify(path: str) -> str:
+    """'session', 'shape' or 'scale' for an uncertain field's key path."""
+    parts = path.split(".")
+    if parts[0] == "workloads" and len(parts) >= 3:
+        if len(parts) == 3 and parts[2] in PER_SESSION:
+            return "session"
+        if len(parts) == 3 and parts[2] in RATES:
+            return "scale"
+        if parts[2] in ("seats_per_user", "fee_per_seat_month", "hidden_input_tokens_per_seat_month",
+                        "hidden_output_tokens_per_seat_month"):
+            return "scale"
+        return "shape"
+    return "scale"

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .types import Model, Money, NonNeg, Positive, Prob, Ratio, Tokens, AnyNum, unit
+from .types import Model, Money, NonNeg, Positive, Prob, Ratio, Tokens, Trend, unit
 
 
 class RateLimits(Model):
@@ -30,8 +30,8 @@ class PriceTrend(Model):
     ("frontier_list_price_change" mode 0).
     """
 
-    commodity_per_year: AnyNum = unit("fraction/yr", default=-0.3, description="Change of commodity-tier prices.")
-    frontier_per_year: AnyNum = unit("fraction/yr", default=0.0, description="Change of frontier-tier prices.")
+    commodity_per_year: Trend = unit("fraction/yr", default=-0.3, description="Change of commodity-tier prices.")
+    frontier_per_year: Trend = unit("fraction/yr", default=0.0, description="Change of frontier-tier prices.")
 
 
 class ApiPool(Model):
@@ -57,7 +57,7 @@ class NeocloudPool(Model):
         "currency/GPU-h", default=None, description="On-demand price; default: catalog mode for the GPU.")
     reserved_price_per_gpu_hour: Money | None = unit(
         "currency/GPU-h", default=None, description="Reserved price; default: catalog 1-year mode.")
-    price_trend_per_year: AnyNum = unit(
+    price_trend_per_year: Trend = unit(
         "fraction/yr", default=-0.15, description="Rental price drift (infra-economics.md h100_rental_annual_drift mode).")
     spin_up_hours: NonNeg = unit("h", default=0.5, description="Lag before on-demand GPUs serve.")
     availability: Prob = unit("share", default=0.97, description="Share of GPU time able to serve.")
@@ -99,6 +99,14 @@ class OwnedPool(Model):
     gpu_headroom: Ratio = unit("share", default=0.8, description="Target peak utilisation when serving (SLA headroom).")
     generation_improvement_per_year: NonNeg = unit(
         "fraction/yr", default=0.3, description="Throughput-per-capex gain for GPUs bought later (40-50%/generation, 12-18 month cadence).")
+
+    @model_validator(mode="after")
+    def _shares(self) -> "OwnedPool":
+        from .distributions import support_of
+
+        if support_of(self.network_share)[1] + support_of(self.storage_share)[1] >= 1.0:
+            raise ValueError("network_share + storage_share must stay below 1 (they are shares of total IT capex)")
+        return self
 
 
 class Pools(Model):

@@ -19,7 +19,11 @@ Num = Union[float, Distribution]
 
 def _bounded(lo: float, hi: float, what: str, lo_open: bool = False):
     def check(value: Any) -> Any:
+        if isinstance(value, (int, float)) and not math.isfinite(value):
+            raise ValueError(f"{what} must be a finite number, got {value}")
         a, b = support_of(value)
+        if math.isnan(a) or math.isnan(b):
+            raise ValueError(f"{what}: the distribution's parameters must be finite numbers")
         bad_lo = a <= lo if lo_open else a < lo
         if bad_lo or b > hi:
             rng = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
@@ -40,6 +44,7 @@ Prob = Annotated[Num, _bounded(0.0, 1.0, "a probability")]
 Ratio = Annotated[Num, _bounded(0.0, 1.0, "a ratio", lo_open=True)]
 Positive = Annotated[Num, _bounded(0.0, INF, "value", lo_open=True)]
 Money = Annotated[Num, _bounded(0.0, INF, "an amount of money")]
+Trend = Annotated[Num, _bounded(-1.0, INF, "a yearly change (−1 = free, 0 = flat)", lo_open=True)]
 AnyNum = Num
 
 
