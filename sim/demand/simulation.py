@@ -598,38 +598,38 @@ class _Workload:
                           0.0, 0, 1, 1, _SEM_HIT, 0))
         st.dt += SEMANTIC_HIT_S
 
+    def _cheap_first(self, st, prompt, reuse, sliding, ov, ob, esc_u, batch, q0) -> tuple[float, bool]:
+        """Cascade: the cheap model answers first. Returns (tokens billed, whether the primary runs)."""
+        if self.cheap < 0:
+            return 0.0, True
+        billed = self._api(st, 1, prompt, reuse, sliding, ov, ob, batch, q0)
+        if esc_u >= self.esc_p or st.over:
+            return billed, False
+        if billed + prompt + ob > st.budget:  # escalating would cross the task's quota
+            st.over = True
+            return billed, False
+        self.escalations += 1
+        st.budget -= billed
+        return billed, True
+
     def _logical_api(self, st, prompt, reuse, sliding, ov, ob, sem_u, esc_u, bat_u, q0=0.0) -> float:
         if sem_u < self.sem_rate:
             self._sem_hit(st)
             return 0.0
         batch = 1 if bat_u < self.batch_share else 0
-        if self.cheap >= 0:
-            billed = self._api(st, 1, prompt, reuse, sliding, ov, ob, batch, q0)
-            if esc_u >= self.esc_p or st.over:
-                return billed
-            if billed + prompt + ob > st.budget:
-                st.over = True
-                return billed
-            self.escalations += 1
-            st.budget -= billed
-            return billed + self._api(st, 0, prompt, reuse, sliding, ov, ob, batch, q0)
-        return self._api(st, 0, prompt, reuse, sliding, ov, ob, batch, q0)
+        billed, primary = self._cheap_first(st, prompt, reuse, sliding, ov, ob, esc_u, batch, q0)
+        if not primary:
+            return billed
+        return billed + self._api(st, 0, prompt, reuse, sliding, ov, ob, batch, q0)
 
     def _logical_gen(self, st, prompt, reuse, sliding, ov, ob, sem_u, esc_u, bat_u, q0=0.0):
         if sem_u < self.sem_rate:
             self._sem_hit(st)
             return 0.0
         batch = 1 if bat_u < self.batch_share else 0
-        billed = 0.0
-        if self.cheap >= 0:
-            billed = self._api(st, 1, prompt, reuse, sliding, ov, ob, batch, q0)
-            if esc_u >= self.esc_p or st.over:
-                return billed
-            if billed + prompt + ob > st.budget:
-                st.over = True
-                return billed
-            self.escalations += 1
-            st.budget -= billed
+        billed, primary = self._cheap_first(st, prompt, reuse, sliding, ov, ob, esc_u, batch, q0)
+        if not primary:
+            return billed
         if st.dt > 0:
             yield self.env.timeout(st.dt)
             st.dt = 0.0
