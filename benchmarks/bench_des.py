@@ -19,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from sim.demand.simulation import run_des
+from sim.des.simulation import run_des
 from sim.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]

@@ -31,14 +31,17 @@ def chat(name="c", **kw):
     return w
 
 
-def make(workloads, **kw):
+def make(workloads, checks=True, **kw):
     from sim.scenario import load_scenario_text
 
     d = copy.deepcopy(BASE)
     d["workloads"] = workloads
     for k, v in kw.items():
         d[k] = v
-    return load_scenario_text(yaml.safe_dump(d, sort_keys=False), file="<test>", base_dir=ROOT)
+    from sim.checks import strategy_problems
+
+    return load_scenario_text(yaml.safe_dump(d, sort_keys=False), file="<test>", base_dir=ROOT,
+                              checks=strategy_problems if checks else None)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sim.checks import strategy_problems
 from sim.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,7 @@ def test_corpus_and_expectations_match(_procs):
 
 
 def test_base_scenario_is_valid():
-    sc = load_scenario(CORPUS / "_base.yaml")
+    sc = load_scenario(CORPUS / "_base.yaml", checks=strategy_problems)
     assert sc.name == "base"
 
 
@@ -48,7 +49,7 @@ def in_root(monkeypatch):
 def test_bad_scenario_is_reported(name, in_root):
     exp = EXPECTED[name]
     with pytest.raises(ScenarioError) as info:
-        load_scenario(REL(name))
+        load_scenario(REL(name), checks=strategy_problems)
     problems = info.value.problems
     assert problems, "a ScenarioError must list at least one problem"
     shown = "\n".join(str(p) for p in problems)

@@ -102,3 +102,70 @@ def test_des_summary_json(tmp_path):
     assert (tmp_path / "sessions_support_chat.parquet").exists() and (tmp_path / "requests.parquet").exists()
     r = run("des", str(ROOT / "scenarios" / "default.yaml"), "--days", "0", "--json")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+# ---- the package: one registry, no import cycle, both entry points ------------------------------
+def test_cli_package_has_no_import_cycle():
+    import ast
+
+    pkg = ROOT / "sim" / "cli"
+    mods = {f.stem for f in pkg.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for f in pkg.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    deps.add(node.module.split(".")[0])
+                else:
+                    deps.update(a.name for a in node.names)
+        graph[f.stem] = deps & mods
+    seen: dict[str, int] = {}  # 1 on the stack, 2 done
+
+    def visit(m: str, stack: list[str]) -> None:
+        seen[m] = 1
+        for d in graph[m]:
+            assert seen.get(d) != 1, f"import cycle: {' -> '.join(stack + [m, d])}"
+            if d not in seen:
+                visit(d, stack + [m])
+        seen[m] = 2
+
+    for m in graph:
+        if m not in seen:
+            visit(m, [])
+    assert graph["common"] == set()  # the bottom: imports nothing of the package
+    assert not (ROOT / "sim" / "cli.py").exists() and not (ROOT / "sim" / "cli_analysis.py").exists()
+
+
+def test_registry_lists_every_command_once():
+    from sim.cli import COMMANDS, build_parser
+    from sim.cli.registry import parsers
+
+    names = [c.name for c in COMMANDS]
+    assert names == ["validate", "estimate", "des", "run", "budget", "commit", "tco", "sensitivity", "compare",
+                     "report"]
+    for sp in parsers(build_parser())[1:]:
+        assert "--json" in sp._option_string_actions and "--help" in sp._option_string_actions
+
+
+def test_entry_points_agree():
+    exe = Path(sys.executable).parent / "tokensim"
+    a = run("--version", "--json")
+    assert a.returncode == 0 and one_json(a.stdout) == {"ok": True, "name": "tokensim", "version": "0.1.0"}
+    if exe.exists():
+        b = subprocess.run([str(exe), "--version", "--json"], capture_output=True, text=True, timeout=120)
+        assert b.returncode == 0 and b.stdout == a.stdout
+
+
+def test_interrupt_is_one_json_object(monkeypatch, capsys):
+    import sim.cli.scenario_cmds as cmds
+    from sim.cli import main
+
+    def stop(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cmds, "load_checked", stop)
+    assert main(["validate", "x.yaml", "--json"]) == 130
+    out, err = capsys.readouterr()
+    assert one_json(out) == {"ok": False, "error": "interrupted", "problems": ["tokensim: interrupted"]}
+    assert "interrupted" in err and "Traceback" not in err

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.catalog.prices import PriceBook
-from sim.demand.simulation import run_des
+from sim.des.simulation import run_des
 from sim.mc.engine import simulate_block
 from sim.mc.sampling import draw, shape_points
 from sim.mc.tables import build_tables

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.contracts import settle_commit
+from sim.pools.contracts import settle_commit
 from sim.pools.api import alpha_components, price_trend_factor
 from sim.pools.owned import OwnedCostInputs, owned_month_cost
 

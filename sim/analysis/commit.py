@@ -5,11 +5,37 @@ or nothing: pay as you go). Every option is simulated on the same paths, so a di
 two options is a difference of decisions, not of luck; its standard error is that of the paired
 per-path difference.
 
-Per option: expected total cost over the horizon, its P95 and CVaR, expected stranded commitment,
-expected overage (both in the contract's own unit: tokens or currency), the distribution of
+Per option: expected total cost over the horizon, its P95 and CVaR, expected stranded commitment
+and expected overage, each both in money and in the contract's own unit, the distribution of
 commitment utilisation (drawn / committed over the term) and P(utilisation < 80 %). The optimal
 option for expected cost and for CVaR at a chosen level, and the efficient frontier (mean vs P95:
 the options no other option beats on both).
+
+Money and units. Money (``expected_stranded_cost``, ``expected_overage_cost``) is in the
+scenario's currency and is what is billed; the unit values (``expected_stranded``,
+``expected_overage``, ``expected_drawn``) are in the commitment's own unit. Settlement is per
+period (``sim.pools.contracts.settle_commit``); for a period with covered list spend L, covered tokens T,
+list price per token p = L / T (the reference price when T = 0), discount d and overage rate r:
+
+- token commit — unit: tokens. Overage O tokens (use above the commitment) cost O · p · r.
+  Stranded S tokens (committed, unused and not rolled over; what is still carried when the term
+  ends) cost S · p(1 − d): the discounted committed price the period's commitment was billed at.
+  Carried-over tokens that expire are valued at the price of the period they expire in (exact
+  when the price per token does not change between periods). With a true-up the shortfall R at
+  the end of the term is billed R · p(1 − d) at the last period's price, and that is its stranded
+  cost.
+- dollar commit — unit: commitment dollars ("commit USD"): covered use draws the commitment down
+  by its discounted spend L(1 − d). Stranded commitment dollars are money already paid: stranded
+  cost = stranded units. Overage O commitment dollars are use bought at list: billed
+  O / (1 − d) · r (so with overage at list, 1 commit USD of overage is a bill of 1 / (1 − d) USD).
+- provisioned throughput — unit: tokens of capacity. Stranded = capacity tokens not used; stranded
+  cost = units × price per unit-month × the unused share of the month's capacity. Overage = covered
+  tokens the capacity could not absorb (outside the term: all covered use), billed at list.
+
+An option's unit totals add its contracts' values even when their units differ (``stranded_unit``
+is then "mixed"; the table shows unit values per contract), money always adds up. Results written
+before the money variables existed (``commit_stranded_cost``, ``overage_cost``) give None for the
+money values.
 
 Newsvendor cross-check: with discount d and overage at r × list, the cost of a per-period commit A
 against demand D is A·p(1 − d) + r·p·E[(D − A)+], minimised where P(D > A) = (1 − d)/r, i.e. at
@@ -25,16 +51,14 @@ import math
 import numpy as np
 import xarray as xr
 
-from ..scenario.model import Scenario, Strategy, set_path
-from .common import AnalysisError, cvar, total_spend
+from ..scenario.model import Scenario, Strategy
+from .common import AnalysisError, amount_str, cvar, text_table, total_spend
 
 COMMIT_KINDS = ("token_commit", "dollar_commit", "provisioned_throughput", "reserved_gpus")
 
 
 def apply_strategy(sc: Scenario, strat: Strategy) -> Scenario:
-    for path, value in strat.set.items():
-        sc = set_path(sc, path, value)
-    return sc
+    return sc.with_strategy(strat)
 
 
 def _level(c) -> float:
@@ -71,11 +95,11 @@ def options_scenario(sc: Scenario) -> Scenario:
 
 
 def run_commit(sc: Scenario, *, paths: int | None = None, cvar_level: float = 0.95, threshold: float = 0.8,
-               block_size: int = 500, out=None) -> tuple[dict, xr.Dataset]:
+               block_size: int = 500, out=None, deterministic: bool = False) -> tuple[dict, xr.Dataset]:
     """Simulate the commit options with common random numbers and analyse them."""
     from ..mc.runner import run
 
-    ds, _ = run(options_scenario(sc), paths=paths, out=out, block_size=block_size)
+    ds, _ = run(options_scenario(sc), paths=paths, out=out, block_size=block_size, deterministic=deterministic)
     return commit_analysis(ds, sc, cvar_level=cvar_level, threshold=threshold), ds
 
 
@@ -115,6 +139,7 @@ def commit_analysis(ds: xr.Dataset, sc: Scenario | None = None, *, cvar_level: f
     M = ds.sizes["month"]
     contracts = [str(c) for c in ds["contract"].values] if "contract" in ds.dims else []
     costs = {n: tot.sel(strategy=n).values for n in names}
+    has_money = "commit_stranded_cost" in ds and "overage_cost" in ds
     rows = []
     samples: dict[str, np.ndarray] = {}
     for n in names:
@@ -127,6 +152,8 @@ def commit_analysis(ds: xr.Dataset, sc: Scenario | None = None, *, cvar_level: f
         by_contract = {}
         util_paths = []
         stranded_tot = overage_tot = drawn_tot = 0.0
+        stranded_cost_tot: float | None = 0.0 if has_money else None
+        overage_cost_tot: float | None = 0.0 if has_money else None
         for c in contracts:
             dr = ds["commit_drawn"].sel(strategy=n, contract=c).sum("month").values
             st = ds["commit_stranded"].sel(strategy=n, contract=c).sum("month").values
@@ -134,6 +161,15 @@ def commit_analysis(ds: xr.Dataset, sc: Scenario | None = None, *, cvar_level: f
             committed = dr + st
             info = {"expected_drawn": float(dr.mean()), "expected_stranded": float(st.mean()),
                     "expected_overage": float(ov.mean())}
+            if has_money:
+                info["expected_stranded_cost"] = float(ds["commit_stranded_cost"].sel(strategy=n, contract=c)
+                                                       .sum("month").mean())
+                info["expected_overage_cost"] = float(ds["overage_cost"].sel(strategy=n, contract=c)
+                                                      .sum("month").mean())
+                stranded_cost_tot += info["expected_stranded_cost"]
+                overage_cost_tot += info["expected_overage_cost"]
+            else:
+                info["expected_stranded_cost"] = info["expected_overage_cost"] = None
             if np.all(committed > 0):
                 u = dr / committed
                 util_paths.append(u)
@@ -147,6 +183,7 @@ def commit_analysis(ds: xr.Dataset, sc: Scenario | None = None, *, cvar_level: f
         kinds = {c.name: c.kind for c in opts[n]["scenario"].contracts} if n in opts else {}
         cur = ds.attrs.get("currency", "")
         for c, info in by_contract.items():
+            info["kind"] = kinds.get(c)
             info["unit"] = ("tokens" if kinds.get(c) in ("token_commit", "provisioned_throughput")
                             else cur if kinds.get(c) == "dollar_commit" else None)
         units = {info["unit"] for info in by_contract.values()}
@@ -154,6 +191,8 @@ def commit_analysis(ds: xr.Dataset, sc: Scenario | None = None, *, cvar_level: f
         row["expected_stranded"] = stranded_tot
         row["expected_overage"] = overage_tot
         row["expected_drawn"] = drawn_tot
+        row["expected_stranded_cost"] = stranded_cost_tot  # money: the scenario's currency
+        row["expected_overage_cost"] = overage_cost_tot
         if util_paths:
             u = np.min(np.vstack(util_paths), axis=0)  # the worst-used commitment of each path
             row["utilization"] = {"mean": float(u.mean()), "p5": float(np.quantile(u, 0.05)),
@@ -245,7 +284,60 @@ def _newsvendor(ds: xr.Dataset, opts: dict, names: list[str]) -> list[dict]:
 
 
 def _levels(commit: dict) -> str:
-    return (" (" + ", ".join(f"{k} = {v:,.6g}" for k, v in commit.items()) + " per period)") if commit else ""
+    def fmt(v: float) -> str:
+        return amount_str(v) if abs(v) >= 100 else f"{v:,.6g}"
+
+    return (" (" + ", ".join(f"{k} = {fmt(v)}" for k, v in commit.items()) + " per period)") if commit else ""
+
+
+def unit_label(kind: str | None, currency: str) -> str:
+    """The label of a contract's own unit in tables: tokens, or commitment dollars."""
+    if kind in ("token_commit", "provisioned_throughput"):
+        return "tokens"
+    if kind == "dollar_commit":
+        return f"commit {currency}".strip()
+    return "contract unit"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else format(x, ".0%")
+
+
+def commit_table(r: dict) -> list[str]:
+    """The options table: money columns in the scenario's currency, then stranded and overage in
+    each contract's own unit; every column labelled with its unit, widths fitted to the values."""
+    cur = r["currency"] or "currency"
+    cv = f"CVaR{r['cvar_level'] * 100:g}"
+    thr = f"P(u<{r['utilization_threshold'] * 100:g}%)"
+    contracts: dict[str, str | None] = {}
+    for o in r["options"]:
+        for c, info in o.get("contracts", {}).items():
+            if contracts.get(c) is None:
+                contracts[c] = info.get("kind")
+    several = len(contracts) > 1
+    headers = [("option", ""), ("E[cost]", cur), ("P95", cur), (cv, cur),
+               ("E[stranded]", cur), ("E[overage]", cur)]
+    for c, kind in contracts.items():
+        unit = unit_label(kind, r["currency"])
+        headers += [("E[stranded]", c, unit), ("E[overage]", c, unit)] if several else \
+                   [("E[stranded]", unit), ("E[overage]", unit)]
+    headers += [("E[util]", ""), (thr, ""), ("Δ vs best", cur), ("± se", cur)]
+    best = r["optimal_commit_expected_cost"]["strategy"]
+    rows = []
+    for o in r["options"]:
+        mark = ("*" if o["strategy"] == best else "") + ("f" if o["on_frontier"] else "")
+        u = o["utilization"]
+        cells = [f"{o['strategy']} {mark}".rstrip(), amount_str(o["expected_cost"]), amount_str(o["p95_cost"]),
+                 amount_str(o["cvar_cost"]), amount_str(o.get("expected_stranded_cost")),
+                 amount_str(o.get("expected_overage_cost"))]
+        for c in contracts:
+            info = o.get("contracts", {}).get(c)
+            cells += [amount_str(info["expected_stranded"]) if info else "—",
+                      amount_str(info["expected_overage"]) if info else "—"]
+        cells += [_pct(u["mean"] if u else None), _pct(o["p_utilization_below_threshold"] if u else None),
+                  amount_str(o["difference_vs_optimum"]), amount_str(o["se_difference_vs_optimum"])]
+        rows.append(cells)
+    return text_table(headers, rows)
 
 
 def commit_text(r: dict) -> str:
@@ -253,26 +345,24 @@ def commit_text(r: dict) -> str:
     lines = [f"Commit options — scenario {r['scenario']!r}, {r['paths']} paths, common random numbers; "
              f"cost = total spend over the horizon, {cur}", ""]
     cv = f"CVaR{r['cvar_level'] * 100:g}"
-    thr = f"P(u<{r['utilization_threshold'] * 100:g}%)"
-    head = (f"{'option':<26}{'E[cost]':>14}{'P95':>14}{cv:>14}{'E[stranded]':>14}{'E[overage]':>14}"
-            f"{'E[util]':>9}{thr:>11}{'Δ vs best':>14}{'± se':>10}")
-    lines += [head, "-" * len(head)]
-    for o in r["options"]:
-        u = o["utilization"]
-        mark = ("*" if o["strategy"] == r["optimal_commit_expected_cost"]["strategy"] else "") + \
-               ("f" if o["on_frontier"] else "")
-        lines.append(f"{(o['strategy'] + ' ' + mark)[:25]:<26}{o['expected_cost']:>14,.0f}{o['p95_cost']:>14,.0f}"
-                     f"{o['cvar_cost']:>14,.0f}{o['expected_stranded']:>14,.0f}{o['expected_overage']:>14,.0f}"
-                     f"{(format(u['mean'], '.0%') if u else '—'):>9}"
-                     f"{(format(o['p_utilization_below_threshold'], '.0%') if u else '—'):>11}"
-                     f"{o['difference_vs_optimum']:>14,.0f}{o['se_difference_vs_optimum']:>10,.0f}")
+    lines += commit_table(r)
     b, bc = r["optimal_commit_expected_cost"], r["optimal_commit_cvar"]
+    kinds = {info.get("kind") for o in r["options"] for info in o.get("contracts", {}).values()}
+    money = cur or "currency"
     lines += ["", "* optimal for expected cost, f on the efficient frontier (mean vs P95)",
-              f"Optimal for expected cost: {b['strategy']}{_levels(b['commit'])} at {b['expected_cost']:,.0f} {cur}",
+              f"E[stranded] and E[overage] in {money} are money billed: stranded = commitment paid for and not",
+              "used, overage = use above the commitment at its billed rate; then the same in the commitment's",
+              "own unit" + (":" if "dollar_commit" in kinds else ".")]
+    if "dollar_commit" in kinds:
+        lines += [f"commit {cur} = commitment dollars, drawn down by use at the discounted price, so x commit {cur}",
+                  f"of overage is billed x / (1 − discount) × overage rate {money}."]
+    lines += [f"Optimal for expected cost: {b['strategy']}{_levels(b['commit'])} at {b['expected_cost']:,.0f} {cur}",
               f"Optimal for {cv}: {bc['strategy']}{_levels(bc['commit'])} at {bc['cvar_cost']:,.0f} {cur}",
               f"Efficient frontier: {', '.join(r['efficient_frontier'])}"]
     for nv in r["newsvendor"]:
+        unit = unit_label(nv["kind"], cur)
         lines.append(f"Newsvendor check ({nv['contract']}, discount {nv['discount']:.0%}, overage {nv['overage_rate']:g}× list): "
-                     f"the {nv['critical_ratio']:.0%}-quantile of demand per period is {nv['newsvendor_amount']:,.0f}; "
-                     f"best grid amount {nv['grid_optimum_amount']:,.0f}" + (f" ({nv['note']})" if nv["note"] else ""))
+                     f"the {nv['critical_ratio']:.0%}-quantile of demand per period is {nv['newsvendor_amount']:,.0f} {unit}; "
+                     f"best grid amount {amount_str(nv['grid_optimum_amount'])} {unit}"
+                     + (f" ({nv['note']})" if nv["note"] else ""))
     return "\n".join(lines)

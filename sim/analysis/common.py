@@ -175,3 +175,42 @@ def tokens_str(x: float | None) -> str:
         if abs(x) >= f:
             return f"{x / f:,.3g}{unit}"
     return f"{x:,.0f}"
+
+
+def amount_str(x: float | None, decimals: int = 0) -> str:
+    """A number with thousands separators, '—' when missing or not finite (no padding)."""
+    if x is None or not np.isfinite(x):
+        return "—"
+    if round(float(x), decimals) == 0:
+        x = 0.0  # no "-0" from rounding noise
+    return f"{x:,.{decimals}f}"
+
+
+def text_table(headers, rows, *, left: int = 1, gap: int = 2) -> list[str]:
+    """Lines of a plain-text table whose columns can never run together.
+
+    ``headers[j]`` is the header of column j as a sequence of lines, top to bottom: a shorter header
+    keeps its first line on top and, if it has more than one, its last line (the unit) at the
+    bottom; ``rows`` are sequences of cell strings. Each column is as wide as its widest cell or header line and columns are separated by
+    at least ``gap`` spaces, whatever the magnitude of the numbers. The first ``left`` columns are
+    left-aligned, the others right-aligned. Returns the header lines, a rule and one line per row.
+    """
+    headers = [[h] if isinstance(h, str) else list(h) for h in headers]
+    n = len(headers)
+    rows = [list(r) for r in rows]
+    for r in rows:
+        if len(r) != n:
+            raise ValueError(f"row has {len(r)} cells for {n} columns: {r}")
+    depth = max((len(h) for h in headers), default=0)
+    headers = [h[:-1] + [""] * (depth - len(h)) + h[-1:] if len(h) > 1 else h + [""] * (depth - len(h))
+               for h in headers]
+    widths = [max([len(x) for x in headers[j]] + [len(r[j]) for r in rows]) for j in range(n)]
+    sep = " " * max(gap, 1)
+
+    def line(cells) -> str:
+        return sep.join(c.ljust(w) if j < left else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [line([h[i] for h in headers]) for i in range(depth)]
+    out.append("-" * (sum(widths) + len(sep) * (n - 1)))
+    out += [line(r) for r in rows]
+    return out

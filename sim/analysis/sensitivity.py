@@ -26,14 +26,13 @@ Metrics: ``total_spend`` (default), ``spend:YYYY`` (one calendar year), ``pool:N
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from ..catalog.prices import PriceBook
+from ..expected.session import SessionCache
 from ..scenario.distributions import _Dist
 from ..scenario.model import Scenario, set_path, uncertain_fields
 from .common import AnalysisError
@@ -84,36 +83,6 @@ def check_metric(sc: Scenario, metric: str) -> None:
         raise AnalysisError(f"metric {metric!r}: no {kind} {name!r}; known: {', '.join(known[kind])}")
 
 
-@contextlib.contextmanager
-def _fast_engine():
-    """Memoise the engine's per-session expectations and activity presets during a design.
-
-    Scale inputs (users, rates, prices, GPU economics) leave a workload's session unchanged, so
-    its expectation is computed once per distinct workload definition instead of once per run.
-    """
-    from ..demand import population
-    from ..expected import forecast
-
-    orig_es, orig_presets = forecast.expected_session, population._presets
-    cache: dict = {}
-
-    def es(w, cards, p):
-        # rate cards are memoised by their price book: identity is their content for one design;
-        # the cache entry keeps them alive so an id is never reused by another card
-        key = (w.model_dump_json(), tuple(sorted((r, id(c)) for r, c in cards.items())), float(p))
-        if key not in cache:
-            cache[key] = (dict(cards), orig_es(w, cards, p))
-        return cache[key][1]
-
-    forecast.expected_session = es
-    population._presets = functools.lru_cache(maxsize=None)(orig_presets)
-    try:
-        yield
-    finally:
-        forecast.expected_session = orig_es
-        population._presets = orig_presets
-
-
 def make_model(sc: Scenario, metric: str, strategy: str | None = None) -> Callable[[dict], float]:
     """f(values: key path -> number) -> metric, every other input at its mean."""
     from ..expected.forecast import run_expected
@@ -124,16 +93,18 @@ def make_model(sc: Scenario, metric: str, strategy: str | None = None) -> Callab
         if strat is None:
             raise AnalysisError(f"unknown strategy {strategy!r}; the scenario has: "
                                 f"{', '.join(s.name for s in sc.all_strategies())}")
-        for path, value in strat.set.items():
-            sc = set_path(sc, path, value)
+        sc = sc.with_strategy(strat)
     book = PriceBook(sc.price_date, sc.prices.overrides)
     base = sc
+    # scale inputs (users, rates, prices, GPU economics) leave a workload's session unchanged: one
+    # cache for the whole design works each distinct session out once
+    sessions = SessionCache()
 
     def f(values: dict) -> float:
         s = base
         for path, v in values.items():
             s = set_path(s, path, float(v))
-        return metric_value(run_expected(s, None, book), metric)
+        return metric_value(run_expected(s, None, book, sessions=sessions), metric)
 
     return f
 
@@ -154,15 +125,14 @@ def tornado(sc: Scenario, metric: str = "total_spend", *, strategy: str | None =
             high: float = 0.9) -> pd.DataFrame:
     """Swing each input from its ``low`` to its ``high`` quantile, others at their means; ranked."""
     inputs = _inputs_or_fail(sc, strategy)
-    with _fast_engine():
-        f = make_model(sc, metric, strategy)
-        base = f({})
-        rows = []
-        for path, d in inputs.items():
-            lo_v, hi_v = d.quantile(low), d.quantile(high)
-            m_lo, m_hi = f({path: lo_v}), f({path: hi_v})
-            rows.append({"input": path, "low_value": lo_v, "high_value": hi_v, "metric_at_low": m_lo,
-                         "metric_at_high": m_hi, "swing": abs(m_hi - m_lo), "base": base})
+    f = make_model(sc, metric, strategy)
+    base = f({})
+    rows = []
+    for path, d in inputs.items():
+        lo_v, hi_v = d.quantile(low), d.quantile(high)
+        m_lo, m_hi = f({path: lo_v}), f({path: hi_v})
+        rows.append({"input": path, "low_value": lo_v, "high_value": hi_v, "metric_at_low": m_lo,
+                     "metric_at_high": m_hi, "swing": abs(m_hi - m_lo), "base": base})
     df = pd.DataFrame(rows).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
     return df
@@ -191,9 +161,8 @@ def morris(sc: Scenario, metric: str = "total_spend", *, strategy: str | None = 
     if len(inputs) == 1:  # SALib needs two factors; a dummy one has no effect
         prob = {"num_vars": 2, "names": list(inputs) + ["(dummy)"], "bounds": [[0.05, 0.95]] * 2}
     X = morris_sample.sample(prob, N=trajectories, num_levels=levels, seed=seed)
-    with _fast_engine():
-        f = make_model(sc, metric, strategy)
-        Y = _evaluate(f, inputs, X[:, :len(inputs)])
+    f = make_model(sc, metric, strategy)
+    Y = _evaluate(f, inputs, X[:, :len(inputs)])
     res = morris_analyze.analyze(prob, X, Y, num_levels=levels, print_to_console=False, seed=seed)
     df = pd.DataFrame({"input": list(res["names"]), "mu_star": res["mu_star"], "mu": res["mu"],
                        "sigma": res["sigma"], "mu_star_conf": res["mu_star_conf"]})
@@ -217,9 +186,8 @@ def sobol(sc: Scenario, metric: str = "total_spend", *, strategy: str | None = N
         prob = {"num_vars": 2, "names": list(inputs) + ["(dummy)"], "bounds": [[0.005, 0.995]] * 2}
     seed = sc.seed % (2**31) if seed is None else seed
     X = sobol_sample.sample(prob, n, calc_second_order=False, seed=seed)
-    with _fast_engine():
-        f = make_model(sc, metric, strategy)
-        Y = _evaluate(f, inputs, X[:, :len(inputs)])
+    f = make_model(sc, metric, strategy)
+    Y = _evaluate(f, inputs, X[:, :len(inputs)])
     res = sobol_analyze.analyze(prob, Y, calc_second_order=False, print_to_console=False, seed=seed)
     df = pd.DataFrame({"input": prob["names"], "S1": res["S1"], "S1_conf": res["S1_conf"], "ST": res["ST"],
                        "ST_conf": res["ST_conf"]})

@@ -1,25 +1,11 @@
 """Self-host timing for planners: crossover volumes, cost per token vs volume, purchase month.
 
-Crossover (closed form)
------------------------
-For one workload, at its own token mix and SLO (``sim.expected.session``: tokens T, API list cost
-and GPU-seconds per session), each pool's yearly cost of serving V tokens a year is
-
-    cost(V) = floor + per_gpu × max(n_min, V / cap) + var × V            (V > 0)
-
-- API: var = list cost per token (price trend applied to the month), nothing else;
-- neocloud reserved: per_gpu = reserved price × 8,760 h; cap = tokens per GPU-hour at the SLO ×
-  8,760 × availability × headroom (the usable share the dispatch uses); n_min = 1 GPU;
-- neocloud on demand: var = on-demand price / (tokens per GPU-hour × availability × headroom);
-- owned: the components of ``sim.pools.owned.owned_month_cost`` split into what is paid once any
-  GPU is owned (floor: the staff floor), per GPU-year (depreciation, idle power, colocation,
-  per-GPU staff, licence, support) and per token (power above idle); cap as above with the
-  hardware generation bought in that month.
-
-Each cost is piecewise linear and convex in V, so the volume above which a pool with fixed costs
-beats another is found exactly segment by segment. Against the API (no fixed cost) it is
-V* = (floor + n_min·per_gpu) / (a − var) when that lies within the smallest fleet's capacity,
-else V* = floor / (a − var − per_gpu/cap), and never when a ≤ var + per_gpu/cap.
+Crossover
+---------
+The cost lines, whole-replica fleets and the exact crossover search live in ``sim.pools.lines``
+(the same lines give ``tokensim estimate`` its unit costs). Against the API (no fixed cost) with
+a replica of r GPUs the crossover is where floor + per_gpu·r·ceil(V/(r·cap)) + var·V first
+stays below a·V for good; never when a ≤ var + per_gpu/cap.
 
 Purchase month (Monte Carlo)
 ----------------------------
@@ -34,9 +20,6 @@ stranded capacity = the share of the fleet's usable GPU-hours left idle.
 from __future__ import annotations
 
 import math
-import zlib
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -44,118 +27,17 @@ import xarray as xr
 
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook
-from ..expected.forecast import months_between
-from ..expected.unit_costs import session_mix
-from ..pools.api import price_trend_factor
-
-from ..pools.owned import OwnedCostInputs, owned_month_cost
-from ..scenario.distributions import PERT, _Dist, mean_of
-from ..scenario.model import Scenario, Strategy, set_path
+from ..expected.unit_costs import workload_mix_of
+from ..pools.lines import (PAIRS, PoolLine, WorkloadMix, component_split_per_mtok, crossovers,
+                           fleet_for, line_of, pool_lines)
+from ..pools.lines import lines_at as _lines_at
+from ..pools.owned import OWNED_COMPONENTS
+from ..pools.valuation import LatinValues, MeanValues
+from ..scenario.distributions import mean_of
+from ..scenario.model import Scenario, Strategy
 from .common import AnalysisError, discount_factors, month_hours_of, month_index
 
-HOURS_YEAR = 8760.0
-PAIRS = (("api", "neocloud"), ("api", "owned"), ("neocloud", "owned"))
-OWNED_KEYS = ("depreciation", "power", "colocation", "staff", "licence", "support")
-
-
-@dataclass
-class PoolLine:
-    """Yearly cost of serving V tokens on one pool: floor + per_gpu × max(n_min, V/cap) + var × V."""
-
-    pool: str
-    floor: float = 0.0
-    per_gpu: float = 0.0
-    var: float = 0.0
-    cap: float = math.inf
-    n_min: float = 0.0
-    components: dict = field(default_factory=dict)  # owned: name -> (floor, per_gpu, var)
-
-    def gpus(self, volume) -> np.ndarray:
-        v = np.asarray(volume, float)
-        if not math.isfinite(self.cap):
-            return np.zeros_like(v)
-        return np.maximum(self.n_min, v / self.cap)
-
-    def cost(self, volume) -> np.ndarray:
-        v = np.asarray(volume, float)
-        fixed = self.floor + self.per_gpu * self.gpus(v) if (self.floor or self.per_gpu) else 0.0
-        return fixed + self.var * v
-
-    def per_token_at_scale(self) -> float:
-        """Cost per token of a large, fully used fleet (floor spread to nothing)."""
-        return self.var + (self.per_gpu / self.cap if math.isfinite(self.cap) else 0.0)
-
-    def breakpoint(self) -> float:
-        return self.n_min * self.cap if math.isfinite(self.cap) and (self.floor or self.per_gpu) else 0.0
-
-
-def crossover(a: PoolLine, b: PoolLine) -> float | None:
-    """Annual tokens above which ``b`` is cheaper than ``a`` for good (None: never; 0: always)."""
-    def f(v: float) -> float:
-        return float(b.cost(v) - a.cost(v))
-
-    bps = sorted({0.0, a.breakpoint(), b.breakpoint()})
-    slope_end = b.per_token_at_scale() - a.per_token_at_scale()
-    last = bps[-1]
-    f_last = f(last) if last > 0 else f(1e-9)
-    if slope_end > 0 or (slope_end == 0 and f_last > 0):
-        return None
-    if f_last > 0:
-        return last + f_last / (-slope_end)
-    for i in range(len(bps) - 2, -1, -1):
-        lo, hi = bps[i], bps[i + 1]
-        flo = f(lo) if lo > 0 else f(1e-9)
-        if flo > 0:
-            fhi = f(hi)
-            return lo + flo * (hi - lo) / (flo - fhi)
-    return 0.0
-
-
-# ---- inputs ------------------------------------------------------------------------------------
-Value = Callable[[object, str, "dict | None"], object]
-
-
-def mean_value(x, key: str, catalog: dict | None = None):
-    """Deterministic value of a field: its mean, or the catalog's mode when the scenario leaves it unset."""
-    if x is None:
-        return float(catalog["mode"])
-    return mean_of(x)
-
-
-class DrawValues:
-    """Values of uncertain inputs for ``n`` independent draws (arrays), one stream per input key.
-
-    Scenario distributions are sampled through their quantile functions; a price or capex the
-    scenario leaves to the catalog is drawn from the catalog's PERT(low, mode, high).
-    """
-
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed = n, seed
-        self.varied: list[str] = []
-
-    def _u(self, key: str) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
-        return (rng.permutation(self.n) + rng.random(self.n)) / self.n  # Latin hypercube in 1-D
-
-    def __call__(self, x, key: str, catalog: dict | None = None):
-        if x is None and catalog is not None and catalog["high"] > catalog["low"]:
-            self.varied.append(key + " (catalog range)")
-            return PERT(dist="pert", low=catalog["low"], mode=catalog["mode"], high=catalog["high"]).ppf(self._u(key))
-        if isinstance(x, _Dist) and x.is_random:
-            self.varied.append(key)
-            return x.ppf(self._u(key))
-        return mean_value(x, key, catalog)
-
-
-@dataclass
-class WorkloadMix:
-    """What one session of a workload uses: tokens, API list cost per model, GPU-seconds per pool."""
-
-    workload: str
-    tokens: float
-    api_cost: dict  # ref -> list cost per session at the price date
-    gpu_seconds: dict  # pool -> GPU-seconds per session at the SLO (catalog speed)
-    models: dict  # pool -> model name
+OWNED_KEYS = OWNED_COMPONENTS
 
 
 def workload_mix(sc: Scenario, workload: str, book: PriceBook | None = None) -> WorkloadMix:
@@ -164,114 +46,26 @@ def workload_mix(sc: Scenario, workload: str, book: PriceBook | None = None) -> 
         raise AnalysisError(f"unknown token workload {workload!r}; the scenario has: "
                             f"{', '.join(x.name for x in sc.token_workloads)}")
     book = book or PriceBook(sc.price_date, sc.prices.overrides)
-    es, tokens, gsec = session_mix(sc, w, book)
-    models = {"api": w.models.api} | {pool: getattr(w.models, pool) for pool in gsec}
-    return WorkloadMix(w.name, tokens, {r: u.cost for r, u in es.api.items()}, gsec, models)
-
-
-def pool_lines(sc: Scenario, mix: WorkloadMix, month: int = 0, value: Value = mean_value) -> dict[str, object]:
-    """Cost lines of each pool for ``mix`` at horizon month ``month`` (values may be arrays of draws)."""
-    hw = load_hardware()
-    offset = months_between(sc.price_date, sc.horizon.start_date)
-    t = month + offset
-    lines: dict[str, object] = {}
-    api = sc.pools.api
-    if mix.api_cost and mix.tokens > 0:
-        frontier = set(api.frontier_models)
-        g_c = value(api.price_trend.commodity_per_year, "pools.api.price_trend.commodity_per_year")
-        g_f = value(api.price_trend.frontier_per_year, "pools.api.price_trend.frontier_per_year")
-        a = sum(c * price_trend_factor(t, g_f if r in frontier else g_c) for r, c in mix.api_cost.items()) / mix.tokens
-        lines["api"] = ("api", 0.0, 0.0, a, math.inf, 0.0, {})
-    if "neocloud" in mix.gpu_seconds:
-        neo = sc.pools.neocloud
-        gpu = hw[neo.gpu]
-        tok_h = mix.tokens / mix.gpu_seconds["neocloud"] * 3600.0
-        usable = value(neo.availability, "pools.neocloud.availability") * value(neo.gpu_headroom, "pools.neocloud.gpu_headroom")
-        trend = price_trend_factor(t, value(neo.price_trend_per_year, "pools.neocloud.price_trend_per_year"))
-        p_res = value(neo.reserved_price_per_gpu_hour, "pools.neocloud.reserved_price_per_gpu_hour",
-                      gpu.rental["reserved_1y"]) * trend
-        p_od = value(neo.on_demand_price_per_gpu_hour, "pools.neocloud.on_demand_price_per_gpu_hour",
-                     gpu.rental["on_demand"]) * trend
-        lines["neocloud"] = ("neocloud", 0.0, p_res * HOURS_YEAR, 0.0, tok_h * HOURS_YEAR * usable, 1.0, {})
-        lines["neocloud_on_demand"] = ("neocloud_on_demand", 0.0, 0.0, p_od / (tok_h * usable), math.inf, 0.0, {})
-    if "owned" in mix.gpu_seconds:
-        o = sc.pools.owned
-        gpu = hw[o.gpu]
-        v = value
-        ci = OwnedCostInputs(
-            v(o.capex_per_gpu, "pools.owned.capex_per_gpu", gpu.capex), v(o.network_share, "pools.owned.network_share"),
-            v(o.storage_share, "pools.owned.storage_share"), v(o.useful_life_years, "pools.owned.useful_life_years"),
-            v(o.residual_value_share, "pools.owned.residual_value_share"), float(gpu.allin_power_w),
-            float(gpu.idle_power_fraction), v(o.pue, "pools.owned.pue"), v(o.power_price_per_kwh, "pools.owned.power_price_per_kwh"),
-            v(o.colocation_per_kw_month, "pools.owned.colocation_per_kw_month"), v(o.staff_fte, "pools.owned.staff_fte"),
-            v(o.gpus_per_fte, "pools.owned.gpus_per_fte"), v(o.staff_cost_per_fte_year, "pools.owned.staff_cost_per_fte_year"),
-            v(o.licence_per_gpu_year, "pools.owned.licence_per_gpu_year"),
-            v(o.support_share_per_year, "pools.owned.support_share_per_year"))
-        gen = (1.0 + v(o.generation_improvement_per_year, "pools.owned.generation_improvement_per_year")) ** (t / 12.0)
-        tok_h = mix.tokens / mix.gpu_seconds["owned"] * 3600.0 * gen
-        usable = v(o.availability, "pools.owned.availability") * v(o.gpu_headroom, "pools.owned.gpu_headroom")
-        h = HOURS_YEAR / 12.0
-        c1, c2, c1u = owned_month_cost(1.0, 0.0, h, ci), owned_month_cost(2.0, 0.0, h, ci), owned_month_cost(1.0, 1.0, h, ci)
-        comps = {}
-        for k in OWNED_KEYS:
-            per_gpu = 12.0 * (c2[k] - c1[k])
-            floor = 12.0 * c1[k] - per_gpu
-            var = 12.0 * (c1u[k] - c1[k]) / (tok_h * HOURS_YEAR)
-            comps[k] = (floor, per_gpu, var)
-        lines["owned"] = ("owned", sum(c[0] for c in comps.values()), sum(c[1] for c in comps.values()),
-                          sum(c[2] for c in comps.values()), tok_h * HOURS_YEAR * usable, 1.0, comps)
-    return lines
-
-
-def _line(args, i: int | None = None) -> PoolLine:
-    def s(x) -> float:
-        x = np.asarray(x, float)
-        return float(x) if x.ndim == 0 else float(x[i])
-
-    pool, floor, per_gpu, var, cap, n_min, comps = args
-    return PoolLine(pool, s(floor), s(per_gpu), s(var), s(cap), float(n_min),
-                    {k: tuple(s(y) for y in c) for k, c in comps.items()})
+    return workload_mix_of(sc, w, book)
 
 
 def lines_at(sc: Scenario, mix: WorkloadMix, month: int = 0) -> dict[str, PoolLine]:
-    return {k: _line(v) for k, v in pool_lines(sc, mix, month).items()}
-
-
-def crossovers(lines: dict[str, PoolLine]) -> dict[str, float | None]:
-    out = {}
-    for a, b in PAIRS:
-        if a in lines and b in lines:
-            out[f"{a}_vs_{b}"] = crossover(lines[a], lines[b])
-    return out
-
-
-def cost_curves(lines: dict[str, PoolLine], volumes: np.ndarray) -> pd.DataFrame:
-    """Cost per million tokens against annual volume, per pool."""
-    rows = []
-    for name, ln in lines.items():
-        c = ln.cost(volumes)
-        for v, x in zip(volumes, np.broadcast_to(c, volumes.shape)):
-            rows.append({"pool": name, "tokens_per_year": float(v), "usd_per_mtok": float(x / v * 1e6),
-                         "cost_per_year": float(x)})
-    return pd.DataFrame(rows)
+    """Each pool's cost line at the mean of every input (``sim.pools.lines``)."""
+    return _lines_at(sc, load_hardware(), mix, month, MeanValues())
 
 
 def owned_split_per_mtok(line: PoolLine, gpus: float) -> dict[str, float]:
     """Owned cost per million tokens by component for a fleet of ``gpus`` used at its usable share."""
-    v = gpus * line.cap
-    out = {}
-    for k, (floor, per_gpu, var) in line.components.items():
-        out[k] = (floor + per_gpu * gpus + var * v) / v * 1e6 if v > 0 else float("nan")
-    return out
+    return component_split_per_mtok(line, gpus, 1.0)
 
 
 def crossover_distribution(sc: Scenario, mix: WorkloadMix, month: int = 0, n: int = 400) -> dict:
     """Crossover volumes over draws of the uncertain inputs (pool economics and price trends)."""
-    dv = DrawValues(n, sc.seed)
-    raw = pool_lines(sc, mix, month, dv)
+    dv = LatinValues(n, sc.seed)
+    raw = pool_lines(sc, load_hardware(), mix, month, dv)
     samples: dict[str, list] = {f"{a}_vs_{b}": [] for a, b in PAIRS if a in raw and b in raw}
     for i in range(n):
-        ls = {k: _line(v, i) for k, v in raw.items()}
+        ls = {k: line_of(k, v, i) for k, v in raw.items()}
         for key, x in crossovers(ls).items():
             samples[key].append(np.nan if x is None else x)
     out = {}
@@ -289,6 +83,17 @@ def crossover_distribution(sc: Scenario, mix: WorkloadMix, month: int = 0, n: in
     return {"draws": n, "month": month, "varied": sorted(set(dv.varied)), "pairs": out}
 
 
+def cost_curves(lines: dict[str, PoolLine], volumes: np.ndarray) -> pd.DataFrame:
+    """Cost per million tokens against annual volume, per pool."""
+    rows = []
+    for name, ln in lines.items():
+        c = ln.cost(volumes)
+        for v, x in zip(volumes, np.broadcast_to(c, volumes.shape)):
+            rows.append({"pool": name, "tokens_per_year": float(v), "usd_per_mtok": float(x / v * 1e6),
+                         "cost_per_year": float(x)})
+    return pd.DataFrame(rows)
+
+
 # ---- purchase-month sweep (Monte Carlo) ----------------------------------------------------------
 def owned_template(sc: Scenario) -> Strategy | None:
     """The strategy that buys GPUs (sets pools.owned.purchases), or the base when it already does."""
@@ -301,9 +106,7 @@ def owned_template(sc: Scenario) -> Strategy | None:
 
 
 def _apply(sc: Scenario, strat: Strategy) -> Scenario:
-    for path, value in strat.set.items():
-        sc = set_path(sc, path, value)
-    return sc
+    return sc.with_strategy(strat)
 
 
 def sweep_scenario(sc: Scenario, months: list[int] | None = None) -> tuple[Scenario, dict[str, int], Strategy] | None:
@@ -406,9 +209,7 @@ def default_workload(sc: Scenario) -> str:
         raise AnalysisError("the scenario has no token workload")
 
     def volume(w) -> float:
-        from ..expected.forecast import rate_per_user_day
-
-        return mean_of(sc.unit(w.business_unit).users.ceiling) * rate_per_user_day(w)
+        return mean_of(sc.unit(w.business_unit).users.ceiling) * mean_of(w.rate)
 
     return max(cands, key=volume).name
 
@@ -440,25 +241,23 @@ def tco_analysis(sc: Scenario, *, workload: str | None = None, paths: int | None
     lo = 10 ** math.floor(math.log10(min(marks) / 10.0)) if marks else 1e8
     hi = 10 ** math.ceil(math.log10(max(marks) * 10.0)) if marks else 1e14
     volumes = np.logspace(math.log10(lo), math.log10(hi), 81)
-    fleet = 64.0
-    tmpl = owned_template(sc)
-    if tmpl is not None:
-        ps = _apply(sc, tmpl).pools.owned.purchases
-        fleet = max(1.0, sum(mean_of(p.gpus) for p in ps))
+    fleet = fleet_for(sc, "owned", lines["owned"], MeanValues()) if "owned" in lines else None
     out = {
         "scenario": sc.name, "currency": sc.currency, "workload": workload, "month": month,
         "models": mix.models, "tokens_per_session": mix.tokens,
         "usd_per_mtok_at_scale": {p: ln.per_token_at_scale() * 1e6 for p, ln in lines.items()},
         "pool_lines": {p: {"floor_per_year": ln.floor, "per_gpu_year": ln.per_gpu, "per_token": ln.var,
-                           "tokens_per_gpu_year": ln.cap if math.isfinite(ln.cap) else None, "min_gpus": ln.n_min}
+                           "tokens_per_gpu_year": ln.cap if math.isfinite(ln.cap) else None,
+                           "min_gpus": ln.n_min, "replica_gpus": ln.step}
                        for p, ln in lines.items()},
         "crossover_tokens_per_year": cross,
         "crossover_by_year": by_year,
         "crossover_distribution": crossover_distribution(sc, mix, month, draws) if draws else None,
         "expected_tokens_per_year": {str(k): float(v) for k, v in vol.items()},
         "cost_curves": cost_curves(lines, volumes),
-        "owned_fleet_gpus": fleet,
-        "owned_cost_per_mtok_by_component": owned_split_per_mtok(lines["owned"], fleet) if "owned" in lines else None,
+        "owned_fleet_gpus": fleet.gpus if fleet else None,
+        "owned_fleet_basis": fleet.basis if fleet else None,
+        "owned_cost_per_mtok_by_component": owned_split_per_mtok(lines["owned"], fleet.gpus) if fleet else None,
         "purchase_sweep": None, "best_purchase_month": None, "p_regret": None, "stranded_capacity_risk": None,
     }
     if run_sweep:
@@ -478,6 +277,15 @@ def tco_analysis(sc: Scenario, *, workload: str | None = None, paths: int | None
             out["p_regret"] = pa["p_regret"]
             out["stranded_capacity_risk"] = pa["stranded_capacity_risk"]
     return out
+
+
+def fleet_basis_text(basis: str | None) -> str:
+    """Where a unit cost's fleet comes from, in words."""
+    if basis == "scenario":
+        return "the scenario's own fleet"
+    if basis and basis.startswith("strategy:"):
+        return f"the fleet strategy {basis.split(':', 1)[1]!r} buys"
+    return "one smallest deployable replica: the scenario has no such fleet"
 
 
 def tco_text(r: dict) -> str:
@@ -505,7 +313,8 @@ def tco_text(r: dict) -> str:
                                        if k.startswith("api_vs"))
         for row in r["crossover_by_year"]))
     if r["owned_cost_per_mtok_by_component"]:
-        L += ["", f"Owned cost per million tokens by component ({r['owned_fleet_gpus']:g} GPUs used at their usable share):",
+        L += ["", f"Owned cost per million tokens by component ({r['owned_fleet_gpus']:g} GPUs, "
+                  f"{fleet_basis_text(r.get('owned_fleet_basis'))}, used at their usable share):",
               "  " + ", ".join(f"{k} {v:.3f}" for k, v in r["owned_cost_per_mtok_by_component"].items())
               + f"  = {sum(r['owned_cost_per_mtok_by_component'].values()):.3f} {cur}/MTok"]
     pa = r.get("purchase_sweep")

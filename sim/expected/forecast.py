@@ -4,7 +4,7 @@ users(month) × activity(hour) × sessions per user → sessions per hour per wo
 has the expected tokens, cost and GPU work of ``sim.expected.session``. Sessions are dispatched
 hour by hour in merit order — owned GPUs, reserved neocloud GPUs, on-demand neocloud GPUs, then
 the API — over the pools each workload may use; what no pool can take is unserved. Costs come
-from the pool formulas (``sim.pools``) and contract settlement (``sim.contracts``).
+from the pool formulas (``sim.pools``) and contract settlement (``sim.pools.contracts``).
 
 Pool costs that are not per token (reservations, owned fleets, commitments) are shown back to
 workloads in proportion to the GPU-seconds (or list spend) each used that month; in a month
@@ -13,43 +13,35 @@ with no use they appear on an "(idle capacity)" line so totals always add up.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..catalog.hardware import GPUProfile, load_hardware
+from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook, library_version
-from ..contracts import seat_cost, settle_api_contracts
+from ..pools.contracts import seat_cost, settle_api_contracts
 from ..demand.population import (adoption_users, hour_weights, month_day_weight, month_hours,
                                  month_of_hour, profile_arrays)
-from ..pools.api import price_trend_factor
-from ..pools.gpu import usable_seconds_per_gpu_hour
-from ..pools.neocloud import on_demand_gpus, reserved_cost, spin_up_gpu_hours
-from ..pools.owned import OwnedCostInputs, owned_month_cost
+from ..pools.api import api_trends
+from ..pools.gpu import gpu_rates, usable_seconds_per_gpu_hour, usable_share
+from ..pools.neocloud import neocloud_prices, on_demand_cap, on_demand_gpus, reserved_cost, reserved_schedule, spin_up_gpu_hours
+from ..pools.owned import OWNED_COMPONENTS, owned_fleet, owned_inputs, owned_month_cost
+from ..finite import require_finite
+from ..pools.valuation import MeanValues
 from ..scenario.distributions import mean_of
-from ..scenario.model import Scenario, set_path
-from ..scenario.workloads import AgentWorkload, BatchWorkload, EmbeddedSaasWorkload
-from .session import TTL_SECONDS, ExpectedSession, expected_session, gpu_seconds_per_session, mix
+from ..scenario.model import Scenario
+from ..scenario.workloads import EmbeddedSaasWorkload
+from .session import TTL_SECONDS, ExpectedSession, SessionCache, gpu_seconds_per_session, mix
 
 IDLE = "(idle capacity)"
 SHARED = "(shared)"
 
 
-def months_between(a: dt.date, b: dt.date) -> int:
-    """Whole months from a to b."""
-    return (b.year - a.year) * 12 + (b.month - a.month)
-
-
 def rate_per_user_day(w) -> float:
-    if isinstance(w, AgentWorkload):
-        return mean_of(w.tasks_per_user_per_day)
-    if isinstance(w, BatchWorkload):
-        return mean_of(w.documents_per_user_per_day)
-    return mean_of(w.sessions_per_user_per_day)
+    """Mean units of work (sessions, tasks, documents) per active user on a full day."""
+    return mean_of(w.rate)
 
 
 @dataclass
@@ -85,7 +77,7 @@ class _Ctx:
         self.hour_month = month_of_hour(hz)
         self.H = self.hour_month.size
         self.month_labels = [d.strftime("%Y-%m") for d in hz.month_starts()]
-        self.trend_offset = months_between(sc.price_date, hz.start_date)
+        self.trend_offset = sc.trend_offset
         self.users: dict[str, np.ndarray] = {}
         self.hourw: dict[str, np.ndarray] = {}
         self.dayw: dict[str, np.ndarray] = {}
@@ -100,61 +92,21 @@ class _Ctx:
         return np.bincount(self.hour_month, weights=x, minlength=self.months)
 
 
-def _gpu_rates(w, pool: str, sc: Scenario, hw: dict[str, GPUProfile]) -> tuple[float, float]:
-    gpu = hw[getattr(sc.pools, pool).gpu]
-    curve = gpu.curve(getattr(w.models, pool), w.models.precision)
-    return curve.prefill_tok_s_gpu, float(curve.throughput_at(mean_of(w.slo.interactivity_tok_s_user)))
+def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | None = None, *,
+                 sessions: SessionCache | None = None) -> Forecast:
+    """The deterministic forecast of ``sc`` (optionally with one of its strategies applied).
 
-
-def _owned_inputs(sc: Scenario, gpu: GPUProfile) -> OwnedCostInputs:
-    o = sc.pools.owned
-    capex = mean_of(o.capex_per_gpu) if o.capex_per_gpu is not None else float(gpu.capex["mode"])
-    return OwnedCostInputs(capex, mean_of(o.network_share), mean_of(o.storage_share), mean_of(o.useful_life_years),
-                           mean_of(o.residual_value_share), float(gpu.allin_power_w), float(gpu.idle_power_fraction),
-                           mean_of(o.pue), mean_of(o.power_price_per_kwh), mean_of(o.colocation_per_kw_month),
-                           mean_of(o.staff_fte), mean_of(o.gpus_per_fte), mean_of(o.staff_cost_per_fte_year),
-                           mean_of(o.licence_per_gpu_year), mean_of(o.support_share_per_year))
-
-
-def owned_fleet(sc: Scenario, months: int, trend_offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(GPUs in service, capacity multiplier-weighted GPUs, GPUs ordered) per month.
-
-    GPUs ordered in month m serve from m + lead time for the useful life; a later order buys a
-    later hardware generation: its throughput is (1 + g)^(years after the price date) times the
-    catalog's.
+    ``sessions`` reuses expected sessions across many forecasts (sensitivity designs).
     """
-    o = sc.pools.owned
-    in_service = np.zeros(months)
-    effective = np.zeros(months)
-    ordered = np.zeros(months)
-    if not o.enabled:
-        return in_service, effective, ordered
-    lead = int(math.ceil(mean_of(o.lead_time_months)))
-    life = int(round(mean_of(o.useful_life_years) * 12))
-    g = mean_of(o.generation_improvement_per_year)
-    for p in o.purchases:
-        n = mean_of(p.gpus)
-        if p.month < months:
-            ordered[p.month] += n
-        a, b = p.month + lead, min(p.month + lead + life, months)
-        if a < months:
-            in_service[a:b] += n
-            effective[a:b] += n * (1.0 + g) ** ((p.month + trend_offset) / 12.0)
-    return in_service, effective, ordered
-
-
-def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | None = None) -> Forecast:
-    """The deterministic forecast of ``sc`` (optionally with one of its strategies applied)."""
-    if strategy is not None:
-        strat = next(s for s in sc.all_strategies() if s.name == strategy)
-        for path, value in strat.set.items():
-            sc = set_path(sc, path, value)
+    sc = sc.with_strategy(strategy)
     book = book or PriceBook(sc.price_date, sc.prices.overrides)
+    sessions = sessions or SessionCache()
     hw = load_hardware()
+    val = MeanValues()
     ctx = _Ctx(sc)
     H, M = ctx.H, ctx.months
-    usable_neo = usable_seconds_per_gpu_hour(mean_of(sc.pools.neocloud.availability), mean_of(sc.pools.neocloud.gpu_headroom))
-    usable_own = usable_seconds_per_gpu_hour(mean_of(sc.pools.owned.availability), mean_of(sc.pools.owned.gpu_headroom))
+    usable_neo = usable_seconds_per_gpu_hour(usable_share(sc, "neocloud", val), 1.0)
+    usable_own = usable_seconds_per_gpu_hour(usable_share(sc, "owned", val), 1.0)
 
     # ---- demand: sessions per hour and expected sessions per month -------------------------
     wls = sc.token_workloads
@@ -167,7 +119,7 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
         sessions_h[w.name] = s_h
         refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
         cards = {r: book.card(r) for r in refs}
-        es0, es1 = expected_session(w, cards, 0.0), expected_session(w, cards, 1.0)
+        es0, es1 = sessions.expected(w, cards, 0.0), sessions.expected(w, cards, 1.0)
         pc = w.levers.prompt_cache
         if pc.enabled and pc.shared_prefix:
             lam = s_h * es0.calls_first_attempt / 3600.0
@@ -179,26 +131,18 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
         es_m[w.name] = [mix(es0, es1, float(p)) for p in p_m]
         for pool in ("owned", "neocloud"):
             if pool in w.allowed_pools:
-                pre, dec = _gpu_rates(w, pool, sc, hw)
+                pre, dec = gpu_rates(sc, w, pool, hw)
                 gsec[(w.name, pool)] = np.array([gpu_seconds_per_session(e, pre, dec) for e in es_m[w.name]])
 
     # ---- capacity per hour -----------------------------------------------------------------
-    own_in_service, own_effective, own_ordered = owned_fleet(sc, M, ctx.trend_offset)
+    fleet = owned_fleet(sc, val, M, ctx.trend_offset)
+    own_in_service, own_effective, own_ordered = fleet.in_service, fleet.effective, fleet.ordered
     cap_owned = own_effective[ctx.hour_month] * usable_own
     neo = sc.pools.neocloud
-    reserved = np.zeros(M)
-    if neo.enabled:
-        a = neo.reserved_start_month
-        reserved[a:min(a + neo.reserved_term_months, M)] += mean_of(neo.reserved_gpus)
-    extra_res_cost = np.zeros(M)
-    for c in sc.contracts:
-        if c.kind == "reserved_gpus":
-            a, b = c.start_month, min(c.start_month + c.term_months, M)
-            reserved[a:b] += mean_of(c.units)
-            price = mean_of(c.price_per_unit_month)
-            extra_res_cost[a:b] += mean_of(c.units) * price
+    sched = reserved_schedule(sc, val, M)
+    reserved = sched.gpus
     cap_reserved = reserved[ctx.hour_month] * usable_neo
-    od_cap = mean_of(neo.on_demand_max_gpus) if neo.enabled else 0.0
+    od_cap = on_demand_cap(sc, val)
 
     # ---- dispatch hour by hour (vectorised over hours) ---------------------------------------
     remaining = {w.name: sessions_h[w.name].copy() for w in wls}
@@ -238,8 +182,8 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
     rows: list[dict] = []
     frontier = set(sc.pools.api.frontier_models)
     m_idx = np.arange(M) + ctx.trend_offset
-    trend_c = price_trend_factor(m_idx, mean_of(sc.pools.api.price_trend.commodity_per_year))
-    trend_f = price_trend_factor(m_idx, mean_of(sc.pools.api.price_trend.frontier_per_year))
+    trends = api_trends(sc, val, m_idx)
+    trend_c, trend_f = trends[False], trends[True]
     api_cost: dict[tuple[str, str], np.ndarray] = {}  # (workload, ref) -> per month, list
     api_tokens_h: dict[tuple[str, str], np.ndarray] = {}
     for w in wls:
@@ -285,14 +229,9 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
     pool_rows: list[dict] = []
     gpu_pool_cost: dict[str, np.ndarray] = {}
     if neo.enabled:
-        gpu = hw[neo.gpu]
-        trend = price_trend_factor(m_idx, mean_of(neo.price_trend_per_year))
-        p_res = (mean_of(neo.reserved_price_per_gpu_hour) if neo.reserved_price_per_gpu_hour is not None
-                 else float(gpu.rental["reserved_1y"]["mode"])) * trend
-        p_od = (mean_of(neo.on_demand_price_per_gpu_hour) if neo.on_demand_price_per_gpu_hour is not None
-                else float(gpu.rental["on_demand"]["mode"])) * trend
-        res_gpus_own = reserved - _contract_reserved(sc, M)
-        cost_res = reserved_cost(res_gpus_own, ctx.mhours, p_res) + extra_res_cost
+        prices = neocloud_prices(sc, hw[neo.gpu], val, m_idx)
+        p_res, p_od = prices.reserved, prices.on_demand
+        cost_res = reserved_cost(sched.pool_gpus, ctx.mhours, p_res) + sched.contract_cost
         od_gpus_h = on_demand_gpus(work["neocloud_on_demand"], usable_neo, od_cap)
         od_hours = ctx.month_sum(od_gpus_h + spin_up_gpu_hours(od_gpus_h, mean_of(neo.spin_up_hours)))
         cost_od = od_hours * p_od
@@ -312,22 +251,21 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
                                   energy_kwh=0.0, cost=cost_od[m]))
     capex_cash = np.zeros(M)
     if sc.pools.owned.enabled:
-        gpu = hw[sc.pools.owned.gpu]
-        ci = _owned_inputs(sc, gpu)
+        ci = owned_inputs(sc, hw[sc.pools.owned.gpu], val)
         used = ctx.month_sum(work.get("owned", np.zeros(H))) / 3600.0
         util = np.where(own_in_service > 0, used / np.maximum(own_in_service * ctx.mhours, 1e-12), 0.0)
         # utilisation of the fleet counts served GPU-seconds at catalog speed against GPU time of the
         # newer generation's faster GPUs too: convert served work to the fleet's own GPU time
         util = np.where(own_effective > 0, util * own_in_service / np.maximum(own_effective, 1e-12), 0.0)
         comp = owned_month_cost(own_in_service, util, ctx.mhours, ci)
-        cost_own = sum(comp[k] for k in ("depreciation", "power", "colocation", "staff", "licence", "support"))
+        cost_own = sum(comp[k] for k in OWNED_COMPONENTS)
         gpu_pool_cost["owned"] = cost_own
         capex_cash = own_ordered * ci.capex_allin
         for m in range(M):
             row = dict(month=ctx.month_labels[m], pool="owned", gpus=own_in_service[m],
                        gpu_hours_capacity=own_in_service[m] * ctx.mhours[m], gpu_hours_used=used[m] * own_in_service[m] / max(own_effective[m], 1e-12) if own_effective[m] else 0.0,
                        utilization=util[m], energy_kwh=comp["energy_kwh"][m], cost=cost_own[m], capex_cash=capex_cash[m])
-            for k in ("depreciation", "power", "colocation", "staff", "licence", "support"):
+            for k in OWNED_COMPONENTS:
                 row[k] = comp[k][m]
             pool_rows.append(row)
     for pool_key, cost in gpu_pool_cost.items():
@@ -378,6 +316,13 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
                                  spend=float(seat_cost(mean_of(c.units), mean_of(c.price_per_unit_month))), gpu_hours=0.0))
 
     lines = pd.DataFrame(rows)
+    for col in ("spend", "sessions", "requests", "tokens_input", "tokens_output"):
+        if col in lines:
+            bad = ~np.isfinite(lines[col].to_numpy(float))
+            if bad.any():
+                r = lines[bad].iloc[0]
+                require_finite(f"expected-value {col}", lines[col].to_numpy(float), ("line",),
+                               context=f"month {r['month']}, workload {r['workload']!r}, pool {r['pool']!r}")
     for col in ("gpu_hours",):
         if col not in lines:
             lines[col] = 0.0
@@ -392,14 +337,6 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
                 price_date=sc.price_date.isoformat(), price_library=f"genai-prices {library_version()}",
                 tokensim=__version__, months=ctx.month_labels, capex_cash=capex_cash.tolist())
     return Forecast(lines, pools, wl, pd.DataFrame(contract_rows), meta)
-
-
-def _contract_reserved(sc: Scenario, M: int) -> np.ndarray:
-    out = np.zeros(M)
-    for c in sc.contracts:
-        if c.kind == "reserved_gpus":
-            out[c.start_month:min(c.start_month + c.term_months, M)] += mean_of(c.units)
-    return out
 
 
 def _line(month: str, bu: str, wname: str, pool: str, model: str | None, sessions: float, e, spend: float,

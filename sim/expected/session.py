@@ -259,3 +259,32 @@ def mix(a: ExpectedSession, b: ExpectedSession, p: float) -> ExpectedSession:
     for k in ("gpu_prefill_tokens", "gpu_output_tokens", "gpu_context_weight", "calls_first_attempt", "alpha", "quota_stop_share"):
         setattr(out, k, (1.0 - p) * getattr(a, k) + p * getattr(b, k))
     return out
+
+
+class SessionCache:
+    """Expected sessions memoised by (workload definition, rate-card content, warmth).
+
+    Strategies and sensitivity designs rarely change a workload, so its session is worked out once
+    per distinct definition. A cache is created by whoever runs many forecasts (the runner, a
+    sensitivity design) and passed down explicitly; there is no module-level cache.
+    """
+
+    def __init__(self, max_entries: int = 4096):
+        self.max_entries = int(max_entries)
+        self._store: dict = {}
+
+    @staticmethod
+    def key(w, cards: dict) -> tuple:
+        return (w.model_dump_json(),
+                tuple((r, repr(c.base), repr(c.cliffs), repr(c.batch_base)) for r, c in sorted(cards.items())))
+
+    def get(self, key: tuple, compute):
+        """The value stored under ``key``, computed by ``compute()`` on first use."""
+        if key not in self._store:
+            if len(self._store) >= self.max_entries:
+                self._store.clear()
+            self._store[key] = compute()
+        return self._store[key]
+
+    def expected(self, w, cards: dict, warmth: float) -> ExpectedSession:
+        return self.get(self.key(w, cards) + (float(warmth),), lambda: expected_session(w, cards, warmth))

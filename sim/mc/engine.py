@@ -14,21 +14,21 @@ import numpy as np
 
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook
-from ..contracts import seat_cost, settle_api_contracts
+from ..pools.contracts import seat_cost, settle_api_contracts
 from ..demand.population import adoption_users, day_weights, month_hours, month_of_hour, profile_arrays
-from ..expected.forecast import months_between
-from ..pools.api import price_trend_factor
-from ..pools.gpu import usable_seconds_per_gpu_hour
-from ..pools.neocloud import reserved_cost
-from ..pools.owned import OwnedCostInputs, owned_month_cost
+from ..pools.api import api_trends
+from ..pools.gpu import usable_seconds_per_gpu_hour, usable_share
+from ..pools.neocloud import neocloud_prices, on_demand_cap, reserved_cost, reserved_schedule
+from ..pools.owned import OWNED_COMPONENTS, owned_fleet, owned_inputs, owned_month_cost
+from ..finite import require_finite
+from ..pools.valuation import PathValues
 from ..scenario.model import Scenario
 from ..scenario.workloads import EmbeddedSaasWorkload
 from .kernel import API, OD, OWNED, RES, UNSERVED, run_kernel, warm_tables
-from .sampling import Draws, value_fn
+from .sampling import Draws
 from .tables import SessionTables
 
 POOLS = ("api", "neocloud", "owned", "saas")
-OWNED_COMPONENTS = ("depreciation", "power", "colocation", "staff", "licence", "support")
 
 
 @dataclass
@@ -47,41 +47,19 @@ def calendar_of(sc: Scenario) -> Calendar:
     mh = month_hours(hz)
     days = (mh // 24).astype(np.int64)
     return Calendar(hz.months, mh, month_of_hour(hz), np.r_[0, np.cumsum(days)].astype(np.int64),
-                    months_between(sc.price_date, hz.start_date))
+                    sc.trend_offset)
 
 
 def _arr(x, P: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, float), (P,)).astype(float)
 
 
-def owned_capacity(sc: Scenario, vf, P: int, M: int, offset: int):
-    """(GPUs in service, generation-weighted GPUs, GPUs ordered) per path and month."""
-    o = sc.pools.owned
-    in_service = np.zeros((P, M))
-    effective = np.zeros((P, M))
-    ordered = np.zeros((P, M))
-    if not o.enabled:
-        return in_service, effective, ordered
-    m = np.arange(M)[None, :]
-    lead = np.ceil(_arr(vf(o.lead_time_months), P))[:, None]
-    life = np.rint(_arr(vf(o.useful_life_years), P) * 12)[:, None]
-    g = _arr(vf(o.generation_improvement_per_year), P)[:, None]
-    for pur in o.purchases:
-        n = _arr(vf(pur.gpus), P)[:, None]
-        if pur.month < M:
-            ordered[:, pur.month] += n[:, 0]
-        active = (m >= pur.month + lead) & (m < pur.month + lead + life)
-        in_service += np.where(active, n, 0.0)
-        effective += np.where(active, n * (1.0 + g) ** ((pur.month + offset) / 12.0), 0.0)
-    return in_service, effective, ordered
-
-
 def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: PriceBook, deterministic: bool = False,
                    keep_daily: bool = False) -> dict:
     """Arrays for one block of paths (P = len(draws.paths)) of one strategy."""
-    vf = value_fn(draws)
     cal = calendar_of(sc)
     P, M = draws.paths.size, cal.months
+    vf = PathValues(draws.scale, P, draws.by_id)
     wls = sc.token_workloads
     W = len(wls)
     hw = load_hardware()
@@ -97,7 +75,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         weekly, hr = profile_arrays(bu.activity or sc.activity)
         dayw[j] = day_weights(sc.horizon, weekly)
         hourly[j] = hr
-        lam_day[:, :, j] = users_bu[w.business_unit] * _arr(vf(_rate_field(w)), P)[:, None]
+        lam_day[:, :, j] = users_bu[w.business_unit] * _arr(vf(w.rate, w.rate_key), P)[:, None]
     day_cv = float(sc.demand_noise.day_cv)
     day_sigma = math.sqrt(math.log(1.0 + day_cv * day_cv))
     allowed = np.array([[("api" in w.allowed_pools),
@@ -108,24 +86,16 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
 
     # ---- capacity -----------------------------------------------------------------------------
     o, neo = sc.pools.owned, sc.pools.neocloud
-    usable_own = usable_seconds_per_gpu_hour(_arr(vf(o.availability), P), _arr(vf(o.gpu_headroom), P))
-    usable_neo = usable_seconds_per_gpu_hour(_arr(vf(neo.availability), P), _arr(vf(neo.gpu_headroom), P))
-    in_service, effective, ordered = owned_capacity(sc, vf, P, M, cal.trend_offset)
+    usable_own = usable_seconds_per_gpu_hour(_arr(usable_share(sc, "owned", vf), P), 1.0)
+    usable_neo = usable_seconds_per_gpu_hour(_arr(usable_share(sc, "neocloud", vf), P), 1.0)
+    fleet = owned_fleet(sc, vf, M, cal.trend_offset)
+    in_service, effective, ordered = fleet.in_service, fleet.effective, fleet.ordered
     cap_own = effective * usable_own[:, None]
-    reserved = np.zeros((P, M))
-    contract_res = np.zeros((P, M))
-    contract_res_cost = np.zeros((P, M))
-    if neo.enabled:
-        a = neo.reserved_start_month
-        reserved[:, a:min(a + neo.reserved_term_months, M)] += _arr(vf(neo.reserved_gpus), P)[:, None]
-    for c in sc.contracts:
-        if c.kind == "reserved_gpus":
-            a, b = c.start_month, min(c.start_month + c.term_months, M)
-            contract_res[:, a:b] += _arr(vf(c.units), P)[:, None]
-            contract_res_cost[:, a:b] += (_arr(vf(c.units), P) * _arr(vf(c.price_per_unit_month), P))[:, None]
-    cap_res = (reserved + contract_res) * usable_neo[:, None]
-    od_cap = (_arr(vf(neo.on_demand_max_gpus), P) if neo.enabled else np.zeros(P)) * usable_neo
-    spin = _arr(vf(neo.spin_up_hours), P)
+    sched = reserved_schedule(sc, vf, M)
+    reserved, contract_res, contract_res_cost = sched.pool_gpus, sched.contract_gpus, sched.contract_cost
+    cap_res = sched.gpus * usable_neo[:, None]
+    od_cap = _arr(on_demand_cap(sc, vf), P) * usable_neo
+    spin = _arr(vf(neo.spin_up_hours, "pools.neocloud.spin_up_hours"), P)
 
     daily_arr = np.zeros((P, D if keep_daily else 0, W))
     S, SR, wn, wd, gsec, od_hours, peak_tok, demand = run_kernel(
@@ -183,8 +153,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     # ---- API spend, price trends, contracts ----------------------------------------------------
     frontier = set(sc.pools.api.frontier_models)
     mi = np.arange(M) + cal.trend_offset
-    trend = {False: price_trend_factor(mi[None, :], _arr(vf(sc.pools.api.price_trend.commodity_per_year), P)[:, None]),
-             True: price_trend_factor(mi[None, :], _arr(vf(sc.pools.api.price_trend.frontier_per_year), P)[:, None])}
+    trend = {k: np.broadcast_to(v, (P, M)) for k, v in api_trends(sc, vf, mi).items()}
     cost: dict = {}
     toks: dict = {}
     for j, w in enumerate(wls):
@@ -201,12 +170,13 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     for (wname, ref), v in st.cost.items():
         spend[:, :, 0, [x.name for x in wls].index(wname)] += v
     contract_names = [c.name for c in sc.contracts if c.name in st.contracts]
-    commit = np.zeros((P, M, len(contract_names), 3))
+    # components: drawn, stranded, overage in the contract's unit; stranded_cost, overage_cost in
+    # the scenario's currency (sim.pools.contracts); results.py names them commit_drawn ... overage_cost
+    commit = np.zeros((P, M, len(contract_names), 5))
     for i, name in enumerate(contract_names):
         r = st.contracts[name]
-        commit[:, :, i, 0] = np.broadcast_to(r["drawn"], (P, M))
-        commit[:, :, i, 1] = np.broadcast_to(r["stranded"], (P, M))
-        commit[:, :, i, 2] = np.broadcast_to(r["overage"], (P, M))
+        for k, part in enumerate(("drawn", "stranded", "overage", "stranded_cost", "overage_cost")):
+            commit[:, :, i, k] = np.broadcast_to(r[part], (P, M))
     idle_cost = np.zeros((P, M, len(POOLS)))
     for name, v in st.idle.items():
         idle_cost[:, :, 0] += np.broadcast_to(v, (P, M))
@@ -218,28 +188,14 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     owned_cost = np.zeros((P, M, len(OWNED_COMPONENTS)))
     capex_cash = np.zeros((P, M))
     if neo.enabled:
-        gpu = hw[neo.gpu]
-        tr = price_trend_factor(mi[None, :], _arr(vf(neo.price_trend_per_year), P)[:, None])
-        p_res = (_arr(vf(neo.reserved_price_per_gpu_hour), P) if neo.reserved_price_per_gpu_hour is not None
-                 else np.full(P, float(gpu.rental["reserved_1y"]["mode"])))[:, None] * tr
-        p_od = (_arr(vf(neo.on_demand_price_per_gpu_hour), P) if neo.on_demand_price_per_gpu_hour is not None
-                else np.full(P, float(gpu.rental["on_demand"]["mode"])))[:, None] * tr
+        prices = neocloud_prices(sc, hw[neo.gpu], vf, mi)
+        p_res, p_od = prices.reserved, prices.on_demand
         neo_cost = reserved_cost(reserved, cal.mhours[None, :], p_res) + contract_res_cost + od_hours * p_od
         _show_back(spend, idle_cost, 1, neo_cost, gsec[..., RES - 1] + gsec[..., OD - 1])
         gpu_hours[:, :, 1] = (gsec[..., 1] + gsec[..., 2]).sum(-1) / 3600.0
         capacity_hours[:, :, 1] = (reserved + contract_res) * cal.mhours[None, :] + od_hours
     if o.enabled:
-        gpu = hw[o.gpu]
-        capex = _arr(vf(o.capex_per_gpu), P) if o.capex_per_gpu is not None else np.full(P, float(gpu.capex["mode"]))
-        ci = OwnedCostInputs(capex, _arr(vf(o.network_share), P), _arr(vf(o.storage_share), P),
-                             _arr(vf(o.useful_life_years), P), _arr(vf(o.residual_value_share), P),
-                             float(gpu.allin_power_w), float(gpu.idle_power_fraction), _arr(vf(o.pue), P),
-                             _arr(vf(o.power_price_per_kwh), P), _arr(vf(o.colocation_per_kw_month), P),
-                             _arr(vf(o.staff_fte), P), _arr(vf(o.gpus_per_fte), P),
-                             _arr(vf(o.staff_cost_per_fte_year), P), _arr(vf(o.licence_per_gpu_year), P),
-                             _arr(vf(o.support_share_per_year), P))
-        ci = OwnedCostInputs(*[np.asarray(getattr(ci, f))[:, None] if np.ndim(getattr(ci, f)) else getattr(ci, f)
-                               for f in ci.__dataclass_fields__])
+        ci = owned_inputs(sc, hw[o.gpu], vf)
         work_h = gsec[..., OWNED - 1].sum(-1) / 3600.0  # GPU-hours of work at catalog speed
         with np.errstate(invalid="ignore", divide="ignore"):
             util = np.where(effective > 0, work_h / np.where(effective > 0, effective * cal.mhours[None, :], 1.0), 0.0)
@@ -282,6 +238,9 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
                saas_tokens_input=np.stack([a for a, _ in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)),
                saas_tokens_output=np.stack([b for _, b in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)))
     out["daily_tokens"] = daily_arr
+    for name, arr in out.items():
+        require_finite(name, arr, ("path", "month"), {"path": draws.paths.tolist()},
+                       context=f"Monte Carlo block of strategy-applied scenario {sc.name!r}")
     out["_meta"] = dict(workloads=[w.name for w in wls], saas=saas_names, contracts=contract_names)
     return out
 
@@ -290,13 +249,6 @@ def _keys(sc: Scenario, draws: Draws) -> np.ndarray:
     from .rng import path_keys
 
     return path_keys(sc.seed, draws.paths.astype(np.int64))
-
-
-def _rate_field(w):
-    for name in ("sessions_per_user_per_day", "tasks_per_user_per_day", "documents_per_user_per_day"):
-        if hasattr(w, name):
-            return getattr(w, name)
-    raise AttributeError(w.name)
 
 
 def _show_back(spend: np.ndarray, idle: np.ndarray, pool: int, cost: np.ndarray, work: np.ndarray) -> None:

@@ -7,7 +7,9 @@ spread over its hours by the activity profile. Each hour is dispatched in merit 
 GPUs, reserved neocloud, on-demand neocloud, then the API (or unserved) — over the pools each
 workload may use. Within an hour, GPU demand is random around its mean (compound Poisson with
 variance Σ s·r·g²); the expected work a pool of capacity C takes is μ − σ·L((C − μ)/σ) with the
-normal loss function L, so overflow is exact in expectation without drawing more numbers.
+normal loss function L, so overflow is exact in expectation without drawing more numbers. The
+shared prefix's cache warmth is the conditional warmth given the day's drawn count, whose
+expectation over the Poisson count is the expected-value engine's 1 − exp(−λ·TTL) (below).
 
 With ``deterministic`` every count is its mean, r = 1 and σ = 0: the kernel then reproduces the
 expected-value engine's hourly dispatch exactly.
@@ -48,34 +50,157 @@ def _expected_min(mu, var, cap):
     return out if out < mu else mu
 
 
-WARM_GRID = np.linspace(-8.0, 10.0, 2049)  # log10 of x = sessions × calls × TTL / 3600 per day
+# ---- shared-prefix warmth given the day's drawn count ------------------------------------------
+#
+# The expected-value engine (sim/expected/forecast.py) makes a session that starts in hour h find
+# the shared prefix warm with probability 1 − exp(−λ_h·TTL), λ_h = s_h·c/3600 calls per second,
+# s_h = Λ·share_h the hour's mean sessions (Λ the day's), c calls per session, and weights it by
+# sessions. Evaluating that formula at the *drawn* day count n instead of Λ is biased upwards: a
+# session is more likely to fall on a busy day (size-biased sampling), so E[n·f(n)]/E[n] > f(Λ).
+#
+# What the kernel needs is the function w(n) with E[n·w(n)] = Λ·Σ_h share_h (1 − exp(−Λ·a_h)) for
+# n ~ Poisson(Λ), with a_h = share_h·c·TTL/3600 (so Λ·a_h = λ_h·TTL). From the generating function
+# E[n·x^(n−1)] = Λ·exp(−Λ(1 − x)), setting x = 1 − a_h gives it hour by hour:
+#
+#     w(n) = Σ_h share_h (1 − (1 − a_h)^(n−1))        (n ≥ 1; so a lone session, n = 1, is cold)
+#
+# Read as order statistics: given n sessions in the day, one of them starts in hour h with
+# probability share_h, and each of the other n − 1 independently lands in the same hour
+# (share_h) and has one of its c calls within the TTL before that start (c·TTL/3600: calls are the
+# arrivals, as in the Poisson formula). Matching the identity for every Λ makes n·w(n) the
+# coefficients of a power series, so this w is the only exact one that depends on n alone. It is
+# a probability while a_h ≤ 1. Above that (a session alone "covering" more than its hour, e.g. TTL
+# 1 h and more calls than 1/share_h) the unique unbiased value (1 − a_h)^(n−1) alternates in sign,
+# and grows without bound once a_h > 2 (Lehmann's example (−1)^n for e^(−2Λ)): no bounded function
+# of n alone is exact. Such an hour's term is therefore share_h for n ≥ 2 (x capped at 0: any other
+# session covers it), and for a lone session (n = 1) share_h·(1 − exp(−Λ(a_h − 1))), the part of
+# the Poisson formula no other session can explain (its own calls). That is in [0, share_h] and
+# exact: E[n·w_h] = share_h·(Λ − Λe^(−Λ) + Λe^(−Λ)(1 − e^(−Λ(a_h − 1)))) = share_h·Λ(1 − e^(−Λ·a_h)),
+# with Λ the Poisson mean the count was drawn from (after the day's shock).
+#
+# The kernel looks w up per (table, workload): exact values for m = n − 1 < WARM_DIRECT, then a
+# cubic Hermite interpolant in ln m with exact derivatives on a grid of step WARM_STEP (error below
+# 1e-7; a test checks it), and direct evaluation beyond the grid.
+
+WARM_DIRECT = 64
+WARM_STEP = 0.05
+WARM_U0 = math.log(WARM_DIRECT)
+WARM_NODES = int(math.ceil((math.log(1e9) - WARM_U0) / WARM_STEP)) + 1
 
 
 def warm_tables(hourly: np.ndarray) -> np.ndarray:
-    """f_w(x) = Σ_h share_h (1 − exp(−x·share_h)) on WARM_GRID, per workload (W, G).
+    """The hour shares (W, 24) the shared-prefix warmth is worked out with (``run_kernel``'s warm_tab).
 
-    A day of n sessions spread by hour shares keeps the shared prefix warm for a session-weighted
-    share f(n·c) of them, c = calls per session × TTL / 3600 (Poisson arrivals within each hour).
+    The kernel builds its conditional-warmth tables itself (``conditional_warm_tables``): they
+    depend on each table's calls per session and the TTL as well as on the hour shares.
     """
-    x = 10.0 ** WARM_GRID
-    return np.array([(h[:, None] * (1.0 - np.exp(-x[None, :] * h[:, None]))).sum(0) for h in hourly])
+    return np.ascontiguousarray(np.asarray(hourly, dtype=np.float64))
+
+
+@nb.njit(cache=True)
+def lone_warmth(share, beta, lam):
+    """w(1): Σ over hours with a_h = share_h·beta > 1 of share_h (1 − exp(−lam·(a_h − 1)))."""
+    out = 0.0
+    for h in range(share.size):
+        a = share[h] * beta
+        if a > 1.0:
+            out += share[h] * (1.0 - math.exp(-lam * (a - 1.0)))
+    return out
+
+
+@nb.njit(cache=True)
+def conditional_warmth(n, share, beta, lam):
+    """Warmth of the shared prefix given n sessions in the day, drawn from Poisson(lam) (direct).
+
+    Σ_h share_h (1 − (1 − min(a_h, 1))^(n−1)) for n ≥ 2, ``lone_warmth`` for n = 1, 0 for n = 0;
+    a_h = share_h·beta, beta = calls per session × TTL / 3600.
+    """
+    m = n - 1.0
+    if m < 0.0:
+        return 0.0
+    if m < 0.5:
+        return lone_warmth(share, beta, lam)
+    out = 0.0
+    for h in range(share.size):
+        a = share[h] * beta
+        if a <= 0.0:
+            continue
+        if a >= 1.0:
+            out += share[h]
+        else:
+            out += share[h] * (1.0 - math.exp(m * math.log1p(-a)))
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def conditional_warm_tables(share, calls, ttl):
+    """Lookup tables of ``conditional_warmth`` per (table, workload): (direct, values, slopes).
+
+    share (W, 24) hour shares; calls (K, W); ttl (W,) seconds. direct (K, W, WARM_DIRECT) holds
+    w at m = n − 1 = 0, 1, … (at m = 0 only the part that does not depend on the Poisson mean, 0:
+    ``_warm_lookup`` adds ``lone_warmth``); values and slopes (K, W, WARM_NODES) hold w and
+    dw/d(ln m) at ln m = WARM_U0 + j·WARM_STEP.
+    """
+    K, W = calls.shape
+    H = share.shape[1]
+    direct = np.zeros((K, W, WARM_DIRECT))
+    val = np.zeros((K, W, WARM_NODES))
+    der = np.zeros((K, W, WARM_NODES))
+    for t in nb.prange(K):
+        lx = np.zeros(H)
+        xm = np.ones(H)
+        for w in range(W):
+            if ttl[w] <= 0.0:
+                continue
+            beta = calls[t, w] * ttl[w] / 3600.0
+            for h in range(H):
+                a = share[w, h] * beta
+                lx[h] = 0.0 if a <= 0.0 else (-np.inf if a >= 1.0 else math.log1p(-a))
+            # m = 0, 1, …: x^m by repeated multiplication (x = 1 − min(a, 1))
+            xm[:] = 1.0
+            for i in range(WARM_DIRECT):
+                v = 0.0
+                for h in range(H):
+                    v += share[w, h] * (1.0 - xm[h])
+                    xm[h] *= 1.0 - min(share[w, h] * beta, 1.0)
+                direct[t, w, i] = v
+            for j in range(WARM_NODES):
+                m = math.exp(WARM_U0 + j * WARM_STEP)
+                v = 0.0
+                d = 0.0
+                for h in range(H):
+                    if lx[h] == 0.0:
+                        continue
+                    if lx[h] == -np.inf:
+                        v += share[w, h]
+                        continue
+                    e = math.exp(m * lx[h])
+                    v += share[w, h] * (1.0 - e)
+                    d -= share[w, h] * m * lx[h] * e  # d/d(ln m) of −x^m
+                val[t, w, j] = v
+                der[t, w, j] = d
+    return direct, val, der
 
 
 @nb.njit(cache=True, inline="always")
-def _warm_share(table, x):
-    if x <= 0.0:
+def _warm_lookup(direct, val, der, share, beta, lam, t, w, n):
+    """``conditional_warmth(n, share, beta, lam)`` for a whole count n from the tables."""
+    m = n - 1.0
+    if m < 0.0:
         return 0.0
-    lx = math.log10(x)
-    g0 = -8.0
-    step = 18.0 / 2048.0
-    pos = (lx - g0) / step
-    if pos <= 0.0:
-        return table[0] * x / 1e-8  # linear below the grid
-    if pos >= 2048.0:
-        return table[2048]
-    i = int(pos)
-    f = pos - i
-    return table[i] * (1.0 - f) + table[i + 1] * f
+    if m < 0.5:
+        return lone_warmth(share, beta, lam)
+    if m < WARM_DIRECT:
+        return direct[t, w, int(m)]
+    pos = (math.log(m) - WARM_U0) / WARM_STEP
+    j = int(pos)
+    if j >= WARM_NODES - 1:
+        return conditional_warmth(n, share, beta, lam)
+    s = pos - j
+    s2 = s * s
+    s3 = s2 * s
+    return ((2.0 * s3 - 3.0 * s2 + 1.0) * val[t, w, j] + (s3 - 2.0 * s2 + s) * WARM_STEP * der[t, w, j]
+            + (3.0 * s2 - 2.0 * s3) * val[t, w, j + 1] + (s3 - s2) * WARM_STEP * der[t, w, j + 1])
 
 
 @nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
@@ -89,10 +214,16 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
     month; calls, cv_tok (K, W); ttl (W,) shared-prefix TTL in s (0: none); g0, g1 (K, W, 2)
     GPU-seconds per session on owned / neocloud at warmth 0 and 1; tok0, tok1 (K, W) tokens per
     session; allowed (W, 3) api / owned / neocloud; cap_own, cap_res (P, M) GPU-seconds per hour;
-    od_cap, usable_neo, spin_up (P,); warm_tab (W, G) from ``warm_tables``; daily (P, D, W) receives
-    each day's demanded tokens when it has D columns (a diagnostic; pass (P, 0, W) to skip it).
+    od_cap, usable_neo, spin_up (P,); warm_tab (W, 24) hour shares for the shared-prefix warmth, from
+    ``warm_tables``; daily (P, D, W) receives each day's demanded tokens when it has D columns (a
+    diagnostic; pass (P, 0, W) to skip it).
+
+    Shared-prefix warmth: each day adds n·w(n) to warm_num and n to warm_den, w the conditional
+    warmth given the drawn count (see ``conditional_warmth``), so E[warm_num] / E[warm_den] is the
+    expected-value engine's session-weighted 1 − exp(−λ_h·TTL) for Poisson counts.
     """
     P, M, W = lam_day.shape
+    wt_direct, wt_val, wt_der = conditional_warm_tables(warm_tab, calls, ttl)
     S = np.zeros((P, M, W, N_POOLS))
     SR = np.zeros((P, M, W, N_POOLS))
     warm_num = np.zeros((P, M, W))
@@ -148,7 +279,8 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
                                 lam_s = s * calls[t, w] / 3600.0
                                 warm_num[p, m, w] += s * (1.0 - math.exp(-lam_s * ttl[w]))
                         else:
-                            warm_num[p, m, w] += n * _warm_share(warm_tab[w], n * calls[t, w] * ttl[w] / 3600.0)
+                            warm_num[p, m, w] += n * _warm_lookup(wt_direct, wt_val, wt_der, warm_tab[w],
+                                                                  calls[t, w] * ttl[w] / 3600.0, lam, t, w, n)
                         warm_den[p, m, w] += n
             for w in range(W):
                 pw = warm_num[p, m, w] / warm_den[p, m, w] if warm_den[p, m, w] > 0.0 else 0.0

@@ -65,6 +65,8 @@ def block_dataset(block: dict, sc: Scenario, paths: np.ndarray) -> xr.Dataset:
             "commit_drawn": (("path", "month", "contract"), block["commit"][..., 0]),
             "commit_stranded": (("path", "month", "contract"), block["commit"][..., 1]),
             "overage": (("path", "month", "contract"), block["commit"][..., 2]),
+            "commit_stranded_cost": (("path", "month", "contract"), block["commit"][..., 3]),
+            "overage_cost": (("path", "month", "contract"), block["commit"][..., 4]),
             "owned_cost": (("path", "month", "owned_component"), block["owned_cost"]),
             "capex_cash": (("path", "month"), block["capex_cash"]),
             "peak_hour_tokens": (("path", "month"), block["peak_hour_tokens"]),
@@ -94,6 +96,10 @@ def describe(ds: xr.Dataset) -> xr.Dataset:
         "commit_drawn": ("tokens or currency", "commitment used"),
         "commit_stranded": ("tokens or currency", "commitment paid for and unused"),
         "overage": ("tokens or currency", "use above the commitment"),
+        "commit_stranded_cost": ("currency", "what the stranded commitment was paid: stranded tokens at the "
+                                             "period's committed price p(1 - d), stranded commitment dollars as is"),
+        "overage_cost": ("currency", "what the overage is billed: tokens at overage_rate x list, commitment "
+                                     "dollars / (1 - d) x overage_rate"),
         "owned_cost": ("currency", "owned-fleet cost by component (accrual view)"),
         "capex_cash": ("currency", "cash paid for GPU orders (cash view)"),
         "peak_hour_tokens": ("tokens", "largest hourly token demand of the month"),
@@ -115,9 +121,28 @@ def attach_attrs(ds: xr.Dataset, sc: Scenario, *, paths_total: int, deterministi
     return describe(ds)
 
 
+def zarr_encoding(ds: xr.Dataset, path_chunk: int) -> dict:
+    """Zarr chunks for ``ds``: ``path_chunk`` paths, whole along every other dimension.
+
+    Given as encoding (not ``ds.chunk``), so writing numpy-backed data needs no chunk manager: Zarr
+    results work without dask installed.
+    """
+    enc = {}
+    for name, v in ds.variables.items():
+        if "path" in v.dims:
+            enc[name] = {"chunks": tuple(max(1, path_chunk) if d == "path" else max(1, ds.sizes[d]) for d in v.dims)}
+    return enc
+
+
+def open_zarr_results(path: str | Path) -> xr.Dataset:
+    """A Zarr results store, lazily: dask arrays by chunk when dask is installed, else xarray's lazily
+    indexed arrays (a slice reads only its chunks). Either way nothing is read until used."""
+    return xr.open_zarr(path)
+
+
 def write_dataset(ds: xr.Dataset, path: Path) -> Path:
     """Write NetCDF (``.nc``) or Zarr (``.zarr``) atomically: a temporary sibling, then a rename."""
-    from ..report.files import atomic_write
+    from ..io.files import atomic_write
 
     path = Path(path)
     if path.suffix == ".zarr":
@@ -127,7 +152,7 @@ def write_dataset(ds: xr.Dataset, path: Path) -> Path:
 
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         shutil.rmtree(tmp)
-        ds.chunk({"path": min(1024, ds.sizes["path"])}).to_zarr(tmp, mode="w", zarr_format=2)
+        ds.to_zarr(tmp, mode="w", zarr_format=2, encoding=zarr_encoding(ds, min(1024, ds.sizes["path"])))
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -143,6 +168,6 @@ def open_results(path: str | Path) -> xr.Dataset:
     elif p.is_dir() and (p / "results.zarr").exists():
         p = p / "results.zarr"
     if p.suffix == ".zarr":
-        return xr.open_zarr(p).load()
+        return open_zarr_results(p).load()
     with xr.open_dataset(p, engine="h5netcdf") as ds:
         return ds.load()

@@ -20,10 +20,12 @@ import numpy as np
 import xarray as xr
 
 from ..catalog.prices import PriceBook
-from ..scenario.model import Scenario, set_path
+from ..scenario.model import Scenario
 from .engine import simulate_block
-from .results import attach_attrs, block_dataset, scenario_hash, write_dataset
+from .results import (attach_attrs, block_dataset, describe, open_zarr_results, scenario_hash, write_dataset,
+                      zarr_encoding)
 from .sampling import draw, shape_points
+from ..expected.session import SessionCache
 from .tables import SessionTables, build_tables
 
 DEFAULT_TABLES = 16
@@ -46,16 +48,15 @@ class Prepared:
 
 def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_TABLES) -> Prepared:
     names, scs, tabs = [], [], []
+    sessions = SessionCache()  # one per run: strategies share their unchanged workloads' sessions
     for strat in sc.all_strategies():
-        s = sc
-        for path, value in strat.set.items():
-            s = set_path(s, path, value)
+        s = sc.with_strategy(strat)
         book = PriceBook(s.price_date, s.prices.overrides)
         pts = shape_points(s, k_tables, deterministic)
         k = len(next(iter(pts.values()))) if pts else 1
         names.append(strat.name)
         scs.append(s)
-        tabs.append(build_tables(s, pts, book))
+        tabs.append(build_tables(s, pts, book, sessions))
     return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic)
 
 
@@ -93,7 +94,7 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     chunk_dir = None
     if out is not None:
-        from ..report.files import OutputError, ensure_dir
+        from ..io.files import OutputError, ensure_dir
 
         try:
             ensure_dir(Path(out))
@@ -110,22 +111,20 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
                     f.unlink()  # a chunk of another run: not reusable
     prep = prepare(sc, deterministic, k_tables)
     blocks = [np.arange(a, min(a + block_size, n)) for a in range(0, n, block_size)]
-    results: list[xr.Dataset | None] = [None] * len(blocks)
+    # Zarr runs stream: blocks are appended in path order as they finish, so memory holds only
+    # the blocks that finished out of order (Dask), never the whole run. Blocks finished by an
+    # interrupted run stay on disk until their turn to be appended.
+    stream = zarr and out is not None
+    results: list[xr.Dataset | Path | None] = [None] * len(blocks)
     todo = []
     for i, b in enumerate(blocks):
         f = chunk_dir / f"{tag}-{i:05d}.nc" if chunk_dir is not None else None
         if f is not None and resume and f.exists():
-            with xr.open_dataset(f, engine="h5netcdf") as ds:
-                results[i] = ds.load()
-            for v in results[i].variables.values():
-                v.encoding = {}
+            results[i] = f if stream else _read_block(f)
         else:
             todo.append(i)
     t0 = time.time()
     done = len(blocks) - len(todo)
-    # Zarr runs stream: blocks are appended in path order as they finish, so memory holds only
-    # the blocks that finished out of order (Dask), never the whole run.
-    stream = zarr and out is not None
     zpath = Path(out) / "results.zarr" if stream else None
     ztmp = Path(out) / ".results.zarr.tmp" if stream else None
     if stream:
@@ -133,13 +132,15 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
     next_write = 0
 
     def flush() -> None:
+        # numpy-backed blocks with explicit chunk encoding: no dask needed (see results.zarr_encoding)
         nonlocal next_write
         while next_write < len(blocks) and results[next_write] is not None:
-            part = _normalise(results[next_write])
+            part = results[next_write]
+            part = describe(_normalise(_read_block(part) if isinstance(part, Path) else part))  # units, meanings
             if next_write == 0:
-                part.chunk({"path": -1}).to_zarr(ztmp, mode="w", zarr_format=2)
+                part.to_zarr(ztmp, mode="w", zarr_format=2, encoding=zarr_encoding(part, block_size))
             else:
-                part.chunk({"path": -1}).to_zarr(ztmp, append_dim="path", zarr_format=2)
+                part.to_zarr(ztmp, append_dim="path", zarr_format=2)
             results[next_write] = None
             next_write += 1
 
@@ -172,7 +173,7 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         shutil.rmtree(zpath, ignore_errors=True)
         os.replace(ztmp, zpath)
         shutil.rmtree(chunk_dir, ignore_errors=True)
-        return xr.open_zarr(zpath), zpath
+        return open_zarr_results(zpath), zpath
     ds = _normalise(xr.concat([r for r in results if r is not None], dim="path", join="outer", fill_value=0.0))
     ds = attach_attrs(ds, sc, paths_total=n, deterministic=deterministic)
     ds.attrs["strategies"] = ",".join(prep.names)
@@ -182,6 +183,15 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         write_dataset(ds, path)
         shutil.rmtree(chunk_dir, ignore_errors=True)
     return ds, path
+
+
+def _read_block(f: Path) -> xr.Dataset:
+    """A finished block written by an earlier (interrupted) run, in memory, without file encodings."""
+    with xr.open_dataset(f, engine="h5netcdf") as ds:
+        block = ds.load()
+    for v in block.variables.values():
+        v.encoding = {}
+    return block
 
 
 def _normalise(ds: xr.Dataset) -> xr.Dataset:

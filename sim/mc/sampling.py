@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..scenario.distributions import _Dist
 from ..scenario.model import SHAPE_STREAM, Scenario, classify, correlation_matrix, uncertain_fields
 from .rng import path_keys, stream_id, stream_uniforms
 
@@ -82,15 +81,3 @@ def draw(sc: Scenario, paths: np.ndarray, k_tables: int, mean_mode: bool = False
         table = np.minimum((t * k_tables).astype(np.int64), k_tables - 1)
     by_id = {id(d): values[p] for p, d in scale.items()}
     return Draws(paths, values, table, shape_points(sc, k_tables, mean_mode), by_id)
-
-
-def value_fn(draws: Draws):
-    """value(field) -> (P,) array for drawn fields, the number itself (or the mean) otherwise."""
-
-    def value(x):
-        if isinstance(x, _Dist):
-            got = draws.by_id.get(id(x))
-            return got if got is not None else x.mean()
-        return float(x)
-
-    return value

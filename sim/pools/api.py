@@ -28,3 +28,13 @@ def alpha_components(error_rate: float, timeout_rate: float, timeout_output_shar
     alpha_in = attempts * (1.0 - error_rate)
     alpha_out = attempts * (1.0 - f + validation_failure_rate + timeout_rate * timeout_output_share)
     return attempts, alpha_in, alpha_out
+
+
+def api_trends(sc, value, month_index: np.ndarray) -> dict[bool, np.ndarray]:
+    """List-price multipliers by month for {frontier: ..., commodity: ...} models ((M,) or (P, M))."""
+    from .valuation import column
+
+    t = sc.pools.api.price_trend
+    mi = np.asarray(month_index, float)
+    return {True: price_trend_factor(mi, column(value(t.frontier_per_year, "pools.api.price_trend.frontier_per_year"))),
+            False: price_trend_factor(mi, column(value(t.commodity_per_year, "pools.api.price_trend.commodity_per_year")))}

@@ -49,3 +49,23 @@ def gpu_seconds(prefill_tokens: np.ndarray | float, output_tokens: np.ndarray | 
 def usable_seconds_per_gpu_hour(availability: float, headroom: float) -> float:
     """GPU-seconds of work one GPU-hour can take while keeping the SLA headroom."""
     return 3600.0 * availability * headroom
+
+
+def usable_share(sc, pool: str, value) -> float | np.ndarray:
+    """Share of a GPU-hour a pool can fill at its SLO: availability × headroom (float or (P,))."""
+    p = getattr(sc.pools, pool)
+    return (value(p.availability, f"pools.{pool}.availability")
+            * value(p.gpu_headroom, f"pools.{pool}.gpu_headroom"))
+
+
+def gpu_rates(sc, w, pool: str, hw) -> tuple[float, float]:
+    """(prefill tok/s, decode tok/s) per GPU for workload ``w`` on ``pool`` at its SLO (the mean SLO).
+
+    Raises ``sim.catalog.hardware.CurveNotFoundError`` when the pool's GPU has no curve for the
+    model; the decode rate is 0 when the curve cannot reach the SLO.
+    """
+    from ..scenario.distributions import mean_of
+
+    gpu = hw[getattr(sc.pools, pool).gpu]
+    curve = gpu.curve(getattr(w.models, pool), w.models.precision)
+    return curve.prefill_tok_s_gpu, float(curve.throughput_at(mean_of(w.slo.interactivity_tok_s_user)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import files
+from ..io import files
 
 
 def write_des(res, out_dir: Path) -> list[Path]:

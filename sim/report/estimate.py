@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import files
+from ..io import files
 
 
 def monthly_table(fc, by: str = "workload") -> pd.DataFrame:
@@ -110,8 +110,18 @@ def estimate_text(fc, unit_costs: pd.DataFrame, written: list[Path]) -> str:
             d = r._asdict()
             out.append(f"{d['workload']:<18}" + "".join(
                 f"{d[c]:>{w}.3f}" if pd.notna(d.get(c)) else f"{'-':>{w}}" for c in show))
-        out.append("(GPU pools at the utilisation shown; owned includes depreciation, power, colocation, staff,"
-                   " licences and support of a 64-GPU fleet)")
+        out.append("(GPU pools at the utilisation shown, as a share of usable capacity = availability × headroom;"
+                   " owned includes depreciation, power, colocation, staff, licences and support)")
+        for r in unit_costs.to_dict(orient="records"):
+            for pool in ("neocloud", "owned"):
+                n = r.get(f"{pool}_fleet_gpus")
+                if n is not None and pd.notna(n):
+                    basis = r.get(f"{pool}_fleet_basis")
+                    why = {"scenario": "the scenario's fleet"}.get(basis) or (
+                        f"the fleet strategy {basis.split(':', 1)[1]!r} buys" if str(basis).startswith("strategy:")
+                        else "no fleet in the scenario: one smallest replica")
+                    out.append(f"  {r['workload']} on {pool}: {n:g} GPUs ({why}; replica "
+                               f"{r.get(f'{pool}_replica_gpus', 1):g} GPUs)")
     out.append("")
     out.append("Written: " + ", ".join(str(p) for p in written))
     return "\n".join(out)

@@ -2,7 +2,7 @@
 
 ``build_report`` runs the analyses on a results Dataset (and, when the scenario is known, the
 TCO crossover, purchase-month sweep and tornado), draws the charts and returns the page and its
-tables; ``write_report`` writes them atomically (``sim.report.files``).
+tables; ``write_report`` writes them atomically (``sim.io.files``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import files, plots
+from ..io import files
+from . import plots
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;

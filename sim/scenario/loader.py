@@ -14,7 +14,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Annotated, Union, get_args, get_origin
+from typing import Callable, Any, Annotated, Union, get_args, get_origin
 
 import numpy as np
 import yaml
@@ -454,47 +454,7 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
 
     walk(sc, ())
 
-    # models and GPUs must exist in the catalogs
-    from ..catalog.prices import PriceBook
-    from ..catalog.hardware import load_hardware
-
-    book = PriceBook(sc.price_date, sc.prices.overrides)
-
-    def check_ref(ref: str | None, loc: tuple) -> None:
-        if ref and not book.has(ref):
-            sugg = book.suggestions(ref)
-            add(loc, f"unknown model {ref!r}" + (f"; close matches: {', '.join(sugg)}" if sugg else "")
-                + " (or define it under prices.overrides with input and output prices)")
-
-    hw = load_hardware()
-    for pool in ("neocloud", "owned"):
-        p = getattr(sc.pools, pool)
-        if p.enabled and p.gpu not in hw:
-            hint = difflib.get_close_matches(p.gpu, list(hw), n=3, cutoff=0.4)
-            add(("pools", pool, "gpu"), f"unknown GPU {p.gpu!r}; catalog has: {', '.join(sorted(hw))}"
-                + (f" (closest: {', '.join(hint)})" if hint else ""))
-    for i, w in enumerate(sc.workloads):
-        if not hasattr(w, "models"):
-            continue
-        check_ref(w.models.api, ("workloads", i, "models", "api"))
-        if w.levers.routing.enabled:
-            check_ref(w.levers.routing.cheap_model, ("workloads", i, "levers", "routing", "cheap_model"))
-        for pool in ("neocloud", "owned"):
-            cls = getattr(w.models, pool)
-            p = getattr(sc.pools, pool)
-            if cls and pool in w.allowed_pools and p.enabled and p.gpu in hw:
-                gpu = hw[p.gpu]
-                classes = sorted({c.model_class for c in gpu.curves})
-                if cls not in classes:
-                    hint = difflib.get_close_matches(cls, classes, n=2, cutoff=0.5)
-                    add(("workloads", i, "models", pool),
-                        f"GPU {p.gpu!r} of pool {pool!r} cannot serve model class {cls!r}; it has curves for: "
-                        f"{', '.join(classes)}" + (f" (closest: {', '.join(hint)})" if hint else ""))
-    for i, c in enumerate(sc.contracts):
-        for j, ref in enumerate(c.models):
-            check_ref(ref, ("contracts", i, "models", j))
-    for j, ref in enumerate(sc.pools.api.frontier_models):
-        check_ref(ref, ("pools", "api", "frontier_models", j))
+    # models and GPUs are checked against the catalogs by the caller's ``checks`` (sim.pools.checks)
 
     # correlations: fields must exist and be uncertain; the matrix must be a correlation matrix
     unc = uncertain_fields(sc)
@@ -575,12 +535,6 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
                 continue
             except (KeyError, ValidationError):
                 continue  # reported above
-            for j, w in enumerate(applied.workloads):
-                if hasattr(w, "models"):
-                    for ref in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None):
-                        if ref and not book.has(ref):
-                            add(("strategies", i) if i < len(sc.strategies) else ("sweeps",),
-                                f"strategy {strat.name!r} names unknown model {ref!r} for workload {w.name!r}")
             for c in applied.contracts:
                 if c.kind == "reserved_gpus" and not applied.pools.neocloud.enabled and not base_reserved_bad:
                     add(("strategies", i) if i < len(sc.strategies) else ("sweeps",),
@@ -639,8 +593,15 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
 
 
 # ---- public ---------------------------------------------------------------------------------
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, validate and cross-check a scenario file; raise ScenarioError listing every problem."""
+Checks = Callable[[Scenario], list[tuple[tuple, str]]]
+
+
+def load_scenario(path: str | Path, checks: Checks | None = None) -> Scenario:
+    """Read, validate and cross-check a scenario file; raise ScenarioError listing every problem.
+
+    ``checks`` (e.g. ``sim.pools.checks.strategy_problems``: the checks that need the catalogs,
+    which live above this layer) returns (key path, message) pairs, located like every other problem.
+    """
     p = Path(path)
     file = str(path)
     if not p.exists():
@@ -651,10 +612,11 @@ def load_scenario(path: str | Path) -> Scenario:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(file, None, "", f"cannot read: {exc}")]) from None
-    return load_scenario_text(text, file=file, base_dir=p.parent)
+    return load_scenario_text(text, file=file, base_dir=p.parent, checks=checks)
 
 
-def load_scenario_text(text: str, file: str = "<string>", base_dir: Path | None = None) -> Scenario:
+def load_scenario_text(text: str, file: str = "<string>", base_dir: Path | None = None,
+                       checks: Checks | None = None) -> Scenario:
     """As load_scenario, from YAML text."""
     base_dir = base_dir or Path.cwd()
     try:
@@ -683,6 +645,10 @@ def load_scenario_text(text: str, file: str = "<string>", base_dir: Path | None 
     problems = _coerced_bools(sc, data, lines, file) + _semantic_problems(sc, base_dir, lines, file)
     if problems:
         raise ScenarioError(problems)
+    if checks is not None:
+        problems = [Problem(file, _line(lines, loc), _fmt(loc), msg) for loc, msg in checks(sc)]
+        if problems:
+            raise ScenarioError(problems)
     return sc
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from .distributions import _Dist
 from .population import ActivityProfile, BusinessUnit
 from .supply import Contract, Pools, Prices
-from .types import Model, NonNeg, Prob, unit
+from .types import Model, Prob, unit
 from .workloads import TOKEN_WORKLOADS, EmbeddedSaasWorkload, Workload
 
 _YM = re.compile(r"^(\d{4})-(\d{2})$")
@@ -91,7 +91,7 @@ class Scenario(Model):
     description: str = Field("", description="Free text.")
     horizon: Horizon = Field(description="Forecast window.")
     currency: str = Field("USD", description="Currency of every amount (the price library is in USD).")
-    seed: int = Field(20261122, ge=0, description="Seed of every random draw.")
+    seed: int = Field(20261122, ge=0, le=2**64 - 1, description="Seed of every random draw (an unsigned 64-bit integer).")
     paths: int = Field(2000, ge=1, le=10_000_000, description="Monte Carlo paths.")
     discount_rate: Prob = unit("per year", default=0.08, description="Cost of capital for NPV.")
     activity: ActivityProfile = Field(default_factory=ActivityProfile, description="Default activity profile.")
@@ -152,6 +152,26 @@ class Scenario(Model):
             for v in sw.values:
                 out.append(Strategy(name=f"{prefix}={v}", set={sw.field: v}))
         return out or [Strategy(name="base")]
+
+    def with_strategy(self, strategy: "str | Strategy | None") -> "Scenario":
+        """This scenario with a strategy's settings applied (by name or as a Strategy; None: as is)."""
+        if strategy is None:
+            return self
+        if isinstance(strategy, str):
+            found = next((s for s in self.all_strategies() if s.name == strategy), None)
+            if found is None:
+                raise KeyError(f"unknown strategy {strategy!r}; the scenario has: "
+                               f"{', '.join(s.name for s in self.all_strategies())}")
+            strategy = found
+        sc = self
+        for path, value in strategy.set.items():
+            sc = set_path(sc, path, value)
+        return sc
+
+    @property
+    def trend_offset(self) -> int:
+        """Months from the price date to the horizon start (price trends count from the price date)."""
+        return months_between(self.price_date, self.horizon.start_date)
 
 
 def _unique(items: list, where: str) -> None:
@@ -223,6 +243,11 @@ def _child(obj: Any, key: str):
 def get_path(scenario: Scenario, path: str) -> Any:
     parent, attr, _ = resolve_path(scenario, path)
     return getattr(parent, attr)
+
+
+def months_between(a: _dt.date, b: _dt.date) -> int:
+    """Whole calendar months from a to b."""
+    return (b.year - a.year) * 12 + (b.month - a.month)
 
 
 def set_path(scenario: Scenario, path: str, value: Any) -> Scenario:

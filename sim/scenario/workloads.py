@@ -7,7 +7,7 @@ fields; nothing here multiplies anything.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
@@ -155,11 +155,23 @@ class _WorkloadBase(Model):
     levers: Levers = Field(default_factory=Levers, description="Cost levers.")
     retry: Retry = Field(default_factory=Retry, description="Failures and retries.")
 
+    RATE_FIELD: ClassVar[str] = ""  # the field holding units of work per user per full day
+
+    @property
+    def rate(self):
+        """Units of work (sessions, tasks, documents) per active user on a full working day."""
+        return getattr(self, self.RATE_FIELD)
+
+    @property
+    def rate_key(self) -> str:
+        return f"workloads.{self.name}.{self.RATE_FIELD}"
+
 
 class ChatWorkload(_WorkloadBase):
     """Conversational sessions of several turns; history is re-sent each turn."""
 
     kind: Literal["chat"] = Field(description="Workload kind.")
+    RATE_FIELD: ClassVar[str] = "sessions_per_user_per_day"
     sessions_per_user_per_day: NonNeg = unit("sessions", description="Sessions per active user on a full working day.")
     turns: Positive = unit("turns", default=6.0, description="Turns (model calls) per session.")
     user_message_tokens: Tokens = unit("tokens", default=80.0, description="User message per turn.")
@@ -186,6 +198,7 @@ class AgentWorkload(_WorkloadBase):
     """Agent tasks: steps re-send a growing context of earlier steps and tool results."""
 
     kind: Literal["agent"] = Field(description="Workload kind.")
+    RATE_FIELD: ClassVar[str] = "tasks_per_user_per_day"
     tasks_per_user_per_day: NonNeg = unit("tasks", description="Tasks per active user on a full working day.")
     steps: Positive = unit("steps", default=12.0, description="Model calls per task (before sub-agents).")
     task_prompt_tokens: Tokens = unit("tokens", default=600.0, description="Task description sent with every step.")
@@ -200,6 +213,7 @@ class BatchWorkload(_WorkloadBase):
     """Document jobs sent to the batch API (discounted, delayed)."""
 
     kind: Literal["batch"] = Field(description="Workload kind.")
+    RATE_FIELD: ClassVar[str] = "documents_per_user_per_day"
     documents_per_user_per_day: NonNeg = unit("documents", description="Documents per active user per full day.")
     input_tokens_per_document: Tokens = unit("tokens", default=3000.0, description="Document tokens per call.")
     calls_per_document: Positive = unit("calls", default=1.0, description="Model calls per document.")

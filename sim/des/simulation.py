@@ -22,7 +22,10 @@ Modelling choices:
   prompt sizes, probabilities, caps, quotas) enters at its mean: across-path uncertainty is the
   Monte Carlo layer's job. Lengths: N = max(1, round(X)).
 - Per-user intensity: lognormal with mean 1 and sigma ``intensity_sigma``, one draw per user and
-  run, shared by the workloads of the user's business unit.
+  run, shared by the workloads of the user's business unit, then rescaled so a unit's intensities
+  sum to its user count: heterogeneity only redistributes the workload's rate between users (who
+  starts the sessions), while the total arrival rate stays users × rate per user, so the session
+  count is Poisson around ``expected_sessions`` whatever the sigma.
 - Output cap applies to visible + reasoning tokens: billed = min((1 + r)·X, cap), visible =
   billed / (1 + r) (as ``sim.expected.session.billed_output``).
 - Retries (``sim.demand.retry``): errors bill nothing and write nothing to the cache; timeouts
@@ -71,21 +74,24 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from ..catalog.hardware import CurveNotFoundError, load_hardware
-from ..catalog.prices import PriceBook, UnknownModelError
-from ..expected.forecast import months_between, owned_fleet, rate_per_user_day
+from ..catalog.hardware import load_hardware
+from ..catalog.prices import PriceBook
+from ..expected.forecast import rate_per_user_day
+from ..pools.neocloud import on_demand_cap, reserved_schedule
+from ..pools.owned import owned_fleet
+from ..pools.valuation import MeanValues
 from ..expected.session import expected_session, gpu_seconds_per_session, length_spec, rag_tokens, tool_prefix
 from ..pools.gpu import gpu_seconds
 from ..pools.resources import ApiLatency, ApiPool, GpuPool, gpu_pool_from_curve
 from ..scenario.distributions import as_dist, mean_of
-from ..scenario.model import Scenario, set_path
+from ..scenario.model import Scenario
 from ..scenario.workloads import AgentWorkload, BatchWorkload
-from .caches import TTL_SECONDS, split_prompt
-from .sessions import MAX_SESSION_CALLS
-from .population import adoption_users, profile_arrays
-from .retry import OUTCOMES, RetryPolicy
+from ..demand.caches import TTL_SECONDS, split_prompt
+from ..demand.sessions import MAX_SESSION_CALLS
+from ..demand.population import adoption_users, profile_arrays
+from ..demand.retry import OUTCOMES, RetryPolicy
 
-__all__ = ["DesResult", "run_des", "validate_pools", "replay_trace", "REQUEST_COLUMNS", "POOLS"]
+__all__ = ["DesResult", "run_des", "replay_trace", "REQUEST_COLUMNS", "POOLS"]
 
 POOLS = ("api", "owned", "neocloud", "semantic_cache")
 _API, _OWNED, _NEO, _SEM = 0, 1, 2, 3
@@ -114,72 +120,6 @@ class DesResult:
 
 
 # ---- validation ---------------------------------------------------------------------------------
-
-
-def validate_pools(scenario: Scenario) -> None:
-    """Raise ValueError (naming the workload) when an allowed pool cannot serve its model.
-
-    Checks, for every token workload and allowed pool: the pool is enabled and names a model; the
-    API has a price for the model (and for a routing cheap model); a GPU pool's GPU is in the
-    catalog, has a throughput curve for the model class and can reach the workload's
-    interactivity SLO; and a workload that may only use GPU pools has GPUs in at least one.
-    """
-    sc = scenario
-    book: PriceBook | None = None
-    hw = None
-    for w in sc.token_workloads:
-        gpu_capable = False
-        for pool in w.allowed_pools:
-            p = getattr(sc.pools, pool)
-            if not p.enabled:
-                raise ValueError(f"workload {w.name!r}: allowed pool {pool!r} is not enabled")
-            model = getattr(w.models, pool)
-            if not model:
-                raise ValueError(f"workload {w.name!r}: allowed pool {pool!r} names no model (models.{pool})")
-            if pool == "api":
-                book = book or PriceBook(sc.price_date, sc.prices.overrides)
-                try:
-                    book.card(model)
-                except UnknownModelError as exc:
-                    raise ValueError(f"workload {w.name!r}: the API pool cannot price {model!r}: {exc}") from None
-                gpu_capable = True
-                continue
-            hw = hw or load_hardware()
-            if p.gpu not in hw:
-                raise ValueError(f"workload {w.name!r}: pool {pool!r} uses GPU {p.gpu!r}, not in the hardware "
-                                 f"catalog ({', '.join(sorted(hw))})")
-            try:
-                curve = hw[p.gpu].curve(model, w.models.precision)
-            except CurveNotFoundError as exc:
-                raise ValueError(f"workload {w.name!r}: pool {pool!r} cannot serve model {model!r}: {exc}") from None
-            slo = mean_of(w.slo.interactivity_tok_s_user)
-            if curve.max_interactivity() < slo:
-                raise ValueError(
-                    f"workload {w.name!r}: pool {pool!r} ({p.gpu}, {model}/{curve.precision}) cannot meet the SLO of "
-                    f"{slo:g} tok/s per user: the curve's fastest point is {curve.max_interactivity():g} tok/s")
-            if _pool_has_gpus(sc, pool):
-                gpu_capable = True
-        if w.levers.routing.enabled:
-            ref = w.levers.routing.cheap_model
-            if not sc.pools.api.enabled:
-                raise ValueError(f"workload {w.name!r}: routing sends its cheap model {ref!r} to the API pool, "
-                                 "which is not enabled")
-            book = book or PriceBook(sc.price_date, sc.prices.overrides)
-            try:
-                book.card(ref)
-            except UnknownModelError as exc:
-                raise ValueError(f"workload {w.name!r}: the API pool cannot price the cheap model {ref!r}: {exc}") from None
-        if not gpu_capable:
-            raise ValueError(f"workload {w.name!r}: none of its allowed pools {w.allowed_pools} ever has capacity "
-                             "(no API allowed and no GPUs reserved, on demand or purchased)")
-
-
-def _pool_has_gpus(sc: Scenario, pool: str) -> bool:
-    if pool == "owned":
-        return any(mean_of(p.gpus) > 0 for p in sc.pools.owned.purchases)
-    neo = sc.pools.neocloud
-    return (mean_of(neo.reserved_gpus) > 0 or mean_of(neo.on_demand_max_gpus) > 0
-            or any(c.kind == "reserved_gpus" and mean_of(c.units) > 0 for c in sc.contracts))
 
 
 # ---- small helpers ----------------------------------------------------------------------------
@@ -794,10 +734,7 @@ def _apply_strategy(sc: Scenario, strategy: str | None) -> Scenario:
     names = [s.name for s in sc.all_strategies()]
     if strategy not in names:
         raise ValueError(f"unknown strategy {strategy!r}; defined: {', '.join(names)}")
-    strat = next(s for s in sc.all_strategies() if s.name == strategy)
-    for path, value in strat.set.items():
-        sc = set_path(sc, path, value)
-    return sc
+    return sc.with_strategy(strategy)
 
 
 def _month_users(sc: Scenario, start_month: int, users: int | None) -> dict[str, int]:
@@ -811,27 +748,24 @@ def _month_users(sc: Scenario, start_month: int, users: int | None) -> dict[str,
 
 
 def _gpu_counts(sc: Scenario, pool: str, month: int) -> tuple[int, float]:
-    """(serving GPUs, throughput multiplier) of a GPU pool in ``month``."""
+    """(serving GPUs, throughput multiplier) of a GPU pool in ``month``: GPUs × availability.
+
+    The fleet comes from the pool builders every engine uses; the SLA headroom is not applied
+    here because this model queues requests for real (headroom is what keeps that queue short).
+    """
+    val = MeanValues()
+    p = getattr(sc.pools, pool)
+    if not p.enabled:
+        return 0, 1.0
+    avail = val(p.availability, f"pools.{pool}.availability")
     if pool == "owned":
-        o = sc.pools.owned
-        if not o.enabled:
-            return 0, 1.0
-        offset = months_between(sc.price_date, sc.horizon.start_date)
-        in_service, effective, _ = owned_fleet(sc, sc.horizon.months, offset)
-        g = float(in_service[month])
+        fleet = owned_fleet(sc, val, sc.horizon.months, sc.trend_offset)
+        g = float(fleet.in_service[month])
         if g <= 0:
             return 0, 1.0
-        return int(round(g * mean_of(o.availability))), float(effective[month] / g)
-    neo = sc.pools.neocloud
-    if not neo.enabled:
-        return 0, 1.0
-    g = mean_of(neo.on_demand_max_gpus)
-    if neo.reserved_start_month <= month < neo.reserved_start_month + neo.reserved_term_months:
-        g += mean_of(neo.reserved_gpus)
-    for c in sc.contracts:
-        if c.kind == "reserved_gpus" and c.start_month <= month < c.start_month + c.term_months:
-            g += mean_of(c.units)
-    return int(round(g * mean_of(neo.availability))), 1.0
+        return int(round(g * avail)), float(fleet.effective[month] / g)
+    g = float(reserved_schedule(sc, val, sc.horizon.months).gpus[month]) + float(on_demand_cap(sc, val))
+    return int(round(g * avail)), 1.0
 
 
 def _build_gpu_pools(sim: _Sim, sc: Scenario, month: int, book: PriceBook, day_sessions: dict[str, float],
@@ -925,7 +859,7 @@ def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, 
         raise ValueError(f"start_month must be in [0, {sc.horizon.months}), got {start_month}")
     if days <= 0:
         raise ValueError("days must be > 0")
-    validate_pools(sc)
+    # the scenario is expected to have passed sim.checks (every command runs them on load)
     root = int(sc.seed if seed is None else seed)
     book = PriceBook(sc.price_date, sc.prices.overrides)
     month_start = sc.horizon.month_starts()[start_month]
@@ -947,13 +881,17 @@ def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, 
         day0 = month_start
         hours = max(1, int(round(days * 24)))
 
-    # users and their intensities (one draw per unit and run)
+    # users and their intensities (one draw per unit and run), rescaled to sum to the user count:
+    # heterogeneity only shares the unit's rate out between its users, so the total rate (the
+    # last cdf value × rate per user) is users × rate, not users × rate × a sample mean of lognormals
     cdfs: dict[str, np.ndarray] = {}
     for b in sc.business_units:
         rng = _seed_for(root, "des", "users", b.name)
         s = mean_of(b.intensity_sigma)
         u = bu_users[b.name]
         inten = np.exp(s * rng.standard_normal(u) - 0.5 * s * s) if s > 0 else np.ones(u)
+        if u > 0:
+            inten *= u / inten.sum()
         cdfs[b.name] = np.cumsum(inten)
 
     env = simpy.Environment()

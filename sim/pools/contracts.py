@@ -28,7 +28,10 @@ class Settlement:
     drawn: np.ndarray  # commitment used (same unit as the commitment)
     stranded: np.ndarray  # commitment unused and not rolled over
     overage: np.ndarray  # use above the commitment (same unit as the commitment)
-    overage_cost: np.ndarray
+    overage_cost: np.ndarray  # what the overage is billed (currency)
+    # what the stranded commitment was paid (currency): stranded tokens × the period's committed
+    # price p·(1 − d), or stranded commitment dollars as they are (already money)
+    stranded_cost: np.ndarray | None = None
 
 
 def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit: str, discount: float,
@@ -52,9 +55,10 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
     stranded = np.zeros_like(use)
     overage = np.zeros_like(use)
     overage_cost = np.zeros_like(use)
+    stranded_cost = np.zeros_like(use)
     end = min(start_month + term_months, months)
     if np.all(np.asarray(amount) <= 0) or start_month >= months:
-        return Settlement(cost, drawn, stranded, overage, overage_cost)
+        return Settlement(cost, drawn, stranded, overage, overage_cost, stranded_cost)
     cost[..., start_month:end] = 0.0
     periods = [(a, min(a + period_months, end)) for a in range(start_month, end, period_months)]
     lead = use.shape[:-1]
@@ -100,10 +104,12 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
         stranded[..., last] += strand
         overage[..., last] += over
         overage_cost[..., last] += over_cost
+        stranded_cost[..., last] += strand * value_per_unit
     if true_up:
         cost[..., end - 1] += remaining * value_last
         stranded[..., end - 1] += remaining
-    return Settlement(cost, drawn, stranded, overage, overage_cost)
+        stranded_cost[..., end - 1] += remaining * value_last
+    return Settlement(cost, drawn, stranded, overage, overage_cost, stranded_cost)
 
 
 def seat_cost(seats: np.ndarray | float, fee_per_seat_month: float) -> np.ndarray:
@@ -183,8 +189,10 @@ def settle_api_contracts(contracts, cost: dict, tokens: dict, hour_share: dict, 
             cap_m = np.zeros(M)
             cap_m[a:b] = 1.0
             cap_m = cap_m * month_hours * cap_h
+            with np.errstate(invalid="ignore", divide="ignore"):  # unused share of the capacity paid for
+                idle_share = np.where(cap_m > 0, (cap_m - used) / np.where(cap_m > 0, cap_m, 1.0), 0.0)
             out[c.name] = dict(drawn=used, stranded=cap_m - used, overage=_month_sum(tok_h * (1 - f), hour_month, M),
-                               cost=new)
+                               cost=new, overage_cost=spill, stranded_cost=unit_cost * idle_share)
         else:
             fallback = fallback_token_price(c, book, {k[1] for k in cost}) if book is not None else 0.0
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -196,7 +204,8 @@ def settle_api_contracts(contracts, cost: dict, tokens: dict, hour_share: dict, 
                                rollover_share=value(c.rollover_share), true_up=c.true_up,
                                reference_price=float(np.mean(ref_price)))
             new = st.cost
-            out[c.name] = dict(drawn=st.drawn, stranded=st.stranded, overage=st.overage, cost=st.cost)
+            out[c.name] = dict(drawn=st.drawn, stranded=st.stranded, overage=st.overage, cost=st.cost,
+                               overage_cost=st.overage_cost, stranded_cost=st.stranded_cost)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(lst > 0, new / np.where(lst > 0, lst, 1.0), 0.0)
         for k in covered:

@@ -1,0 +1,285 @@
+"""Commands of the decision analyses: budget, commit, tco, sensitivity, compare, report.
+
+Each command parses its flags, calls ``sim.analysis`` / ``sim.report`` and prints a table, or exactly
+one JSON object with ``--json``. Bad input raises ``UsageError`` (exit status 2, one message each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .common import (
+    MAX_MONTH_INDEX,
+    MAX_PATHS,
+    MAX_SOBOL_SAMPLES,
+    MAX_TRAJECTORIES,
+    Checked,
+    Choice,
+    MonthList,
+    Number,
+    OutFile,
+    Probability,
+    UsageError,
+    Whole,
+    load_checked,
+)
+from .common import emit as _emit_json
+from .registry import Command
+
+PATHS = Whole(1, MAX_PATHS, "the cap of the scenario key paths")
+
+
+def _usage(msg: str) -> Exception:
+    return UsageError(msg)
+
+
+def _emit(args: argparse.Namespace, obj: dict, text: str) -> None:
+    from ..analysis.common import jsonable
+
+    _emit_json(args, jsonable(obj), text)
+
+
+def _results(path: str):
+    from ..mc.results import open_results
+
+    p = Path(path)
+    if not p.exists():
+        raise _usage(f"results file not found: {path} (write one with: tokensim run SCENARIO --out DIR)")
+    if p.is_dir() and p.suffix != ".zarr" and not ((p / "results.nc").exists() or (p / "results.zarr").exists()):
+        raise _usage(f"{path} is a directory without results.nc or results.zarr")
+    try:
+        ds = open_results(p)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
+        raise _usage(f"cannot read results file {path}: {type(exc).__name__}: {exc}") from None
+    need = ("spend", "strategy", "path", "month")
+    missing = [v for v in need if v not in ds.variables]
+    if missing:
+        raise _usage(f"{path} is not a tokensim results file (missing {', '.join(missing)})")
+    return ds
+
+
+def _scenario(path: str):
+    return load_checked(path)
+
+
+def _paths(args, sc) -> int:
+    n = args.paths if args.paths is not None else sc.paths
+    if n <= 0:
+        raise _usage(f"--paths must be a positive whole number, got {n}")
+    return int(n)
+
+
+def _prob(name: str, v: float) -> float:
+    if not 0.0 < v < 1.0:
+        raise _usage(f"{name} must lie strictly between 0 and 1, got {v}")
+    return v
+
+
+def _analysis(fn, *a, **kw):
+    """Call an analysis; its AnalysisError becomes a usage error (bad option for this input)."""
+    from ..analysis.common import AnalysisError
+    from ..mc.runner import RunError
+
+    try:
+        return fn(*a, **kw)
+    except (AnalysisError, RunError) as exc:
+        raise _usage(str(exc)) from None
+
+
+# ---- budget -----------------------------------------------------------------------------------------
+def add_budget(b: argparse.ArgumentParser) -> None:
+    b.add_argument("results", metavar="RESULTS", help="results.nc (or its directory) written by tokensim run")
+    b.add_argument("--budget", action=Checked, check=Number(ge=0), metavar="AMOUNT",
+                   help="budget per period, in the scenario's currency")
+    b.add_argument("--period", action=Checked, check=Choice(("month", "quarter", "year", "horizon")), default="year")
+    b.add_argument("--confidence", action=Checked, check=Probability(), default=0.9,
+                   help="confidence of the budget (default 0.9)")
+    b.add_argument("--strategy", help="strategy of the results (default: the first)")
+
+
+def cmd_budget(args: argparse.Namespace) -> int:
+    from ..analysis.budget import budget_analysis, budget_text
+
+    t0 = time.time()
+    ds = _results(args.results)
+    r = _analysis(budget_analysis, ds, strategy=args.strategy, period=args.period, budget=args.budget,
+                  confidence=args.confidence)
+    obj = {"ok": True, "results": args.results, **{k: v for k, v in r.items() if k != "p_exceed"}}
+    if args.budget is not None:
+        obj["p_exceed"] = r["p_exceed"]
+    obj["seconds"] = round(time.time() - t0, 2)
+    _emit(args, obj, budget_text(r))
+    return 0
+
+
+# ---- commit ------------------------------------------------------------------------------------------
+def add_commit(c: argparse.ArgumentParser) -> None:
+    c.add_argument("scenario", metavar="SCENARIO")
+    c.add_argument("--paths", action=Checked, check=PATHS, metavar="N",
+                   help=f"paths, 1..{MAX_PATHS} (default: the scenario's)")
+    c.add_argument("--cvar", action=Checked, check=Probability(), default=0.95, help="CVaR level (default 0.95)")
+    c.add_argument("--threshold", action=Checked, check=Probability(), default=0.8,
+                   help="utilisation threshold (default 0.8)")
+
+
+def cmd_commit(args: argparse.Namespace) -> int:
+    from ..analysis.commit import commit_text, run_commit
+
+    t0 = time.time()
+    _prob("--cvar", args.cvar)
+    _prob("--threshold", args.threshold)
+    sc = _scenario(args.scenario)
+    r, _ = _analysis(run_commit, sc, paths=_paths(args, sc), cvar_level=args.cvar, threshold=args.threshold)
+    obj = {"ok": True, **{k: v for k, v in r.items() if k != "utilization_samples"},
+           "seconds": round(time.time() - t0, 2)}
+    _emit(args, obj, commit_text(r) + f"\n({time.time() - t0:.1f} s)")
+    return 0
+
+
+# ---- tco -----------------------------------------------------------------------------------------------
+def add_tco(t: argparse.ArgumentParser) -> None:
+    t.add_argument("scenario", metavar="SCENARIO")
+    t.add_argument("--paths", action=Checked, check=PATHS, metavar="N",
+                   help=f"paths of the purchase-month sweep, 1..{MAX_PATHS} (default: the scenario's)")
+    t.add_argument("--workload", help="workload whose token mix prices the pools (default: the one the owned strategy moves)")
+    t.add_argument("--month", action=Checked, check=Whole(0, MAX_MONTH_INDEX), default=0, metavar="M",
+                   help="horizon month of the crossover prices (default 0)")
+    t.add_argument("--draws", action=Checked, check=Whole(0, MAX_PATHS, "the cap of the scenario key paths"),
+                   default=400, metavar="N",
+                   help=f"draws of the uncertain inputs for the crossover distribution, 0..{MAX_PATHS} (default 400)")
+    t.add_argument("--purchase-months", action=Checked, check=MonthList(), metavar="M,M,...",
+                   help="months to sweep, e.g. 0,6,12 (default: every M/12 months)")
+    t.add_argument("--no-sweep", action="store_true", help="skip the Monte Carlo purchase-month sweep")
+
+
+def cmd_tco(args: argparse.Namespace) -> int:
+    from ..analysis.tco import tco_analysis, tco_text
+
+    t0 = time.time()
+    sc = _scenario(args.scenario)
+    months = args.purchase_months  # whole months >= 0, sorted, checked while parsing
+    r = _analysis(tco_analysis, sc, workload=args.workload, paths=_paths(args, sc), month=args.month,
+                  draws=args.draws, purchase_months=months, run_sweep=not args.no_sweep)
+    obj = {"ok": True, **r, "seconds": round(time.time() - t0, 2)}
+    _emit(args, obj, tco_text(r) + f"\n({time.time() - t0:.1f} s)")
+    return 0
+
+
+# ---- sensitivity ---------------------------------------------------------------------------------------
+def add_sensitivity(s: argparse.ArgumentParser) -> None:
+    s.add_argument("scenario", metavar="SCENARIO")
+    s.add_argument("--method", action=Checked, check=Choice(("morris", "sobol", "tornado")), default="morris")
+    s.add_argument("--metric", default="total_spend",
+                   help="total_spend, spend:YYYY, pool:NAME, business_unit:NAME, workload:NAME, peak_month_spend, "
+                        "last_month_spend, tokens")
+    s.add_argument("--strategy", help="apply one of the scenario's strategies")
+    s.add_argument("--trajectories", action=Checked, check=Whole(2, MAX_TRAJECTORIES), default=8, metavar="R",
+                   help=f"Morris trajectories, 2..{MAX_TRAJECTORIES} (default 8)")
+    s.add_argument("--samples", action=Checked, check=Whole(2, MAX_SOBOL_SAMPLES), default=32, metavar="N",
+                   help=f"Sobol base samples N, a power of two, 2..{MAX_SOBOL_SAMPLES} (default 32)")
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from ..analysis.sensitivity import sensitivity_analysis, sensitivity_text
+
+    t0 = time.time()
+    sc = _scenario(args.scenario)
+    r = _analysis(sensitivity_analysis, sc, method=args.method, metric=args.metric, strategy=args.strategy,
+                  trajectories=args.trajectories, samples=args.samples)
+    obj = {"ok": True, **r, "seconds": round(time.time() - t0, 2)}
+    _emit(args, obj, sensitivity_text(r) + f"\n({time.time() - t0:.1f} s)")
+    return 0
+
+
+# ---- compare -----------------------------------------------------------------------------------------------
+def add_compare(m: argparse.ArgumentParser) -> None:
+    m.add_argument("a", metavar="A", help="scenario YAML or results file")
+    m.add_argument("b", metavar="B", help="scenario YAML or results file")
+    m.add_argument("--paths", action=Checked, check=PATHS, metavar="N",
+                   help=f"paths when comparing scenarios, 1..{MAX_PATHS} (default: the smaller scenario's)")
+    m.add_argument("--strategy-a", help="strategy of A (default: the first)")
+    m.add_argument("--strategy-b", help="strategy of B (default: the first)")
+
+
+def _is_results(path: str) -> bool:
+    p = Path(path)
+    return p.suffix in (".nc", ".zarr") or (p.is_dir() and ((p / "results.nc").exists() or (p / "results.zarr").exists()))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..analysis.compare import compare_datasets, compare_scenarios, compare_text
+
+    t0 = time.time()
+    ra, rb = _is_results(args.a), _is_results(args.b)
+    if ra != rb:
+        raise _usage("compare two scenarios or two results files, not one of each")
+    labels = (Path(args.a).stem if Path(args.a).stem != "results" else Path(args.a).parent.name,
+              Path(args.b).stem if Path(args.b).stem != "results" else Path(args.b).parent.name)
+    if ra:
+        r = _analysis(compare_datasets, _results(args.a), _results(args.b), strategy_a=args.strategy_a,
+                      strategy_b=args.strategy_b, labels=labels)
+    else:
+        sa, sb = _scenario(args.a), _scenario(args.b)
+        r = _analysis(compare_scenarios, sa, sb, paths=_paths(args, sa), strategy_a=args.strategy_a,
+                      strategy_b=args.strategy_b, labels=labels)
+    obj = {"ok": True, **r, "seconds": round(time.time() - t0, 2)}
+    _emit(args, obj, compare_text(r) + f"\n({time.time() - t0:.1f} s)")
+    return 0
+
+
+# ---- report ----------------------------------------------------------------------------------------------------
+def add_report(r: argparse.ArgumentParser) -> None:
+    r.add_argument("results", metavar="RESULTS")
+    r.add_argument("-o", "--output", action=Checked, check=OutFile((".html", ".htm")), required=True,
+                   metavar="REPORT.html")
+    r.add_argument("--budget", action=Checked, check=Number(ge=0), metavar="AMOUNT", help="yearly budget to mark")
+    r.add_argument("--confidence", action=Checked, check=Probability(), default=0.9)
+    r.add_argument("--scenario", help="scenario file of the results (default: found under scenarios/ by name and hash)")
+    r.add_argument("--strategy", help="strategy to report (default: the first)")
+    r.add_argument("--tco-paths", action=Checked, check=Whole(0, MAX_PATHS, "the cap of the scenario key paths"),
+                   default=200, metavar="N", help=f"paths of the purchase-month sweep, 0..{MAX_PATHS} (0: skip it)")
+    r.add_argument("--no-sensitivity", action="store_true", help="leave out the tornado")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..report.html import build_report, find_scenario, write_report
+
+    t0 = time.time()
+    out = Path(args.output)
+    ds = _results(args.results)
+    if args.scenario:
+        sc, sc_file = _scenario(args.scenario), args.scenario
+    else:
+        sc, sc_file = find_scenario(ds)
+        if sc is None:
+            sys.stderr.write(f"tokensim: note: no scenario file matching {ds.attrs.get('scenario')!r} was found under "
+                             "scenarios/; the report leaves out crossovers, purchase months and drivers "
+                             "(pass --scenario FILE)\n")
+    page, tables, summary = _analysis(build_report, ds, scenario=sc, scenario_file=str(sc_file) if sc_file else None,
+                                      budget=args.budget, confidence=args.confidence, strategy=args.strategy,
+                                      tco_paths=args.tco_paths, sensitivity=not args.no_sensitivity)
+    files = write_report(out, page, tables)
+    seconds = time.time() - t0
+    obj = {"ok": True, "report": str(out), "files": [str(f) for f in files], "bytes": len(page.encode()),
+           "images": page.count("<img "), **summary, "seconds": round(seconds, 2)}
+    text = (f"Wrote {out} ({len(page.encode()) / 1024:,.0f} kB, {page.count('<img ')} charts) and "
+            f"{len(files) - 1} CSV tables beside it ({seconds:.1f} s)")
+    _emit(args, obj, text)
+    return 0
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("budget", "spend quantiles by period, P(spend > budget), budget at confidence, chargeback", add_budget,
+            cmd_budget),
+    Command("commit", "compare commit options with common random numbers; newsvendor and CVaR optima", add_commit,
+            cmd_commit),
+    Command("tco", "crossover volumes API / neocloud / owned, purchase-month NPV, P(regret)", add_tco, cmd_tco),
+    Command("sensitivity", "tornado and Morris (default) or Sobol indices of an output", add_sensitivity,
+            cmd_sensitivity),
+    Command("compare", "two scenarios or two results side by side, with paired differences", add_compare,
+            cmd_compare),
+    Command("report", "one self-contained HTML report with charts, CSV tables beside it", add_report, cmd_report),
+)

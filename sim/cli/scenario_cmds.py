@@ -1,0 +1,284 @@
+"""Commands of one scenario: validate, estimate (and the one-line calculator), des, run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import (
+    MAX_DES_DAYS,
+    MAX_MONTH_INDEX,
+    MAX_PATHS,
+    MAX_SEED,
+    MAX_USERS,
+    MAX_WORKERS,
+    Checked,
+    Date,
+    Number,
+    OutDir,
+    SchedulerAddress,
+    UsageError,
+    Whole,
+    emit,
+    load_checked,
+)
+from .registry import Command
+
+PATHS = Whole(1, MAX_PATHS, "the cap of the scenario key paths")
+SEED = Whole(0, MAX_SEED, "an unsigned 64-bit integer")
+
+
+# ---- validate -----------------------------------------------------------------------------
+def add_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ..scenario import uncertain_fields
+
+    sc = load_checked(args.scenario)
+    unc = uncertain_fields(sc)
+    obj = {"ok": True, "file": args.scenario, "scenario": sc.name, "workloads": len(sc.workloads),
+           "business_units": len(sc.business_units), "uncertain_fields": sorted(unc),
+           "strategies": [s.name for s in sc.all_strategies()]}
+    text = (f"{args.scenario}: OK — scenario {sc.name!r}, {len(sc.business_units)} business units, "
+            f"{len(sc.workloads)} workloads, {len(unc)} uncertain inputs, "
+            f"{len(sc.all_strategies())} strategies")
+    emit(args, obj, text)
+    return 0
+
+
+# ---- estimate -----------------------------------------------------------------------------
+def add_estimate(e: argparse.ArgumentParser) -> None:
+    amount = Number(ge=0)
+    e.add_argument("scenario", metavar="SCENARIO", nargs="?")
+    e.add_argument("--strategy", help="apply one of the scenario's strategies")
+    e.add_argument("--out", action=Checked, check=OutDir(), metavar="DIR",
+                   help="output directory (default outputs/<scenario name>)")
+    e.add_argument("--model", help="calculator: provider/model, e.g. openai/gpt-4o")
+    e.add_argument("--input-tokens", action=Checked, check=amount, metavar="N",
+                   help="calculator: input tokens per request (finite, >= 0)")
+    e.add_argument("--output-tokens", action=Checked, check=amount, metavar="N",
+                   help="calculator: output tokens per request (finite, >= 0)")
+    e.add_argument("--requests-per-month", action=Checked, check=amount, metavar="N",
+                   help="calculator: requests per month (finite, >= 0)")
+    e.add_argument("--price-in", action=Checked, check=amount, metavar="USD_PER_MTOK", help="calculator: input price")
+    e.add_argument("--price-out", action=Checked, check=amount, metavar="USD_PER_MTOK", help="calculator: output price")
+    e.add_argument("--price-date", action=Checked, check=Date(), metavar="YYYY-MM-DD",
+                   help="calculator: list-price date (default today)")
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    if args.scenario is None:
+        return _calculator(args)
+    if any(v is not None for v in (args.model, args.input_tokens, args.output_tokens, args.requests_per_month)):
+        raise UsageError("give either a SCENARIO or the calculator flags (--model, --input-tokens, ...), not both")
+    from ..catalog.prices import PriceBook
+    from ..expected.forecast import run_expected
+    from ..expected.unit_costs import unit_costs
+    from ..report import estimate as rep
+
+    sc = load_checked(args.scenario)
+    strategies = [s.name for s in sc.all_strategies()]
+    if args.strategy is not None and args.strategy not in strategies:
+        raise UsageError(f"unknown strategy {args.strategy!r}; the scenario has: {', '.join(strategies)}")
+    book = PriceBook(sc.price_date, sc.prices.overrides)
+    fc = run_expected(sc, args.strategy, book)
+    uc = unit_costs(sc, book)
+    out_dir = Path(args.out) if args.out else Path("outputs") / sc.name
+    files = rep.write_estimate(fc, uc, out_dir)
+    obj = rep.estimate_json(fc, uc)
+    obj["files"] = [str(f) for f in files]
+    emit(args, obj, rep.estimate_text(fc, uc, files))
+    return 0
+
+
+def _calculator(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from ..catalog.prices import PriceBook
+
+    # every number is finite and >= 0, and --price-date a calendar date: checked while parsing
+    need = {"--input-tokens": args.input_tokens, "--output-tokens": args.output_tokens,
+            "--requests-per-month": args.requests_per_month}
+    missing = [k for k, v in need.items() if v is None]
+    if missing:
+        raise UsageError("give a SCENARIO file, or the calculator flags; missing: " + ", ".join(missing))
+    pin, pout = args.price_in, args.price_out
+    if (pin is None) != (pout is None):
+        raise UsageError("give both --price-in and --price-out, or neither")
+    if pin is not None:
+        source = "prices given on the command line"
+        model = args.model or "(custom)"
+        per_request = (args.input_tokens * pin + args.output_tokens * pout) / 1e6
+        rates = {"input": pin, "output": pout}
+    else:
+        if not args.model:
+            raise UsageError("give --model, or both --price-in and --price-out")
+        book = PriceBook(args.price_date or dt.date.today())
+        if not book.has(args.model):
+            sugg = book.suggestions(args.model)
+            raise UsageError(f"unknown model {args.model!r}" + (f"; close matches: {', '.join(sugg)}" if sugg else "")
+                             + " (or give --price-in and --price-out)")
+        card = book.card(args.model)
+        model = args.model
+        per_request = float(card.call_cost(args.input_tokens, 0, 0, 0, args.output_tokens))
+        r = card.rates_for_prompt(args.input_tokens)
+        rates = {"input": r.input, "output": r.output}
+        source = card.source
+    monthly = per_request * args.requests_per_month
+    obj = {"model": model, "input_tokens": args.input_tokens, "output_tokens": args.output_tokens,
+           "requests_per_month": args.requests_per_month, "price_in_per_mtok": rates["input"],
+           "price_out_per_mtok": rates["output"], "cost_per_request": per_request, "monthly_cost": monthly,
+           "annual_cost": monthly * 12, "price_source": source}
+    text = (f"{model}: {args.input_tokens:,.0f} in + {args.output_tokens:,.0f} out tokens × "
+            f"{args.requests_per_month:,.0f} requests/month at ${rates['input']:.4g}/${rates['output']:.4g} per MTok\n"
+            f"  per request ${per_request:,.6f}   monthly ${monthly:,.2f}   annual ${monthly * 12:,.2f}\n"
+            f"  prices: {source}")
+    emit(args, obj, text)
+    return 0
+
+
+# ---- des (request-level simulation) -------------------------------------------------------
+def add_des(d: argparse.ArgumentParser) -> None:
+    d.add_argument("scenario", metavar="SCENARIO")
+    d.add_argument("--days", action=Checked, check=Number(gt=0, le=MAX_DES_DAYS), metavar="N",
+                   help=f"days to simulate, > 0 and <= {MAX_DES_DAYS:g} (default 1)")
+    d.add_argument("--users", action=Checked, check=Whole(1, MAX_USERS), metavar="N",
+                   help=f"total users (1..{MAX_USERS}), split across business units in proportion")
+    d.add_argument("--peak", action="store_true", help="simulate the busiest day of the month")
+    d.add_argument("--month", action=Checked, check=Whole(0, MAX_MONTH_INDEX), default=0, metavar="M",
+                   help="month index of the horizon to simulate (default 0)")
+    d.add_argument("--seed", action=Checked, check=SEED, metavar="S",
+                   help=f"seed, 0..{MAX_SEED} (default: the scenario's)")
+    d.add_argument("--strategy", help="apply one of the scenario's strategies")
+    d.add_argument("--out", action=Checked, check=OutDir(), metavar="DIR",
+                   help="output directory (default outputs/<scenario>/des)")
+
+
+def cmd_des(args: argparse.Namespace) -> int:
+    import time
+
+    from ..des.simulation import run_des
+    from ..report import des as rep
+
+    sc = load_checked(args.scenario)  # pools that cannot serve their models are load_checked's problems
+    if not 0 <= args.month < sc.horizon.months:
+        raise UsageError(f"--month must be in 0..{sc.horizon.months - 1}, got {args.month}")
+    t0 = time.time()
+    res = run_des(sc, days=args.days or 1.0, users=args.users, peak=args.peak, start_month=args.month,
+                  seed=args.seed, strategy=args.strategy)
+    wall = time.time() - t0
+    out_dir = Path(args.out) if args.out else Path("outputs") / sc.name / "des"
+    files = rep.write_des(res, out_dir)
+    obj = rep.des_json(res, wall)
+    obj["files"] = [str(f) for f in files]
+    emit(args, obj, rep.des_text(res, wall, files))
+    return 0
+
+
+# ---- run (Monte Carlo) --------------------------------------------------------------------
+def add_run(r: argparse.ArgumentParser) -> None:
+    r.add_argument("scenario", metavar="SCENARIO")
+    r.add_argument("--paths", action=Checked, check=PATHS, metavar="N",
+                   help=f"number of paths, 1..{MAX_PATHS} (default: the scenario's)")
+    r.add_argument("--seed", action=Checked, check=SEED, metavar="S",
+                   help=f"seed, 0..{MAX_SEED} (default: the scenario's)")
+    r.add_argument("--out", action=Checked, check=OutDir(), metavar="DIR",
+                   help="output directory (default outputs/<scenario name>)")
+    r.add_argument("--workers", action=Checked, check=Whole(1, MAX_WORKERS), metavar="N",
+                   help=f"numba threads, 1..{MAX_WORKERS}; at most the machine's (default: all cores)")
+    r.add_argument("--scheduler", action=Checked, check=SchedulerAddress(), metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://host:8786")
+    r.add_argument("--block-size", action=Checked, check=Whole(1, MAX_PATHS), default=500, metavar="N",
+                   help="paths per block (results do not depend on it; default 500)")
+    r.add_argument("--resume", action="store_true", help="reuse finished blocks of an interrupted run")
+    r.add_argument("--zarr", action="store_true",
+                   help="stream blocks into DIR/results.zarr instead of writing DIR/results.nc")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import time
+
+    from ..mc.runner import RunError, run
+
+    sc = load_checked(args.scenario)
+    if args.seed is not None:
+        sc = sc.model_copy(update={"seed": args.seed})
+    paths = args.paths if args.paths is not None else sc.paths
+    _check_horizon(sc)
+    out = Path(args.out) if args.out else Path("outputs") / sc.name
+    bar = None
+    if not args.json and not args.quiet:
+        import math
+
+        from tqdm import tqdm
+
+        bar = tqdm(total=math.ceil(paths / max(args.block_size, 1)), unit="block", desc=f"{sc.name}: {paths} paths",
+                   file=sys.stderr, leave=True)
+
+    def progress(done: int, total: int, elapsed: float) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    t0 = time.time()
+    try:
+        ds, path = run(sc, paths=paths, out=out, block_size=args.block_size, workers=args.workers,
+                       scheduler=args.scheduler, resume=args.resume, zarr=args.zarr, progress=progress)
+    except RunError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.time() - t0
+    total = _total_spend(ds, args.block_size)
+    summary = {}
+    for s in ds["strategy"].values:
+        q = total.sel(strategy=s).quantile([0.05, 0.5, 0.95], dim="path").values
+        summary[str(s)] = {"mean": float(total.sel(strategy=s).mean()), "p5": float(q[0]), "p50": float(q[1]),
+                           "p95": float(q[2])}
+    obj = {"ok": True, "results": str(path), "paths": int(paths), "seed": int(sc.seed), "seconds": round(seconds, 2),
+           "strategies": list(summary), "total_spend": summary, "currency": sc.currency,
+           "price_library": ds.attrs["price_library"]}
+    lines = [f"Wrote {path} ({paths} paths × {len(summary)} strategies, {seconds:.1f} s)",
+             f"Total spend over {sc.horizon.months} months, {sc.currency}:",
+             f"  {'strategy':<28}{'mean':>14}{'P5':>14}{'P50':>14}{'P95':>14}"]
+    for name, v in summary.items():
+        lines.append(f"  {name:<28}{v['mean']:>14,.0f}{v['p5']:>14,.0f}{v['p50']:>14,.0f}{v['p95']:>14,.0f}")
+    emit(args, obj, "\n".join(lines))
+    return 0
+
+
+def _total_spend(ds, step: int):
+    """Spend per (strategy, path), summed a block of paths at a time: a streamed Zarr run (read lazily,
+    with or without dask) is never held in memory whole, and both formats sum the same way."""
+    import xarray as xr
+
+    spend = ds["spend"]
+    n = ds.sizes["path"]
+    return xr.concat([spend.isel(path=slice(a, a + step)).sum(["month", "pool", "workload"]).load()
+                      for a in range(0, n, max(1, step))], dim="path")
+
+
+def _check_horizon(sc) -> None:
+    """Warn (on stderr) where the horizon runs past the price data: trends carry list prices on."""
+    import datetime as dt
+
+    end = sc.horizon.month_starts()[-1]
+    if end > sc.price_date + dt.timedelta(days=366):
+        sys.stderr.write(
+            f"tokensim: note: the horizon ends {end:%Y-%m}, past the price data ({sc.price_date}); list prices "
+            "are carried forward by pools.api.price_trend (commodity/frontier) from the price date\n")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("validate", "check a scenario file and report every problem", add_validate, cmd_validate),
+    Command("estimate", "expected-value forecast of a scenario, or a one-line cost calculator", add_estimate,
+            cmd_estimate),
+    Command("des", "request-level simulation (SimPy): α, cache hits, TTFT, goodput, retries", add_des, cmd_des),
+    Command("run", "Monte Carlo: distributions of spend, tokens and capacity over paths", add_run, cmd_run),
+)

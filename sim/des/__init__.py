@@ -1,0 +1,1 @@
+"""The SimPy demand simulation: users, sessions, agents, caches, retries and quotas against pools."""

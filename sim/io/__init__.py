@@ -1,0 +1,1 @@
+"""Ground floor: atomic file writes and output paths; imports nothing from sim."""
