@@ -17,10 +17,11 @@ import pytest
 import yaml
 from scipy import stats
 
-from sim.analysis import budget, commit, common, sensitivity, tco
+from sim.analysis import budget, common, tco
 from sim.catalog.hardware import load_hardware
 from sim.mc.runner import run
 from sim.scenario import load_scenario
+from sim.studies import commit, sensitivity
 from tests.conftest import BASE, chat, make
 
 NO_RETRY = {"error_rate": 0, "timeout_rate": 0, "validation_failure_rate": 0, "max_attempts": 1}

@@ -22,7 +22,8 @@ from sim.demand.retry import ERROR, INVALID, OK, TIMEOUT, RetryPolicy
 from sim.demand.sessions import AgentParams, CacheParams, ChatParams, agent_calls, chat_calls
 from sim.checks import require_servable as validate_pools
 from sim.des.simulation import replay_trace, run_des
-from sim.expected.session import billed_output, expected_session, rag_tokens, tool_prefix
+from sim.demand.kinds import billed_output, rag_tokens, tool_prefix
+from sim.expected.session import expected_session
 from sim.pools.api import alpha_components
 from sim.pools.resources import GpuPool, TokenBucket, gpu_pool_from_curve, interactivity_at_concurrency, slo_slots
 from sim.scenario import load_scenario, load_scenario_text, set_path

@@ -105,12 +105,12 @@ def test_a_random_field_without_draws_is_an_error_never_a_silent_mean():
 def test_estimate_and_tco_quote_the_same_rented_unit_cost():
     """Defect: estimate showed $0.155/MTok and tco $0.200 for one rented H100 (availability × headroom
     applied in one only). Both are now price / (tokens per GPU-hour × availability × headroom × u)."""
-    from sim.analysis import tco
+    from sim.studies.tco import tco_analysis
 
     sc = _neo_scenario()
     book = PriceBook(sc.price_date, sc.prices.overrides)
     uc = unit_costs(sc, book).set_index("workload").loc["c"]
-    r = tco.tco_analysis(sc, draws=0, run_sweep=False)
+    r = tco_analysis(sc, draws=0, run_sweep=False)
     cv = load_hardware()["h100-sxm"].curve("llama-3.3-70b")
     sec = (600 - 200) / cv.prefill_tok_s_gpu + 200 / float(cv.throughput_at(20))  # extra prompt + decode
     tok_h = PER_SESSION_TOKENS / sec * 3600
@@ -125,7 +125,7 @@ def test_estimate_and_tco_quote_the_same_rented_unit_cost():
 def test_owned_unit_cost_is_for_the_fleet_the_scenario_owns():
     """Defect: estimate's owned footnote always spread the staff floor over 64 GPUs; for an 8-GPU plan
     it showed $0.235/MTok against tco's $0.512. Both now use the scenario's 8 GPUs."""
-    from sim.analysis import tco
+    from sim.studies.tco import tco_analysis
 
     o = {"enabled": True, "gpu": "h200", "capex_per_gpu": 30000, "network_share": 0.1, "storage_share": 0.02,
          "useful_life_years": 5, "residual_value_share": 0.1, "pue": 1.3, "power_price_per_kwh": 0.1,
@@ -138,7 +138,7 @@ def test_owned_unit_cost_is_for_the_fleet_the_scenario_owns():
               pools={"api": {"price_trend": {"commodity_per_year": 0.0, "frontier_per_year": 0.0}}, "owned": o})
     book = PriceBook(sc.price_date, sc.prices.overrides)
     uc = unit_costs(sc, book).set_index("workload").loc["c"]
-    r = tco.tco_analysis(sc, draws=0, run_sweep=False)
+    r = tco_analysis(sc, draws=0, run_sweep=False)
     g = load_hardware()["h200"]
     cv = g.curve("llama-3.3-70b")
     sec = (600 - 200) / cv.prefill_tok_s_gpu + 200 / float(cv.throughput_at(20))
@@ -248,10 +248,10 @@ def test_tco_reports_the_smallest_deployable_replica():
     """Defect: tco assumed a one-GPU fleet whatever the model. Llama-3.3-70B in FP8 needs 2 H100
     (65.7 GiB of weights + 3.5 GiB runtime + activations > 0.9 × 80 GiB; test_models.py), so the
     API-vs-rented crossover within the first replica is 2 × 8,760 h × price / (a − 0)."""
-    from sim.analysis import tco
+    from sim.studies.tco import tco_analysis
 
     sc = _neo_scenario(reserved_price_per_gpu_hour=2.0)
-    r = tco.tco_analysis(sc, draws=0, run_sweep=False)
+    r = tco_analysis(sc, draws=0, run_sweep=False)
     assert r["pool_lines"]["neocloud"]["min_gpus"] == 2
     a = (600 * 2.0 + 200 * 8.0) / 1e6 / PER_SESSION_TOKENS  # acme/m1: $2 in, $8 out per MTok
     cap = r["pool_lines"]["neocloud"]["tokens_per_gpu_year"]

@@ -1,9 +1,10 @@
 """Commitment sizing for procurement: compare commit options with common random numbers.
 
 The options are the scenario's strategies that only change contracts (``contracts.*`` key paths,
-or nothing: pay as you go). Every option is simulated on the same paths, so a difference between
-two options is a difference of decisions, not of luck; its standard error is that of the paired
-per-path difference.
+or nothing: pay as you go). Every option is simulated on the same paths (``sim.studies.commit``
+runs them; this module analyses the results), so a difference between two options is a
+difference of decisions, not of luck; its standard error is that of the paired per-path
+difference.
 
 Per option: expected total cost over the horizon, its P95 and CVaR, expected stranded commitment
 and expected overage, each both in money and in the contract's own unit, the distribution of
@@ -92,15 +93,6 @@ def options_scenario(sc: Scenario) -> Scenario:
     """``sc`` with only its commit options as strategies (sweeps expanded)."""
     opts = [o["strategy"] for o in commit_options(sc)]
     return sc.model_copy(update={"strategies": opts, "sweeps": []})
-
-
-def run_commit(sc: Scenario, *, paths: int | None = None, cvar_level: float = 0.95, threshold: float = 0.8,
-               block_size: int = 500, out=None, deterministic: bool = False) -> tuple[dict, xr.Dataset]:
-    """Simulate the commit options with common random numbers and analyse them."""
-    from ..mc.runner import run
-
-    ds, _ = run(options_scenario(sc), paths=paths, out=out, block_size=block_size, deterministic=deterministic)
-    return commit_analysis(ds, sc, cvar_level=cvar_level, threshold=threshold), ds
 
 
 def _period_ends(c, months: int) -> list[int]:

@@ -1,10 +1,11 @@
 """Two scenarios or two results side by side: differences and their uncertainty.
 
-Two scenarios are simulated with the same seed and path indices, so fields present in both get
-the same random numbers (common random numbers) and the difference B − A is computed path by
-path: its standard error is that of the paired differences, far below either spread. Two results
-files are paired the same way when their seed and paths agree; otherwise the difference of means
-is reported with the independent-samples standard error and no per-path quantities.
+Two scenarios are simulated (``sim.studies.compare``) with the same seed and path indices, so
+fields present in both get the same random numbers (common random numbers) and the difference
+B − A is computed path by path: its standard error is that of the paired differences, far below
+either spread. Two results files are paired the same way when their seed and paths agree;
+otherwise the difference of means is reported with the independent-samples standard error and no
+per-path quantities.
 """
 
 from __future__ import annotations
@@ -79,21 +80,7 @@ def compare_datasets(a: xr.Dataset, b: xr.Dataset, *, strategy_a: str | None = N
             "currency": a.attrs.get("currency", ""), "paired": is_paired, "table": pd.DataFrame(rows)}
 
 
-def compare_scenarios(sc_a, sc_b, *, paths: int | None = None, strategy_a: str | None = None,
-                      strategy_b: str | None = None, labels: tuple[str, str] = ("A", "B")) -> dict:
-    """Simulate both scenarios (B with A's seed: common random numbers) and compare them."""
-    from ..mc.runner import run
-
-    if sc_a.currency != sc_b.currency:
-        raise AnalysisError(f"the scenarios use different currencies ({sc_a.currency}, {sc_b.currency})")
-    n = int(paths if paths is not None else min(sc_a.paths, sc_b.paths))
-    sc_b = sc_b.model_copy(update={"seed": sc_a.seed})
-    da = run(_only(sc_a, strategy_a), paths=n)[0]
-    db = run(_only(sc_b, strategy_b), paths=n)[0]
-    return compare_datasets(da, db, labels=labels)
-
-
-def _only(sc, strategy: str | None):
+def only_strategy(sc, strategy: str | None):
     """``sc`` with only ``strategy`` (default its first) to simulate."""
     strategies = sc.all_strategies()
     if strategy is None:

@@ -15,6 +15,9 @@ random numbers. Cash per month = spend − depreciation + capex paid; GPUs still
 horizon end are credited at book value; cash is discounted at the scenario's ``discount_rate``.
 NPV of savings = NPV(cost without GPUs) − NPV(cost with them). P(regret) = P(savings < 0);
 stranded capacity = the share of the fleet's usable GPU-hours left idle.
+
+The functions here are pure functions of scenarios and results; ``sim.studies.tco`` runs the
+engines (the expected volumes, the sweep's Monte Carlo) and assembles the analysis.
 """
 
 from __future__ import annotations
@@ -214,17 +217,27 @@ def default_workload(sc: Scenario) -> str:
     return max(cands, key=volume).name
 
 
-def tco_analysis(sc: Scenario, *, workload: str | None = None, paths: int | None = None, month: int = 0,
-                 draws: int = 400, purchase_months: list[int] | None = None, run_sweep: bool = True,
-                 block_size: int = 500) -> dict:
-    """Crossovers (deterministic and over draws), cost curves, owned split, purchase-month sweep."""
-    from ..expected.forecast import run_expected
-
-    workload = workload or default_workload(sc)
-    book = PriceBook(sc.price_date, sc.prices.overrides)
-    mix = workload_mix(sc, workload, book)
+def check_month(sc: Scenario, month: int) -> None:
+    """The crossover month must lie within the horizon."""
     if not 0 <= month < sc.horizon.months:
         raise AnalysisError(f"month must be within the horizon (0..{sc.horizon.months - 1}), got {month}")
+
+
+def expected_tokens_per_year(lines: pd.DataFrame, workload: str) -> pd.Series:
+    """A workload's tokens per calendar year, from the lines of an expected forecast."""
+    wl = lines[lines["workload"] == workload]
+    return (wl.assign(year=wl["month"].str[:4]).assign(t=wl["tokens_input"] + wl["tokens_cached"] + wl["tokens_output"])
+            .groupby("year")["t"].sum())
+
+
+def tco_economics(sc: Scenario, mix: WorkloadMix, workload: str, *, volume: pd.Series, month: int = 0,
+                  draws: int = 400) -> dict:
+    """Crossovers (deterministic and over draws), cost curves and the owned split for ``workload``.
+
+    ``volume`` is the workload's expected tokens per year (``expected_tokens_per_year``); the
+    purchase-month keys are None until a sweep is attached (``purchase_fields``).
+    """
+    check_month(sc, month)
     lines = lines_at(sc, mix, month)
     cross = crossovers(lines)
     by_year = []
@@ -233,16 +246,13 @@ def tco_analysis(sc: Scenario, *, workload: str | None = None, paths: int | None
         by_year.append({"year": sc.horizon.month_starts()[y].year, "month": y,
                         **{k: v for k, v in crossovers(ly).items()},
                         **{f"{p}_usd_per_mtok_at_scale": ly[p].per_token_at_scale() * 1e6 for p in ly}})
-    fc = run_expected(sc, None, book)
-    wl = fc.lines[fc.lines["workload"] == workload]
-    vol = (wl.assign(year=wl["month"].str[:4]).assign(t=wl["tokens_input"] + wl["tokens_cached"] + wl["tokens_output"])
-           .groupby("year")["t"].sum())
+    vol = volume
     marks = [v for v in cross.values() if v] + [float(v) for v in vol.values if v > 0]
     lo = 10 ** math.floor(math.log10(min(marks) / 10.0)) if marks else 1e8
     hi = 10 ** math.ceil(math.log10(max(marks) * 10.0)) if marks else 1e14
     volumes = np.logspace(math.log10(lo), math.log10(hi), 81)
     fleet = fleet_for(sc, "owned", lines["owned"], MeanValues()) if "owned" in lines else None
-    out = {
+    return {
         "scenario": sc.name, "currency": sc.currency, "workload": workload, "month": month,
         "models": mix.models, "tokens_per_session": mix.tokens,
         "usd_per_mtok_at_scale": {p: ln.per_token_at_scale() * 1e6 for p, ln in lines.items()},
@@ -260,23 +270,16 @@ def tco_analysis(sc: Scenario, *, workload: str | None = None, paths: int | None
         "owned_cost_per_mtok_by_component": owned_split_per_mtok(lines["owned"], fleet.gpus) if fleet else None,
         "purchase_sweep": None, "best_purchase_month": None, "p_regret": None, "stranded_capacity_risk": None,
     }
-    if run_sweep:
-        sw = sweep_scenario(sc, purchase_months)
-        if sw is None:
-            out["purchase_sweep_note"] = ("no strategy buys owned GPUs (pools.owned.purchases): add one to sweep "
-                                          "the purchase month")
-        else:
-            from ..mc.runner import run
 
-            sweep_sc, names, tmpl = sw
-            ds, _ = run(sweep_sc, paths=paths, block_size=block_size)
-            pa = purchase_analysis(ds, sc, names)
-            out["purchase_sweep"] = pa
-            out["purchase_template"] = tmpl.name
-            out["best_purchase_month"] = pa["best_purchase_month"]
-            out["p_regret"] = pa["p_regret"]
-            out["stranded_capacity_risk"] = pa["stranded_capacity_risk"]
-    return out
+
+NO_PURCHASE_STRATEGY = ("no strategy buys owned GPUs (pools.owned.purchases): add one to sweep the purchase "
+                        "month")
+
+
+def purchase_fields(pa: dict, template: Strategy) -> dict:
+    """The keys a purchase-month sweep (``purchase_analysis``) adds to a TCO result."""
+    return {"purchase_sweep": pa, "purchase_template": template.name, "best_purchase_month": pa["best_purchase_month"],
+            "p_regret": pa["p_regret"], "stranded_capacity_risk": pa["stranded_capacity_risk"]}
 
 
 def fleet_basis_text(basis: str | None) -> str:

@@ -46,9 +46,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import ArrayLike
 from scipy.interpolate import PchipInterpolator
+
+from sim.catalog.sourced import SourcedFileError, SourcedReader, is_number
 
 __all__ = [
     "HardwareError",
@@ -67,14 +68,8 @@ STATS: tuple[str, str, str] = ("low", "mode", "high")
 RENTAL_TIERS: tuple[str, str, str] = ("on_demand", "reserved_1y", "reserved_3y")
 
 
-class HardwareError(ValueError):
+class HardwareError(SourcedFileError):
     """A hardware profile is missing or malformed; the message names the file and key path."""
-
-    def __init__(self, file: Path | str, key: str, problem: str) -> None:
-        self.file = str(file)
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{file}: {key}: {problem}")
 
 
 class CurveNotFoundError(KeyError):
@@ -224,41 +219,10 @@ class GPUProfile:
 # ----------------------------------------------------------------------------- loading
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+class _Reader(SourcedReader):
+    """Validating accessors that report ``file: key.path: problem`` as :class:`HardwareError`."""
 
-
-class _Reader:
-    """Validating accessors that report ``file: key.path: problem``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sources: dict[str, str] = {}
-
-    def fail(self, key: str, problem: str) -> HardwareError:
-        return HardwareError(self.path, key, problem)
-
-    def node(self, data: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
-        if not isinstance(data, dict) or key not in data:
-            raise self.fail(where, "missing")
-        v = data[key]
-        if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
-            raise self.fail(where, f"expected {getattr(kind, '__name__', kind)}, got {type(v).__name__}")
-        return v
-
-    def number(self, data: dict[str, Any], key: str, where: str, lo: float = 0.0,
-               hi: float = math.inf, lo_open: bool = True) -> float:
-        v = self.node(data, key, where, (int, float))
-        if not math.isfinite(v) or v < lo or (lo_open and v == lo) or v > hi:
-            raise self.fail(where, f"value {v!r} out of range ({lo}, {hi}]")
-        return float(v)
-
-    def source(self, data: dict[str, Any], where: str) -> str:
-        src = data.get("source") if isinstance(data, dict) else None
-        if not isinstance(src, str) or not src.strip():
-            raise self.fail(f"{where}.source", "missing or empty source")
-        self.sources[where] = src.strip()
-        return src.strip()
+    error = HardwareError
 
     def value(self, doc: dict[str, Any], key: str, where: str | None = None, **bounds: Any) -> float:
         where = where or key
@@ -277,19 +241,6 @@ class _Reader:
         return r
 
 
-def _check_all_sourced(r: _Reader, node: Any, where: str, sourced: bool) -> None:
-    """Every number must sit inside a mapping (itself or an ancestor) that has a source."""
-    if isinstance(node, dict):
-        sourced = sourced or (isinstance(node.get("source"), str) and bool(node["source"].strip()))
-        for k, v in node.items():
-            _check_all_sourced(r, v, f"{where}.{k}" if where else str(k), sourced)
-    elif isinstance(node, list):
-        for n, v in enumerate(node):
-            _check_all_sourced(r, v, f"{where}[{n}]", sourced)
-    elif _is_number(node) and not sourced:
-        raise r.fail(where, "number without a source")
-
-
 def _read_curve(r: _Reader, c: Any, where: str) -> ThroughputCurve:
     if not isinstance(c, dict):
         raise r.fail(where, "expected a mapping")
@@ -303,7 +254,7 @@ def _read_curve(r: _Reader, c: Any, where: str) -> ThroughputCurve:
     if not pts:
         raise r.fail(f"{label}.points", "empty")
     for n, p in enumerate(pts):
-        if not (isinstance(p, list) and len(p) == 2 and all(_is_number(x) for x in p)):
+        if not (isinstance(p, list) and len(p) == 2 and all(is_number(x) for x in p)):
             raise r.fail(f"{label}.points[{n}]", f"expected [interactivity, throughput], got {p!r}")
     offline = r.value(c, "offline_max_tok_s_gpu", f"{label}.offline_max_tok_s_gpu") \
         if "offline_max_tok_s_gpu" in c else None
@@ -326,14 +277,7 @@ def _read_curve(r: _Reader, c: Any, where: str) -> ThroughputCurve:
 
 def _read_profile(path: Path) -> GPUProfile:
     r = _Reader(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise r.fail("<yaml>", f"cannot parse: {exc}") from None
-    except OSError as exc:
-        raise r.fail("<file>", f"cannot read: {exc}") from None
-    if not isinstance(doc, dict):
-        raise r.fail("<root>", "expected a mapping")
+    doc = r.read()
     pid = r.node(doc, "id", "id", str)
     if pid != path.stem:
         raise r.fail("id", f"{pid!r} must equal the file name {path.stem!r}")
@@ -370,7 +314,7 @@ def _read_profile(path: Path) -> GPUProfile:
         sources=dict(r.sources),
         path=path,
     )
-    _check_all_sourced(r, doc, "", False)  # after the specific checks, so their messages win
+    r.check_all_sourced(doc)  # after the specific checks, so their messages win
     return profile
 
 

@@ -33,9 +33,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-import yaml
-
 from sim.catalog.hardware import GPUProfile, load_hardware, normalise_model_class
+from sim.catalog.sourced import SourcedFileError, SourcedReader, is_number
 
 __all__ = [
     "DEFAULT_DIR",
@@ -131,14 +130,8 @@ _ARCHITECTURES = ("dense", "moe")
 _ATTENTIONS = ("gqa", "mla")
 
 
-class ModelCatalogError(ValueError):
+class ModelCatalogError(SourcedFileError):
     """A model spec file is missing or malformed; the message names the file and key path."""
-
-    def __init__(self, file: Path | str, key: str, problem: str) -> None:
-        self.file = str(file)
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{file}: {key}: {problem}")
 
 
 class ModelFitError(ValueError):
@@ -448,13 +441,10 @@ _VALUE_KEYS = frozenset(("value", "source", "grade", "note"))
 _PRECISION_KEYS = frozenset(("format", "bytes_per_param", "quantized_params"))
 
 
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sources: dict[str, str] = {}
+class _Reader(SourcedReader):
+    """Validating accessors that report ``file: key.path: problem`` as :class:`ModelCatalogError`."""
 
-    def fail(self, key: str, problem: str) -> ModelCatalogError:
-        return ModelCatalogError(self.path, key, problem)
+    error = ModelCatalogError
 
     def text(self, doc: dict[str, Any], key: str, where: str | None = None) -> str:
         v = doc.get(key)
@@ -470,31 +460,14 @@ class _Reader:
         extra = set(m) - _VALUE_KEYS
         if extra:
             raise self.fail(where, f"unknown keys {sorted(extra)}")
-        src = m.get("source")
-        if not isinstance(src, str) or not src.strip():
-            raise self.fail(f"{where}.source", "missing or empty source")
+        self.source(m, where)
         v = m.get("value")
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+        if not is_number(v) or not math.isfinite(v):
             raise self.fail(f"{where}.value", f"expected a number, got {v!r}")
         if integer and (not isinstance(v, int) or v < 1):
             raise self.fail(f"{where}.value", f"expected a positive whole number, got {v!r}")
-        if not 0 < v <= hi:
-            raise self.fail(f"{where}.value", f"value {v!r} out of range (0, {hi}]")
-        self.sources[where] = src.strip()
+        self.in_range(v, f"{where}.value", lo=0, hi=hi)  # lo=0, not 0.0: the message reads (0, hi]
         return v
-
-
-def _check_all_sourced(r: _Reader, node: Any, where: str, sourced: bool) -> None:
-    """Every number must sit inside a mapping (itself or an ancestor) that has a source."""
-    if isinstance(node, dict):
-        sourced = sourced or (isinstance(node.get("source"), str) and bool(node["source"].strip()))
-        for k, v in node.items():
-            _check_all_sourced(r, v, f"{where}.{k}" if where else str(k), sourced)
-    elif isinstance(node, list):
-        for n, v in enumerate(node):
-            _check_all_sourced(r, v, f"{where}[{n}]", sourced)
-    elif isinstance(node, (int, float)) and not isinstance(node, bool) and not sourced:
-        raise r.fail(where, "number without a source")
 
 
 def _read_precision(r: _Reader, name: Any, m: Any, total: int) -> WeightFormat:
@@ -515,14 +488,7 @@ def _read_precision(r: _Reader, name: Any, m: Any, total: int) -> WeightFormat:
 
 def _read_spec(path: Path) -> ModelSpec:
     r = _Reader(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise r.fail("<yaml>", f"cannot parse: {exc}") from None
-    except OSError as exc:
-        raise r.fail("<file>", f"cannot read: {exc}") from None
-    if not isinstance(doc, dict):
-        raise r.fail("<root>", "expected a mapping")
+    doc = r.read()
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise r.fail("<root>", f"unknown keys {sorted(unknown)}")
@@ -564,7 +530,7 @@ def _read_spec(path: Path) -> ModelSpec:
     if not isinstance(precs_doc, dict) or not precs_doc:
         raise r.fail("precisions", "missing or empty")
     precs = {p: _read_precision(r, p, m, n["total_params"]) for p, m in precs_doc.items()}
-    _check_all_sourced(r, doc, "", False)
+    r.check_all_sourced(doc)
     return ModelSpec(
         id=mid, name=r.text(doc, "name"), hf_repo=r.text(doc, "hf_repo"),
         aliases=tuple(a.strip() for a in aliases), architecture=arch, attention=att,

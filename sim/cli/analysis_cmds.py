@@ -1,7 +1,8 @@
 """Commands of the decision analyses: budget, commit, tco, sensitivity, compare, report.
 
-Each command parses its flags, calls ``sim.analysis`` / ``sim.report`` and prints a table, or exactly
-one JSON object with ``--json``. Bad input raises ``UsageError`` (exit status 2, one message each).
+Each command parses its flags, calls ``sim.studies`` (which run the engines) or ``sim.analysis`` (on
+results files) and ``sim.report``, and prints a table, or exactly one JSON object with ``--json``.
+Bad input raises ``UsageError`` (exit status 2, one message each).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common import (
     MAX_MONTH_INDEX,
@@ -28,6 +30,9 @@ from .common import (
 )
 from .common import emit as _emit_json
 from .registry import Command
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 PATHS = Whole(1, MAX_PATHS, "the cap of the scenario key paths")
 
@@ -63,6 +68,37 @@ def _results(path: str):
 
 def _scenario(path: str):
     return load_checked(path)
+
+
+def find_scenario(ds: xr.Dataset, roots: list[Path] | None = None):
+    """The scenario file a results Dataset came from (same scenario hash, or same name and seed-adjusted hash)."""
+    from ..mc.results import scenario_hash
+    from ..scenario import load_scenario
+
+    name, want = ds.attrs.get("scenario"), ds.attrs.get("scenario_hash")
+    roots = roots or [Path.cwd() / "scenarios", Path(__file__).resolve().parents[2] / "scenarios"]
+    seen = set()
+    cands = []
+    for r in roots:
+        if r.is_dir():
+            for p in sorted(r.rglob("*.yaml")):
+                if p.resolve() not in seen:
+                    seen.add(p.resolve())
+                    cands.append(p)
+    cands.sort(key=lambda p: p.stem != name)
+    for p in cands:
+        try:
+            sc = load_scenario(p)
+        except Exception:  # noqa: BLE001 - a broken file is simply not the one
+            continue
+        if sc.name != name:
+            continue
+        if scenario_hash(sc) == want:
+            return sc, p
+        sc2 = sc.model_copy(update={"seed": int(ds.attrs.get("seed", sc.seed))})
+        if scenario_hash(sc2) == want:
+            return sc2, p
+    return None, None
 
 
 def _paths(args, sc) -> int:
@@ -126,7 +162,8 @@ def add_commit(c: argparse.ArgumentParser) -> None:
 
 
 def cmd_commit(args: argparse.Namespace) -> int:
-    from ..analysis.commit import commit_text, run_commit
+    from ..analysis.commit import commit_text
+    from ..studies.commit import run_commit
 
     t0 = time.time()
     _prob("--cvar", args.cvar)
@@ -156,7 +193,8 @@ def add_tco(t: argparse.ArgumentParser) -> None:
 
 
 def cmd_tco(args: argparse.Namespace) -> int:
-    from ..analysis.tco import tco_analysis, tco_text
+    from ..analysis.tco import tco_text
+    from ..studies.tco import tco_analysis
 
     t0 = time.time()
     sc = _scenario(args.scenario)
@@ -183,7 +221,8 @@ def add_sensitivity(s: argparse.ArgumentParser) -> None:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from ..analysis.sensitivity import sensitivity_analysis, sensitivity_text
+    from ..analysis.sensitivity import sensitivity_text
+    from ..studies.sensitivity import sensitivity_analysis
 
     t0 = time.time()
     sc = _scenario(args.scenario)
@@ -210,7 +249,8 @@ def _is_results(path: str) -> bool:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..analysis.compare import compare_datasets, compare_scenarios, compare_text
+    from ..analysis.compare import compare_datasets, compare_text
+    from ..studies.compare import compare_scenarios
 
     t0 = time.time()
     ra, rb = _is_results(args.a), _is_results(args.b)
@@ -245,7 +285,9 @@ def add_report(r: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..report.html import build_report, find_scenario, write_report
+    from ..analysis.common import pick_strategy
+    from ..report.html import build_report, write_report
+    from ..studies.report import ReportStudy, report_study
 
     t0 = time.time()
     out = Path(args.output)
@@ -258,9 +300,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tokensim: note: no scenario file matching {ds.attrs.get('scenario')!r} was found under "
                              "scenarios/; the report leaves out crossovers, purchase months and drivers "
                              "(pass --scenario FILE)\n")
+    strategy = _analysis(pick_strategy, ds, args.strategy)  # a bad --strategy fails before the engines run
+    study = (_analysis(report_study, sc, strategy=strategy, tco_paths=args.tco_paths,
+                       sensitivity=not args.no_sensitivity) if sc is not None else ReportStudy())
     page, tables, summary = _analysis(build_report, ds, scenario=sc, scenario_file=str(sc_file) if sc_file else None,
                                       budget=args.budget, confidence=args.confidence, strategy=args.strategy,
-                                      tco_paths=args.tco_paths, sensitivity=not args.no_sensitivity)
+                                      tco=study.tco, tco_error=study.tco_error, tornado=study.tornado,
+                                      tornado_error=study.tornado_error)
     files = write_report(out, page, tables)
     seconds = time.time() - t0
     obj = {"ok": True, "report": str(out), "files": [str(f) for f in files], "bytes": len(page.encode()),

@@ -32,7 +32,6 @@ from ..finite import require_finite
 from ..pools.valuation import MeanValues
 from ..scenario.distributions import mean_of
 from ..scenario.model import Scenario
-from ..scenario.workloads import EmbeddedSaasWorkload
 from .session import TTL_SECONDS, ExpectedSession, SessionCache, gpu_seconds_per_session, mix
 
 IDLE = "(idle capacity)"
@@ -295,17 +294,16 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
             for m in range(M):
                 rows.append(_line(ctx.month_labels[m], w.business_unit, w.name, "unserved", "", left[m],
                                   es_m[w.name][m].primary, 0.0))
-    for w in sc.workloads:
-        if isinstance(w, EmbeddedSaasWorkload):
-            seats = ctx.users[w.business_unit] * mean_of(w.seats_per_user)
-            fee = seat_cost(seats, mean_of(w.fee_per_seat_month))
-            for m in range(M):
-                rows.append(dict(month=ctx.month_labels[m], business_unit=w.business_unit, workload=w.name,
-                                 pool="saas", model="", sessions=0.0, requests=0.0,
-                                 tokens_input=seats[m] * mean_of(w.hidden_input_tokens_per_seat_month),
-                                 tokens_cached=0.0, tokens_cache_write=0.0,
-                                 tokens_output=seats[m] * mean_of(w.hidden_output_tokens_per_seat_month),
-                                 tokens_reasoning=0.0, spend=float(fee[m]), gpu_hours=0.0))
+    for w in sc.saas_workloads:
+        seats = ctx.users[w.business_unit] * mean_of(w.seats_per_user)
+        fee = seat_cost(seats, mean_of(w.fee_per_seat_month))
+        for m in range(M):
+            rows.append(dict(month=ctx.month_labels[m], business_unit=w.business_unit, workload=w.name,
+                             pool="saas", model="", sessions=0.0, requests=0.0,
+                             tokens_input=seats[m] * mean_of(w.hidden_input_tokens_per_seat_month),
+                             tokens_cached=0.0, tokens_cache_write=0.0,
+                             tokens_output=seats[m] * mean_of(w.hidden_output_tokens_per_seat_month),
+                             tokens_reasoning=0.0, spend=float(fee[m]), gpu_hours=0.0))
     for c in sc.contracts:
         if c.kind == "seats":
             a, b = c.start_month, min(c.start_month + c.term_months, M)

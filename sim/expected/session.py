@@ -24,9 +24,8 @@ from ..catalog.prices import RateCard
 from ..pools.api import alpha_components
 from ..pools.gpu import gpu_seconds
 from ..scenario.distributions import as_dist, mean_of
-from ..scenario.workloads import AgentWorkload, BatchWorkload, ChatWorkload
-from ..demand.sessions import (MAX_SESSION_CALLS, AgentParams, BatchParams, CacheParams, ChatParams, Calls, agent_calls,
-                               batch_calls, chat_calls)
+from ..demand.kinds import kind_of
+from ..demand.sessions import MAX_SESSION_CALLS, CacheParams, Calls
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 COMPONENTS = ("fresh", "cached", "write", "output", "reasoning")
@@ -51,66 +50,19 @@ def length_pmf(spec, quantiles: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     return values, probs / probs.sum()
 
 
-def billed_output(w) -> tuple[float, float]:
-    """(visible output, billed output incl. reasoning) per call, after the output cap."""
-    r = mean_of(w.reasoning_multiplier)
-    cap = w.levers.output_cap_tokens
-    out = as_dist(w.output_tokens)
-    if cap is None:
-        vis = out.mean()
-        return vis, vis * (1.0 + r)
-    c = mean_of(cap)
-    # the cap limits visible + reasoning: E[min((1+r)X, c)] = (1+r) E[min(X, c/(1+r))]
-    billed = (1.0 + r) * out.mean_capped(c / (1.0 + r))
-    return billed / (1.0 + r), billed
-
-
-def tool_prefix(w) -> float:
-    t = w.tools
-    if mean_of(t.count) <= 0:
-        return 0.0
-    if t.mode == "code":
-        return mean_of(t.code_mode_tokens)
-    return mean_of(t.count) * mean_of(t.tokens_each)
-
-
-def rag_tokens(w) -> float:
-    return (mean_of(w.rag.chunks) * mean_of(w.rag.chunk_tokens) * mean_of(w.rag.compression)
-            * mean_of(w.levers.compression))
-
-
 def cache_params(w, p_shared_warm: float) -> CacheParams:
     pc = w.levers.prompt_cache
     if not pc.enabled:
         return CacheParams()
     ttl = TTL_SECONDS[pc.ttl]
-    gap = mean_of(w.think_time_s) if isinstance(w, ChatWorkload) else (
-        mean_of(w.step_time_s) if isinstance(w, AgentWorkload) else 0.0)
+    gap = kind_of(w).gap_s(w)
     p_session = 1.0 if gap <= 0 else 1.0 - math.exp(-ttl / gap)
     return CacheParams(True, mean_of(pc.min_tokens), p_shared_warm if pc.shared_prefix else 0.0, p_session)
 
 
 def session_builder(w, p_shared_warm: float):
     """A function n -> Calls for sessions of ``w`` of length n, with every mean worked out once."""
-    cache = cache_params(w, p_shared_warm)
-    vis, billed = billed_output(w)
-    prefix = mean_of(w.system_prompt_tokens) + tool_prefix(w)
-    if isinstance(w, ChatWorkload):  # includes RAG
-        h = w.history
-        p = ChatParams(prefix, mean_of(w.user_message_tokens), vis, billed, rag_tokens(w), h.policy,
-                       max(int(round(mean_of(h.window_turns))), 0), mean_of(h.summary_tokens))
-        return lambda n: chat_calls(n, p, cache)
-    if isinstance(w, AgentWorkload):
-        quota = math.inf if w.quota_tokens is None else mean_of(w.quota_tokens)
-        pa = AgentParams(prefix, mean_of(w.task_prompt_tokens), vis, billed,
-                         mean_of(w.tool_result_tokens) * mean_of(w.levers.compression), rag_tokens(w), quota)
-        sub_n = max(1, int(round(mean_of(w.subagents.steps))))
-        sub_p = mean_of(w.subagents.probability_per_step)
-        return lambda n: agent_calls(n, pa, cache, sub_n, sub_p)
-    if isinstance(w, BatchWorkload):
-        doc = mean_of(w.input_tokens_per_document)
-        return lambda n: batch_calls(BatchParams(prefix, doc, billed, n), cache)
-    raise TypeError(f"no session model for {type(w).__name__}")
+    return kind_of(w).builder(w, cache_params(w, p_shared_warm))
 
 
 def session_calls(w, n: int, p_shared_warm: float) -> Calls:
@@ -119,11 +71,8 @@ def session_calls(w, n: int, p_shared_warm: float) -> Calls:
 
 
 def length_spec(w):
-    if isinstance(w, ChatWorkload):
-        return w.turns
-    if isinstance(w, AgentWorkload):
-        return w.steps
-    return w.calls_per_document
+    """The distribution of a session's length (turns, steps, calls per document)."""
+    return kind_of(w).length_spec(w)
 
 
 @dataclass
@@ -199,7 +148,7 @@ def expected_session(w, cards: dict[str, RateCard], p_shared_warm: float) -> Exp
         a_in = a_out = mean_of(r.alpha)
     lev = w.levers
     keep = 1.0 - (mean_of(lev.semantic_cache.hit_rate) if lev.semantic_cache.enabled else 0.0)
-    batch_share = 1.0 if isinstance(w, BatchWorkload) else mean_of(lev.batch_share)
+    batch_share = kind_of(w).batch_share(w)
     routes: list[tuple[str, float]] = []
     if lev.routing.enabled:
         routes.append((lev.routing.cheap_model, 1.0))

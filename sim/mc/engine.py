@@ -23,7 +23,6 @@ from ..pools.owned import OWNED_COMPONENTS, owned_fleet, owned_inputs, owned_mon
 from ..finite import require_finite
 from ..pools.valuation import PathValues
 from ..scenario.model import Scenario
-from ..scenario.workloads import EmbeddedSaasWorkload
 from .kernel import API, OD, OWNED, RES, UNSERVED, run_kernel, warm_tables
 from .sampling import Draws
 from .tables import SessionTables
@@ -54,8 +53,24 @@ def _arr(x, P: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, float), (P,)).astype(float)
 
 
+@dataclass(frozen=True)
+class BlockResult:
+    """Arrays of one block of paths of one strategy, and the names along their workload axes.
+
+    ``arrays`` maps a variable name to an array (P, M, ...); ``block["spend"]`` reads it.
+    """
+
+    arrays: dict
+    workloads: list[str]  # token workloads, in the order of the arrays' workload axis
+    saas: list[str]  # embedded-SaaS workloads (saas_* arrays)
+    contracts: list[str]  # the commit array's contract axis
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+
 def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: PriceBook, deterministic: bool = False,
-                   keep_daily: bool = False) -> dict:
+                   keep_daily: bool = False) -> BlockResult:
     """Arrays for one block of paths (P = len(draws.paths)) of one strategy."""
     cal = calendar_of(sc)
     P, M = draws.paths.size, cal.months
@@ -215,13 +230,12 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     saas_names = []
     saas_spend = []
     saas_tok = []
-    for w in sc.workloads:
-        if isinstance(w, EmbeddedSaasWorkload):
-            seats = users_bu[w.business_unit] * _arr(vf(w.seats_per_user), P)[:, None]
-            saas_names.append(w.name)
-            saas_spend.append(seat_cost(seats, 1.0) * _arr(vf(w.fee_per_seat_month), P)[:, None])
-            saas_tok.append((seats * _arr(vf(w.hidden_input_tokens_per_seat_month), P)[:, None],
-                             seats * _arr(vf(w.hidden_output_tokens_per_seat_month), P)[:, None]))
+    for w in sc.saas_workloads:
+        seats = users_bu[w.business_unit] * _arr(vf(w.seats_per_user), P)[:, None]
+        saas_names.append(w.name)
+        saas_spend.append(seat_cost(seats, 1.0) * _arr(vf(w.fee_per_seat_month), P)[:, None])
+        saas_tok.append((seats * _arr(vf(w.hidden_input_tokens_per_seat_month), P)[:, None],
+                         seats * _arr(vf(w.hidden_output_tokens_per_seat_month), P)[:, None]))
     for c in sc.contracts:
         if c.kind == "seats":
             v = np.zeros((P, M))
@@ -241,8 +255,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     for name, arr in out.items():
         require_finite(name, arr, ("path", "month"), {"path": draws.paths.tolist()},
                        context=f"Monte Carlo block of strategy-applied scenario {sc.name!r}")
-    out["_meta"] = dict(workloads=[w.name for w in wls], saas=saas_names, contracts=contract_names)
-    return out
+    return BlockResult(out, [w.name for w in wls], saas_names, contract_names)
 
 
 def _keys(sc: Scenario, draws: Draws) -> np.ndarray:

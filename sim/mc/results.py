@@ -26,11 +26,11 @@ def scenario_hash(sc: Scenario) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def block_dataset(block: dict, sc: Scenario, paths: np.ndarray) -> xr.Dataset:
-    """One strategy's block of paths as a Dataset with dims (path, month, pool, workload, ...)."""
-    meta = block["_meta"]
-    wl = meta["workloads"] + meta["saas"] + [IDLE]
-    W, S = len(meta["workloads"]), len(meta["saas"])
+def block_dataset(block, sc: Scenario, paths: np.ndarray) -> xr.Dataset:
+    """One strategy's block of paths (a ``sim.mc.engine.BlockResult``) as a Dataset with dims
+    (path, month, pool, workload, ...)."""
+    wl = block.workloads + block.saas + [IDLE]
+    W, S = len(block.workloads), len(block.saas)
     P, M = block["spend"].shape[:2]
     data = {}
     for name in BY_POOL_WORKLOAD:
@@ -49,7 +49,7 @@ def block_dataset(block: dict, sc: Scenario, paths: np.ndarray) -> xr.Dataset:
     demand_s[:, :, :W] = block["demand_sessions"]
     months = pd.DatetimeIndex([d.isoformat() for d in sc.horizon.month_starts()])
     coords = {"path": paths.astype(np.int64), "month": months, "pool": list(POOLS), "workload": wl,
-              "contract": meta["contracts"], "owned_component": list(OWNED_COMPONENTS)}
+              "contract": block.contracts, "owned_component": list(OWNED_COMPONENTS)}
     units = {w.name: w.business_unit for w in sc.workloads}
     coords["business_unit"] = ("workload", [units.get(w, "(shared)") for w in wl])
     d4 = ("path", "month", "pool", "workload")

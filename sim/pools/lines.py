@@ -164,28 +164,41 @@ def crossovers(lines: Mapping[str, PoolLine]) -> dict[str, float | None]:
     return {f"{a}_vs_{b}": crossover(lines[a], lines[b]) for a, b in PAIRS if a in lines and b in lines}
 
 
-def pool_lines(sc, hw, mix: WorkloadMix, month: int, value) -> dict[str, tuple]:
+@dataclass(frozen=True)
+class LineParams:
+    """A pool's cost-line parameters for every draw of a valuation: floats, or arrays (n,)."""
+
+    floor: np.ndarray | float
+    per_gpu: np.ndarray | float
+    var: np.ndarray | float
+    cap: np.ndarray | float
+    n_min: float
+    step: float
+    components: Mapping[str, tuple] = field(default_factory=dict)
+
+
+def pool_lines(sc, hw, mix: WorkloadMix, month: int, value) -> dict[str, LineParams]:
     """Cost-line parameters of each pool for ``mix`` at horizon month ``month``.
 
-    Returns pool -> (floor, per_gpu, var, cap, n_min, step, components) where each number is a
-    float or, for per-draw valuations, an array; ``line_of`` picks one draw as a ``PoolLine``.
+    Each number is a float or, for per-draw valuations, an array; ``line_of`` picks one draw as
+    a ``PoolLine``.
     """
     offset = (sc.horizon.start_date.year - sc.price_date.year) * 12 + (sc.horizon.start_date.month - sc.price_date.month)
     t = np.asarray(float(month + offset))
-    out: dict[str, tuple] = {}
+    out: dict[str, LineParams] = {}
     if mix.api_cost and mix.tokens > 0:
         frontier = set(sc.pools.api.frontier_models)
         tr = api_trends(sc, value, t)
         a = sum(c * np.asarray(tr[r in frontier]).reshape(-1) for r, c in mix.api_cost.items()) / mix.tokens
-        out["api"] = (0.0, 0.0, _flat(a), math.inf, 0.0, 0.0, {})
+        out["api"] = LineParams(0.0, 0.0, _flat(a), math.inf, 0.0, 0.0)
     if "neocloud" in mix.gpu_seconds:
         gpu = hw[sc.pools.neocloud.gpu]
         tok_h = mix.tokens / mix.gpu_seconds["neocloud"] * 3600.0
         usable = usable_share(sc, "neocloud", value)
         pr = neocloud_prices(sc, gpu, value, t)
         r = float(mix.replica_gpus.get("neocloud", 1))
-        out["neocloud"] = (0.0, _flat(pr.reserved) * HOURS_YEAR, 0.0, tok_h * HOURS_YEAR * usable, r, r, {})
-        out["neocloud_on_demand"] = (0.0, 0.0, _flat(pr.on_demand) / (tok_h * usable), math.inf, 0.0, 0.0, {})
+        out["neocloud"] = LineParams(0.0, _flat(pr.reserved) * HOURS_YEAR, 0.0, tok_h * HOURS_YEAR * usable, r, r)
+        out["neocloud_on_demand"] = LineParams(0.0, 0.0, _flat(pr.on_demand) / (tok_h * usable), math.inf, 0.0, 0.0)
     if "owned" in mix.gpu_seconds:
         o = sc.pools.owned
         gpu = hw[o.gpu]
@@ -203,8 +216,8 @@ def pool_lines(sc, hw, mix: WorkloadMix, month: int, value) -> dict[str, tuple]:
             per_gpu = 12.0 * (c2[k] - c1[k])
             comps[k] = (12.0 * c1[k] - per_gpu, per_gpu, 12.0 * (c1u[k] - c1[k]) / (tok_h * HOURS_YEAR))
         r = float(mix.replica_gpus.get("owned", 1))
-        out["owned"] = (sum(c[0] for c in comps.values()), sum(c[1] for c in comps.values()),
-                        sum(c[2] for c in comps.values()), tok_h * HOURS_YEAR * usable, r, r, comps)
+        out["owned"] = LineParams(sum(c[0] for c in comps.values()), sum(c[1] for c in comps.values()),
+                                  sum(c[2] for c in comps.values()), tok_h * HOURS_YEAR * usable, r, r, comps)
     return out
 
 
@@ -213,15 +226,14 @@ def _flat(x) -> np.ndarray | float:
     return float(a[0]) if a.size == 1 else a
 
 
-def line_of(pool: str, args: tuple, i: int | None = None) -> PoolLine:
+def line_of(pool: str, p: LineParams, i: int | None = None) -> PoolLine:
     """The ``PoolLine`` of draw ``i`` (or of a scalar valuation) from ``pool_lines``' parameters."""
     def s(x) -> float:
         x = np.asarray(x, float)
         return float(x) if x.ndim == 0 else float(x[0] if i is None else x[i])
 
-    floor, per_gpu, var, cap, n_min, step, comps = args
-    return PoolLine(pool, s(floor), s(per_gpu), s(var), s(cap), float(n_min), float(step),
-                    {k: tuple(s(y) for y in c) for k, c in comps.items()})
+    return PoolLine(pool, s(p.floor), s(p.per_gpu), s(p.var), s(p.cap), float(p.n_min), float(p.step),
+                    {k: tuple(s(y) for y in c) for k, c in p.components.items()})
 
 
 def lines_at(sc, hw, mix: WorkloadMix, month: int, value) -> dict[str, PoolLine]:

@@ -102,14 +102,15 @@ def estimate_text(fc, unit_costs: pd.DataFrame, written: list[Path]) -> str:
         label = {}
         for c in show:
             name, _, util = c.partition("_usd_per_mtok")
-            name = name.replace("neocloud_reserved", "neo reserved").replace("neocloud_on_demand", "neo on-demand")
+            name = name.replace("neocloud_reserved", "neo res").replace("neocloud_on_demand", "neo on-demand")
             label[c] = f"{name} @{util[2:]}%" if util.startswith("_u") else name
-        w = max(12, *(len(v) + 1 for v in label.values()))
-        out.append(f"{'workload':<18}" + "".join(f"{label[c]:>{w}}" for c in show))
+        width = {c: max(8, len(label[c])) + 2 for c in show}  # each column as wide as its label
+        wl_w = max(10, *(len(str(x)) for x in unit_costs["workload"])) + 1
+        out.append(f"{'workload':<{wl_w}}" + "".join(f"{label[c]:>{width[c]}}" for c in show))
         for r in unit_costs.itertuples(index=False):
             d = r._asdict()
-            out.append(f"{d['workload']:<18}" + "".join(
-                f"{d[c]:>{w}.3f}" if pd.notna(d.get(c)) else f"{'-':>{w}}" for c in show))
+            out.append(f"{d['workload']:<{wl_w}}" + "".join(
+                f"{d[c]:>{width[c]}.3f}" if pd.notna(d.get(c)) else f"{'-':>{width[c]}}" for c in show))
         out.append("(GPU pools at the utilisation shown, as a share of usable capacity = availability × headroom;"
                    " owned includes depreciation, power, colocation, staff, licences and support)")
         for r in unit_costs.to_dict(orient="records"):
@@ -117,11 +118,15 @@ def estimate_text(fc, unit_costs: pd.DataFrame, written: list[Path]) -> str:
                 n = r.get(f"{pool}_fleet_gpus")
                 if n is not None and pd.notna(n):
                     basis = r.get(f"{pool}_fleet_basis")
-                    why = {"scenario": "the scenario's fleet"}.get(basis) or (
-                        f"the fleet strategy {basis.split(':', 1)[1]!r} buys" if str(basis).startswith("strategy:")
-                        else "no fleet in the scenario: one smallest replica")
-                    out.append(f"  {r['workload']} on {pool}: {n:g} GPUs ({why}; replica "
-                               f"{r.get(f'{pool}_replica_gpus', 1):g} GPUs)")
+                    rep = r.get(f"{pool}_replica_gpus", 1)
+                    unit = f"{rep:g}-GPU replica{'s' if n != rep else ''}"
+                    if basis == "scenario":
+                        why = f"the scenario's fleet, in {unit}"
+                    elif str(basis).startswith("strategy:"):
+                        why = f"the fleet strategy {basis.split(':', 1)[1]!r} buys, in {unit}"
+                    else:
+                        why = "no fleet in the scenario: one smallest replica"
+                    out.append(f"  {r['workload']} on {pool}: {n:g} GPUs ({why})")
     out.append("")
     out.append("Written: " + ", ".join(str(p) for p in written))
     return "\n".join(out)

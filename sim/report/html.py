@@ -1,8 +1,9 @@
 """The HTML report: one self-contained file (charts embedded as base64 PNG), CSV tables beside it.
 
-``build_report`` runs the analyses on a results Dataset (and, when the scenario is known, the
-TCO crossover, purchase-month sweep and tornado), draws the charts and returns the page and its
-tables; ``write_report`` writes them atomically (``sim.io.files``).
+``build_report`` runs the pure analyses on a results Dataset and takes what needs an engine (the
+TCO crossover and purchase-month sweep, the tornado: ``sim.studies.report`` computes them) as
+finished results; it runs no engine. It draws the charts and returns the page and its tables;
+``write_report`` writes them atomically (``sim.io.files``).
 """
 
 from __future__ import annotations
@@ -77,41 +78,17 @@ def _tok(v) -> str:
     return tokens_str(v)
 
 
-def find_scenario(ds: xr.Dataset, roots: list[Path] | None = None):
-    """The scenario file a results Dataset came from (same scenario hash, or same name and seed-adjusted hash)."""
-    from ..mc.results import scenario_hash
-    from ..scenario import load_scenario
-
-    name, want = ds.attrs.get("scenario"), ds.attrs.get("scenario_hash")
-    roots = roots or [Path.cwd() / "scenarios", Path(__file__).resolve().parents[2] / "scenarios"]
-    seen = set()
-    cands = []
-    for r in roots:
-        if r.is_dir():
-            for p in sorted(r.rglob("*.yaml")):
-                if p.resolve() not in seen:
-                    seen.add(p.resolve())
-                    cands.append(p)
-    cands.sort(key=lambda p: p.stem != name)
-    for p in cands:
-        try:
-            sc = load_scenario(p)
-        except Exception:  # noqa: BLE001 - a broken file is simply not the one
-            continue
-        if sc.name != name:
-            continue
-        if scenario_hash(sc) == want:
-            return sc, p
-        sc2 = sc.model_copy(update={"seed": int(ds.attrs.get("seed", sc.seed))})
-        if scenario_hash(sc2) == want:
-            return sc2, p
-    return None, None
-
-
 def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = None, budget: float | None = None,
-                 confidence: float = 0.9, strategy: str | None = None, tco_paths: int = 200,
-                 sensitivity: bool = True) -> tuple[str, dict[str, pd.DataFrame], dict]:
-    """(HTML page, CSV tables by name, summary numbers) for a results Dataset."""
+                 confidence: float = 0.9, strategy: str | None = None, tco: dict | None = None,
+                 tco_error: str | None = None, tornado: pd.DataFrame | None = None,
+                 tornado_error: str | None = None) -> tuple[str, dict[str, pd.DataFrame], dict]:
+    """(HTML page, CSV tables by name, summary numbers) for a results Dataset.
+
+    ``tco`` is the TCO analysis of ``scenario`` (``sim.studies.tco.tco_analysis``) and ``tornado``
+    its tornado of total spend (``sim.studies.sensitivity.tornado``), or None; ``tco_error`` and
+    ``tornado_error`` say why one could not be computed. Without ``scenario`` both sections are
+    left out.
+    """
     from ..analysis.budget import budget_analysis, period_spend
     from ..analysis.commit import commit_analysis
     from ..analysis.common import QUANTILES, AnalysisError, monthly_spend, qlabel
@@ -218,18 +195,13 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
 
     # ---- 5 TCO ---------------------------------------------------------------------------------------------------
     sec.append("<h2>5. Renting or owning GPUs</h2>")
-    tornado_df = None
     if scenario is None:
         sec.append('<p class="note">The scenario file was not found, so the crossover, purchase-month and driver '
                    'sections are left out: pass --scenario FILE.</p>')
     else:
-        from ..analysis.tco import tco_analysis
-
-        try:
-            tc = tco_analysis(scenario, paths=tco_paths, draws=200, run_sweep=tco_paths > 0)
-        except AnalysisError as exc:
-            tc = None
-            sec.append(f'<p class="note">No TCO analysis: {html.escape(str(exc))}</p>')
+        tc = tco
+        if tco_error is not None:
+            sec.append(f'<p class="note">No TCO analysis: {html.escape(tco_error)}</p>')
         if tc is not None:
             sec.append(_img(plots.tco_crossover(tc["cost_curves"], tc["crossover_tokens_per_year"], cur,
                                                 tc["expected_tokens_per_year"]), "cost per token against volume"))
@@ -278,14 +250,9 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
 
         # ---- 6 drivers --------------------------------------------------------------------------------------------
         sec.append("<h2>6. What drives the uncertainty</h2>")
-        if sensitivity:
-            from ..analysis.sensitivity import tornado
-
-            try:
-                tornado_df = tornado(scenario, "total_spend",
-                                     strategy=strat if strat in [s.name for s in scenario.all_strategies()] else None)
-            except AnalysisError as exc:
-                sec.append(f'<p class="note">No tornado: {html.escape(str(exc))}</p>')
+        tornado_df = tornado
+        if tornado_error is not None:
+            sec.append(f'<p class="note">No tornado: {html.escape(tornado_error)}</p>')
         if tornado_df is not None and len(tornado_df):
             sec.append(_img(plots.tornado(tornado_df, float(tornado_df["base"].iloc[0]), "total spend", cur),
                             "tornado of input swings"))

@@ -135,6 +135,11 @@ class Scenario(Model):
     def token_workloads(self) -> list:
         return [w for w in self.workloads if isinstance(w, TOKEN_WORKLOADS)]
 
+    @property
+    def saas_workloads(self) -> list:
+        """Embedded-SaaS workloads: seats with a fee and hidden tokens, no model calls of their own."""
+        return [w for w in self.workloads if isinstance(w, EmbeddedSaasWorkload)]
+
     def unit(self, name: str) -> BusinessUnit:
         return next(b for b in self.business_units if b.name == name)
 
