@@ -120,11 +120,17 @@ def pool_problems(sc, *, hw=None, book_of: Callable | None = None) -> list[Locat
                             "tok/s; lower the SLO, or serve the workload elsewhere"))
                 continue
             try:
-                replica_for(sc, w, pool, hw, gpu_context_tokens(w, prices()))
+                fit = replica_for(sc, w, pool, hw, gpu_context_tokens(w, prices()))
             except ModelFitError as exc:
                 out.append((here + ("models", pool), f"workload {w.name!r}: {exc}"))
                 continue
-            if _pool_has_gpus(sc, pool):
+            peak = _peak_gpus(sc, pool)
+            if 0 < peak < fit.gpus:
+                loc = ("pools", "owned", "purchases") if pool == "owned" else ("pools", "neocloud", "reserved_gpus")
+                out.append((loc, f"workload {w.name!r}: pool {pool!r} has at most {peak:g} GPUs, fewer than one "
+                            f"deployable replica of {model} on {p.gpu} ({fit.explain})"))
+                continue
+            if peak > 0:
                 capable = True
         if w.levers.routing.enabled:
             ref = w.levers.routing.cheap_model
@@ -143,12 +149,24 @@ def pool_problems(sc, *, hw=None, book_of: Callable | None = None) -> list[Locat
     return out
 
 
-def _pool_has_gpus(sc, pool: str) -> bool:
+def _peak_gpus(sc, pool: str) -> float:
+    """The most GPUs a pool has in service in any month of the horizon (its mean)."""
+    from .pools.neocloud import on_demand_cap, reserved_schedule
+    from .pools.owned import owned_fleet
+    from .pools.valuation import MeanValues
+
+    val, M = MeanValues(), sc.horizon.months
     if pool == "owned":
-        return any(mean_of(p.gpus) > 0 for p in sc.pools.owned.purchases)
-    neo = sc.pools.neocloud
-    return (mean_of(neo.reserved_gpus) > 0 or mean_of(neo.on_demand_max_gpus) > 0
-            or any(c.kind == "reserved_gpus" and mean_of(c.units) > 0 for c in sc.contracts))
+        x = owned_fleet(sc, val, M, sc.trend_offset).in_service
+        return float(x.max()) if x.size else 0.0
+    x = reserved_schedule(sc, val, M).gpus
+    return (float(x.max()) if x.size else 0.0) + float(on_demand_cap(sc, val))  # both serve at once
+
+
+def _pool_has_gpus(sc, pool: str) -> bool:
+    """True when the pool has GPUs in service within the horizon (an order that arrives after the
+    horizon ends, or a reservation outside it, serves nothing)."""
+    return _peak_gpus(sc, pool) > 0
 
 
 def strategy_problems(sc, **kw) -> list[Located]:
@@ -163,11 +181,22 @@ def strategy_problems(sc, **kw) -> list[Located]:
         except Exception:  # noqa: BLE001 - the loader reports strategies that do not apply
             continue
         loc = ("strategies", i) if i < len(sc.strategies) else ("sweeps",)
-        for _, msg in pool_problems(applied, **kw):
+        for where, msg in pool_problems(applied, **kw):
             if msg not in seen:
-                out.append((loc, f"strategy {strat.name!r}: {msg}"))
+                out.append((_strategy_loc(applied, strat, where, loc), f"strategy {strat.name!r}: {msg}"))
                 seen.add(msg)
     return out
+
+
+def _strategy_loc(applied, strat, where: tuple, default: tuple) -> tuple:
+    """The strategy's own ``set`` key that caused a problem at ``where`` (else the strategy)."""
+    parts = [applied.workloads[x].name if k == 1 and where[0] == "workloads" and isinstance(x, int) else str(x)
+             for k, x in enumerate(where)]
+    dotted = ".".join(parts)
+    for key in strat.set:
+        if dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + "."):
+            return default + ("set", key) if default[0] == "strategies" else default
+    return default
 
 
 def require_servable(sc) -> None:

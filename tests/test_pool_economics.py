@@ -212,7 +212,7 @@ def test_whole_replicas_raise_the_crossover():
 # ---- every command agrees on the unit cost ------------------------------------------------------------------
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(price=st.floats(0.5, 6.0), avail=st.floats(0.8, 1.0), headroom=st.floats(0.5, 1.0),
-       gpus=st.integers(1, 6), rate=st.floats(20.0, 400.0))
+       gpus=st.sampled_from([2, 4, 6]), rate=st.floats(20.0, 400.0))  # whole 2-GPU replicas of Llama-70B FP8 on H100
 def test_estimate_tco_and_the_monte_carlo_agree_on_the_rented_unit_cost(price, avail, headroom, gpus, rate):
     """The deterministic Monte Carlo's realised $/MTok on reserved GPUs equals the unit-cost line of
     estimate and tco read at the utilisation the run realised; its spend equals the expected engine's."""
@@ -260,15 +260,164 @@ def test_tco_reports_the_smallest_deployable_replica():
     assert r["crossover_tokens_per_year"]["api_vs_neocloud"] == pytest.approx(v, rel=1e-9)
 
 
-def test_a_model_that_cannot_hold_its_slo_batch_is_a_located_error():
-    """100k-token prompts: at the SLO's batch (the curve's throughput / 20 tok/s streams per GPU) the
-    FP8 KV cache alone is ~16 GB per stream (80 layers × 8 KV heads × 128 × K,V × 1 byte × 1e5), far
-    beyond any GPU's memory at any replica size."""
+def test_a_model_that_cannot_be_deployed_for_the_workload_is_a_located_error():
+    """150k-token prompts exceed Llama-3.3-70B's 131,072-token context (its config.json
+    max_position_embeddings): no replica can serve them, whatever its size."""
     with pytest.raises(ScenarioError) as ei:
         _load_with_checks([chat(models={"api": "acme/m1", "neocloud": "llama-3.3-70b"},
                                 allowed_pools=["neocloud", "api"], slo={"interactivity_tok_s_user": 20},
-                                system_prompt_tokens=100_000)],
+                                system_prompt_tokens=150_000)],
                           pools={"neocloud": {"enabled": True, "gpu": "h100-sxm", "reserved_gpus": 2}})
     (p,) = ei.value.problems
     assert p.path == "workloads[0].models.neocloud" and p.line is not None
-    assert "does not fit" in p.message and "h100-sxm" in p.message
+    assert "llama-3.3-70b" in p.message and "context" in p.message
+
+
+def _owned_chat(prompt: int):
+    return make([chat(models={"api": "acme/m1", "owned": "llama-3.3-70b"}, allowed_pools=["owned", "api"],
+                      slo={"interactivity_tok_s_user": 20}, system_prompt_tokens=prompt)], checks=False,
+                pools={"owned": {"enabled": True, "gpu": "h200", "purchases": [{"month": 0, "gpus": 8}],
+                                 "lead_time_months": 0}})
+
+
+def test_long_contexts_shrink_the_batch_a_replica_must_hold():
+    """The memory fit holds the batch the engines charge for: the curve's throughput at the SLO,
+    derated for the context by (1 + 1500/6800)/(1 + L/6800) (sim.pools.gpu.context_factor), over the
+    SLO. At L = 8.3k an H200 runs about half its 1k-context streams, and Llama-3.3-70B FP8 (70.6 GB
+    of weights) with their FP8 KV cache fits 2 H200s (L = 8,000 + 100 + 200 = 8,300)."""
+    from sim.expected.unit_costs import gpu_context_tokens
+    from sim.pools.fit import replica_for
+    from sim.pools.gpu import context_factor
+
+    sc = _owned_chat(8_000)
+    w = sc.token_workloads[0]
+    ctx = gpu_context_tokens(w, PriceBook(sc.price_date, sc.prices.overrides))
+    assert ctx == pytest.approx(8_000 + 100 + 200, rel=1e-9)  # prompt (system + user message) + output
+    cv = load_hardware()["h200"].curve("llama-3.3-70b")
+    fit = replica_for(sc, w, "owned", load_hardware(), ctx)
+    i = max(20.0, float(cv.interactivity[0]))  # the curve says nothing slower than its first point
+    assert fit.streams_per_gpu == int(float(cv.throughput_at(i)) * float(context_factor(ctx)) / i)
+    # KV per token: 80 layers × 8 KV heads × 128 × (K, V) × 1 byte (FP8) = 163,840 B
+    kv_gib = fit.streams_per_gpu * ctx * 163_840 / 2**30
+    assert fit.gpus == 2
+    assert kv_gib < 0.9 * 141 - 70.6e9 / 2 / 2**30 - 3.5  # beside half the weights and the runtime
+    assert kv_gib > 0.9 * 141 - 70.6e9 / 2**30 - 3.5  # but not beside all of them: 1 GPU cannot
+
+
+def test_a_batch_that_does_not_fit_one_node_is_refused_not_overstated():
+    """At 40k tokens the SLO's batch (the derated curve / 20 tok/s) needs more KV per GPU than an
+    H200 has beside the weights, at any replica within a node: the forecast would overstate what a
+    GPU serves, so the fit refuses it and says how many streams do fit."""
+    from sim.expected.unit_costs import gpu_context_tokens
+    from sim.pools.fit import ModelFitError, replica_for
+
+    sc = _owned_chat(40_000)
+    w = sc.token_workloads[0]
+    with pytest.raises(ModelFitError, match=r"at most \d+ fit next to the weights in a replica of 8 GPUs"):
+        replica_for(sc, w, "owned", load_hardware(), gpu_context_tokens(w, PriceBook(sc.price_date, sc.prices.overrides)))
+
+
+def test_monte_carlo_spend_is_finite_nonnegative_and_the_sum_of_its_components():
+    """Per path and month: owned spend (shown back to workloads plus the idle line) equals the sum of
+    the owned cost components; neocloud spend equals reserved GPU-hours × price (no on-demand)."""
+    from sim.mc.runner import run
+
+    sc = make([chat(models={"api": "acme/m1", "owned": "llama-3.3-70b", "neocloud": "llama-3.3-70b"},
+                    allowed_pools=["owned", "neocloud", "api"], slo={"interactivity_tok_s_user": 20},
+                    sessions_per_user_per_day={"dist": "uniform", "low": 50, "high": 400})],
+              horizon={"start": "2027-02", "months": 3},
+              pools={"api": {"price_trend": {"commodity_per_year": 0.0, "frontier_per_year": 0.0}},
+                     "owned": {"enabled": True, "gpu": "h200", "lead_time_months": 1,
+                               "purchases": [{"month": 0, "gpus": 2}],
+                               "power_price_per_kwh": {"dist": "uniform", "low": 0.05, "high": 0.2}},
+                     "neocloud": {"enabled": True, "gpu": "h100-sxm", "reserved_gpus": 2, "on_demand_max_gpus": 0,
+                                  "reserved_price_per_gpu_hour": {"dist": "uniform", "low": 1.5, "high": 3.0},
+                                  "price_trend_per_year": 0.0}})
+    ds, _ = run(sc, paths=40)
+    for v in ("spend", "owned_cost", "tokens_input", "gpu_hours"):
+        assert np.isfinite(ds[v].values).all() and (ds[v].values >= 0).all(), v
+    owned = ds["spend"].sel(pool="owned").sum("workload")
+    parts = ds["owned_cost"].sum("owned_component")
+    np.testing.assert_allclose(owned.values, parts.values, rtol=1e-9, atol=1e-6)
+    # month 0: nothing in service yet (lead time 1) -> no owned cost at all
+    assert float(parts.isel(month=0).max()) == 0.0
+    hours = np.array([28, 31, 30]) * 24.0  # Feb, Mar, Apr 2027
+    price = ds["input:pools.neocloud.reserved_price_per_gpu_hour"].values  # (strategy, path)
+    neo = ds["spend"].sel(pool="neocloud").sum("workload").values  # (strategy, path, month)
+    np.testing.assert_allclose(neo, 2 * price[..., None] * hours, rtol=1e-9)
+
+
+BROKEN = """name: broken
+horizon: {start: 2027-01, months: 12}
+prices: {date: 2027-01-01}
+business_units: [{name: bu, users: {curve: fixed, ceiling: 200}}]
+workloads:
+  - {name: chat, kind: chat, business_unit: bu, sessions_per_user_per_day: 10, turns: 3,
+     models: {owned: llama-3.3-70b}, allowed_pools: [owned], slo: {interactivity_tok_s_user: 400}}
+pools:
+  owned: {enabled: true, gpu: h200, purchases: [{month: 0, gpus: 2}], lead_time_months: 0}
+"""
+
+
+@pytest.mark.parametrize("command", ["validate", "estimate", "run", "tco", "des"])
+def test_every_command_refuses_the_unservable_scenario(command, tmp_path, capsys):
+    """Defect: `validate` said OK and `run` reported a spend of $0 (the fleet's cost lost in a NaN)."""
+    import json
+
+    from sim.cli import main
+
+    f = tmp_path / "broken.yaml"
+    f.write_text(BROKEN)
+    code = main([command, str(f), "--json"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 2 and len(out) == 1
+    obj = json.loads(out[0])
+    assert obj["ok"] is False and obj["error"] == "scenario"
+    (msg,) = obj["problems"]
+    assert msg.startswith(f"{f}:7: workloads[0].slo.interactivity_tok_s_user:") and "400" in msg
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fa=st.floats(0, 5e5), pa=st.floats(1e3, 5e4), ca=st.floats(1e9, 5e10), ra=st.sampled_from([1, 2, 4, 8]),
+       fb=st.floats(0, 5e5), pb=st.floats(1e3, 5e4), cb=st.floats(1e9, 5e10), rb=st.sampled_from([1, 2, 4, 8]),
+       vb=st.floats(0, 2e-7))
+def test_crossover_of_two_fleets_against_a_dense_grid(fa, pa, ca, ra, fb, pb, cb, rb, vb):
+    """Both pools in whole replicas (neocloud vs owned): None exactly when b costs more per token at
+    scale; otherwise b is never dearer above the crossover, on a grid well past it."""
+    a = PoolLine("neocloud", floor=fa, per_gpu=pa, cap=ca, n_min=ra, step=ra)
+    b = PoolLine("owned", floor=fb, per_gpu=pb, var=vb, cap=cb, n_min=rb, step=rb)
+    x = crossover(a, b)
+    s_end = b.per_token_at_scale() - a.per_token_at_scale()
+    if s_end > 0:
+        assert x is None
+        return
+    if x is None:
+        return  # a tie at scale with b dearer somewhere in every period
+    hi = 20 * max(x, ra * ca, rb * cb)
+    grid = np.unique(np.r_[np.linspace(x, hi, 400_001)[1:], np.arange(1, 200) * ra * ca, np.arange(1, 200) * rb * cb])
+    grid = grid[(grid > x * (1 + 1e-9)) & (grid <= hi)]
+    gap = b.cost(grid) - a.cost(grid)
+    assert (gap <= 1e-6 * np.maximum(a.cost(grid), 1.0)).all()
+
+
+def test_gpus_that_arrive_after_the_horizon_never_serve():
+    """An order at month 10 with a 4-month lead time on a 12-month horizon serves nothing: an
+    owned-only workload would go unserved and be reported as free, so it is refused on load."""
+    with pytest.raises(ScenarioError) as ei:
+        _load_with_checks([chat(models={"owned": "llama-3.3-70b"}, allowed_pools=["owned"],
+                                slo={"interactivity_tok_s_user": 20})],
+                          horizon={"start": "2027-01", "months": 12},
+                          pools={"owned": {"enabled": True, "gpu": "h200", "purchases": [{"month": 10, "gpus": 8}],
+                                           "lead_time_months": 4}})
+    assert any("ever has capacity" in p.message for p in ei.value.problems)
+
+
+def test_a_fleet_smaller_than_one_replica_is_a_located_error():
+    """One H100 cannot hold Llama-3.3-70B in FP8 (its smallest replica is 2 GPUs)."""
+    with pytest.raises(ScenarioError) as ei:
+        _load_with_checks([chat(models={"api": "acme/m1", "neocloud": "llama-3.3-70b"},
+                                allowed_pools=["neocloud", "api"], slo={"interactivity_tok_s_user": 20})],
+                          pools={"neocloud": {"enabled": True, "gpu": "h100-sxm", "reserved_gpus": 1}})
+    (p,) = ei.value.problems
+    assert p.path == "pools.neocloud.reserved_gpus" and p.line is not None
+    assert "fewer than one deployable replica" in p.message

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from ..catalog.hardware import load_hardware
-from ..pools.fit import replica_for
+from ..pools.fit import ModelFitError, replica_for
 from ..pools.gpu import gpu_rates
 from ..pools.lines import WorkloadMix, fleet_for, lines_at
 from ..pools.valuation import MeanValues
@@ -62,9 +62,16 @@ def workload_mix_of(sc, w, book, hw=None) -> WorkloadMix:
     """The ``WorkloadMix`` of one workload: tokens, API list cost, GPU-seconds, smallest replicas."""
     hw = hw or load_hardware()
     es, tokens, gsec = session_mix(sc, w, book, hw)
-    models = {"api": w.models.api} | {pool: getattr(w.models, pool) for pool in gsec}
     ctx = gpu_context_tokens(w, book) if gsec else 0.0
-    replicas = {pool: replica_for(sc, w, pool, hw, ctx).gpus for pool in gsec}
+    replicas = {}
+    for pool in list(gsec):
+        try:
+            replicas[pool] = replica_for(sc, w, pool, hw, ctx).gpus
+        except ModelFitError:
+            # a pool the workload is not allowed on (the load checks refuse an allowed one): its
+            # model cannot be deployed there, so it has no cost line
+            del gsec[pool]
+    models = {"api": w.models.api} | {pool: getattr(w.models, pool) for pool in gsec}
     return WorkloadMix(w.name, tokens, {r: u.cost for r, u in es.api.items()}, gsec, models, replicas)
 
 

@@ -117,6 +117,10 @@ class PoolLine:
 def crossover(a: PoolLine, b: PoolLine) -> float | None:
     """Annual tokens above which ``b`` is cheaper than ``a`` for good (None: never; 0: always)."""
     s_end = b.per_token_at_scale() - a.per_token_at_scale()
+    if s_end > 0:
+        # b costs more per token at scale: the gap grows like s_end·V (floors and one replica of
+        # rounding are bounded), so b is dearer at every large enough volume — never for good
+        return None
 
     def seg_f(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """f = cost_b − cost_a at the open left end and at the right end of each segment."""
@@ -141,11 +145,15 @@ def crossover(a: PoolLine, b: PoolLine) -> float | None:
     base = max(knees, default=0.0)
     amp = (b.floor if b.has_fleet else 0.0) - (a.floor if a.has_fleet else 0.0) \
         + (b.step * b.per_gpu if b.has_fleet and b.step > 0 else 0.0)
+    unit = max([ln.step * ln.cap for ln in (a, b) if ln.has_fleet and ln.step > 0], default=0.0)
     if s_end < 0:
         bound = max(base, amp / -s_end if amp > 0 else 0.0) * (1.0 + 1e-9) + 1.0
-    else:
-        unit = max([ln.step * ln.cap for ln in (a, b) if ln.has_fleet and ln.step > 0], default=0.0)
+    else:  # equal per-token cost at scale: the gap is periodic past both knees; scan two periods
         bound = max(base, 1.0) * 4.0 + 2.0 * unit
+    if unit > 0 and bound / unit > _MAX_SEGMENTS:
+        # a near tie puts the crossover past millions of replicas; ``bound`` is a valid upper
+        # bound of it (b is cheaper at every volume above), far beyond any real workload
+        return float(bound)
     pts = np.unique(np.r_[0.0, a.breakpoints(bound), b.breakpoints(bound), bound])
     lo, hi = pts[:-1], pts[1:]
     f_lo, f_hi = seg_f(lo, hi)
