@@ -1,0 +1,125 @@
+"""Located problems of a scenario file, and YAML parsed with the line of every key.
+
+Every problem names the file, the line, the key path and what was expected; a scenario that
+fails to load raises ``ScenarioError`` with all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f" {self.path}:" if self.path else ""
+        return f"{where}:{key} {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario could not be loaded; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# ---- YAML with line numbers -----------------------------------------------------------------
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _compose(text: str, file: str) -> tuple[Any, dict[tuple, int], list[Problem]]:
+    """Parse YAML; return the data, a map key-path -> line, and duplicate-key problems."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+    problems: list[Problem] = []
+
+    def build(n: yaml.Node, path: tuple) -> Any:
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            out: dict = {}
+            for k_node, v_node in n.value:
+                if not isinstance(k_node, yaml.ScalarNode):
+                    problems.append(Problem(file, k_node.start_mark.line + 1, _fmt(path),
+                                            "keys must be plain words, not lists or mappings"))
+                    continue
+                key = _scalar(k_node)
+                kp = path + (key,)
+                if key in out:
+                    problems.append(Problem(file, k_node.start_mark.line + 1, _fmt(kp),
+                                            "duplicate key (YAML would silently keep the last one)"))
+                lines[kp] = k_node.start_mark.line + 1
+                out[key] = build(v_node, kp)
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [build(v, path + (i,)) for i, v in enumerate(n.value)]
+        return _scalar(n)
+
+    if node is None:
+        return None, lines, problems
+    return build(node, ()), lines, problems
+
+
+def _scalar(n: yaml.Node) -> Any:
+    loader = _Loader("")
+    try:
+        return loader.construct_object(n, deep=True)
+    except (ValueError, OverflowError, yaml.constructor.ConstructorError):
+        # e.g. 2026-02-30 looks like a YAML timestamp but is no date: keep the text so the
+        # field's validator reports it with its key path
+        return n.value if isinstance(n, yaml.ScalarNode) else None
+    finally:
+        loader.dispose()
+
+
+def _fmt(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _line(lines: dict[tuple, int], path: tuple) -> int | None:
+    for k in range(len(path), -1, -1):
+        if path[:k] in lines:
+            return lines[path[:k]]
+    return None
+
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    """A YAML syntax error as a Problem on the line where the parser stopped, with a hint."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark else None
+    what = getattr(exc, "problem", None) or str(exc)
+    ctx, ctx_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    msg = f"malformed YAML: {what}"
+    if ctx and ctx_mark is not None and ctx_mark.line + 1 != line:
+        msg += f" ({ctx} that starts on line {ctx_mark.line + 1})"
+    elif ctx:
+        msg += f" ({ctx})"
+    if ctx and "flow" in ctx:
+        msg += "; is a closing bracket missing?"
+    if "'\\t'" in what or "\t" in what:
+        msg += "; indent with spaces, not tabs"
+    if "mapping values are not allowed" in what:
+        msg += "; check the indentation of this line (or quote a value that contains ': ')"
+    return Problem(file, line, "", msg)
+
+
