@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import sys
-import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from .distributions import _Dist
 from .model import Scenario
+from .schema_errors import _candidates
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
 
@@ -45,15 +45,6 @@ from it. A field's allowed range is checked over the whole support of its distri
 Rank correlations between uncertain fields go under `correlations` (`between: [path, path]`,
 `rho`); together they must form a positive semi-definite matrix.
 """
-
-
-def _candidates(ann: Any) -> list[Any]:
-    origin = get_origin(ann)
-    if origin is Annotated:
-        return _candidates(get_args(ann)[0])
-    if origin in (Union, types.UnionType):
-        return [c for a in get_args(ann) for c in _candidates(a)]
-    return [ann]
 
 
 def _type_name(ann: Any) -> str:
