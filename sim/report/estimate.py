@@ -126,7 +126,7 @@ def estimate_text(fc, unit_costs: pd.DataFrame, written: list[Path]) -> str:
                         why = f"the fleet strategy {basis.split(':', 1)[1]!r} buys, in {unit}"
                     else:
                         why = "no fleet in the scenario: one smallest replica"
-                    out.append(f"  {r['workload']} on {pool}: {n:g} GPUs ({why})")
+                    out.append(f"  {r['workload']} on {pool}: {n:g} GPU{'s' if n != 1 else ''} ({why})")
     out.append("")
     out.append("Written: " + ", ".join(str(p) for p in written))
     return "\n".join(out)
