@@ -59,6 +59,17 @@ class _Dist(BaseModel):
     def is_random(self) -> bool:
         return True
 
+    @model_validator(mode="after")
+    def _finite_parameters(self) -> "_Dist":
+        # an infinite bound or a NaN weight makes every mean and draw non-finite: refuse it here,
+        # where the loader can still say which key it was
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            for x in (v if isinstance(v, (list, tuple)) else [v]):
+                if isinstance(x, float) and not math.isfinite(x):
+                    raise ValueError(f"{name} must be a finite number, got {x}")
+        return self
+
 
 class Fixed(_Dist):
     """A known number (the same as writing the number itself)."""

@@ -87,7 +87,9 @@ class Sweep(Model):
 class Scenario(Model):
     """A tokensim scenario. Money is in ``currency``; prices in the YAML are per million tokens."""
 
-    name: str = Field("scenario", description="Scenario name (used for output folders).")
+    name: str = Field("scenario", min_length=1, max_length=100,
+                      description="Scenario name (the folder under outputs/): letters, digits, '.', '_', '-' "
+                                  "and spaces, starting with a letter or digit; no path separators or '..'.")
     description: str = Field("", description="Free text.")
     horizon: Horizon = Field(description="Forecast window.")
     currency: str = Field("USD", description="Currency of every amount (the price library is in USD).")
@@ -157,6 +159,15 @@ class Scenario(Model):
             for v in sw.values:
                 out.append(Strategy(name=f"{prefix}={v}", set={sw.field: v}))
         return out or [Strategy(name="base")]
+
+    @field_validator("name")
+    @classmethod
+    def _name_stays_in_outputs(cls, v: str) -> str:
+        # the name becomes outputs/<name>/: anything that could climb out of it is refused
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._ -]*", v) or ".." in v:
+            raise ValueError(f"{v[:40]!r} cannot name a folder under outputs/: use letters, digits, '.', '_', '-' and "
+                             "spaces, starting with a letter or digit (no '/', '\\', '..' or control characters)")
+        return v
 
     def with_strategy(self, strategy: "str | Strategy | None") -> "Scenario":
         """This scenario with a strategy's settings applied (by name or as a Strategy; None: as is)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -32,6 +34,10 @@ class Adoption(Model):
     q: Positive = unit("1/month", default=0.38, description="Bass: coefficient of imitation.")
 
 
+MIN_ACTIVITY = 1e-6  # smallest non-zero activity weight
+MAX_DAY_ACTIVITY = 10.0  # a day ten times as busy as a full working day is a typo, not a forecast
+
+
 class ActivityProfile(Model):
     """When users are active: a weekly and an hourly shape.
 
@@ -55,10 +61,20 @@ class ActivityProfile(Model):
         for key in ("weekly", "hourly"):
             vals = getattr(self, key)
             if vals is not None:
+                if any(not math.isfinite(v) for v in vals):
+                    raise ValueError(f"{key} values must be finite numbers")
                 if any(v < 0 for v in vals):
                     raise ValueError(f"{key} values must be >= 0")
                 if sum(vals) <= 0:
                     raise ValueError(f"{key} values must not all be 0")
+                # a weight below a millionth of a full day is no activity at all: write 0 (weights
+                # of 1e-320 made every session vanish and reported a forecast of $0)
+                if any(0 < v < MIN_ACTIVITY for v in vals) and key == "weekly":
+                    raise ValueError(f"weekly values must be 0 or at least {MIN_ACTIVITY:g} of a full working day")
+                if key == "hourly" and max(vals) < MIN_ACTIVITY:
+                    raise ValueError(f"hourly values are relative shares: the largest must be at least {MIN_ACTIVITY:g}")
+        if self.weekly is not None and max(self.weekly) > MAX_DAY_ACTIVITY:
+            raise ValueError(f"weekly values are relative to a full working day (1.0): at most {MAX_DAY_ACTIVITY:g}")
         return self
 
 

@@ -1,0 +1,50 @@
+"""Minimal reproductions that once gave a forecast of $0, an inf, or wrote outside outputs/.
+
+Each must now be refused on load by every command, with exit 2 and one located message (file,
+line, key path, what was expected) — never an internal error and never a number.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+HERE = Path(__file__).resolve().parent / "reliability_cases"
+
+CASES = {
+    # file: (key path, words the message must contain)
+    "D10_weekly_nan": ("activity", "weekly values must be finite"),
+    "D10b_hourly_inf": ("activity", "hourly values must be finite"),
+    "D10c_weekly_tiny": ("activity", "at least 1e-06 of a full working day"),
+    "D11_uniform_inf": ("workloads[0].sessions_per_user_per_day", "high must be a finite number"),
+    "D11b_lognormal_p90_inf": ("workloads[0].output_tokens", "p90 must be a finite number"),
+    "D11c_discrete_nan_weight": ("workloads[0].sessions_per_user_per_day", "weights must be a finite number"),
+    "D11d_fixed_inf": ("workloads[0].sessions_per_user_per_day", "value must be a finite number"),
+    "D16_strategy_unknown_gpu": ("strategies[0].set.pools.owned.gpu", "unknown GPU 'nonexistent-gpu'"),
+    "D17_name_absolute_path": ("name", "cannot name a folder under outputs/"),
+    "D17b_name_traversal": ("name", "cannot name a folder under outputs/"),
+    "D17c_name_nul": ("name", "cannot name a folder under outputs/"),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "estimate", "run"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_case_is_refused_with_a_located_message(case, command, tmp_path, capsys):
+    path, words = CASES[case]
+    f = HERE / f"{case}.yaml"
+    argv = [command, str(f), "--json"] + (["--out", str(tmp_path / "out")] if command != "validate" else [])
+    code = main(argv)
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err
+    obj = json.loads(lines[0])
+    assert obj["ok"] is False and obj["error"] == "scenario"
+    (msg,) = obj["problems"]
+    prefix, _, rest = msg.partition(f": {path}: ")
+    assert prefix.startswith(f"{f}:") and prefix.rsplit(":", 1)[1].isdigit(), msg  # file:line
+    assert words in rest, msg
+    assert not (tmp_path / "out").exists()  # nothing written
