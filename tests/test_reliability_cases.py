@@ -1,4 +1,5 @@
-"""Minimal reproductions that once gave a forecast of $0, an inf, or wrote outside outputs/.
+"""Minimal reproductions that once gave a forecast of $0, an inf, an internal error, or wrote
+outside outputs/.
 
 Each must now be refused on load by every command, with exit 2 and one located message (file,
 line, key path, what was expected) — never an internal error and never a number.
@@ -17,6 +18,14 @@ HERE = Path(__file__).resolve().parent / "reliability_cases"
 
 CASES = {
     # file: (key path, words the message must contain)
+    "D03_empirical_nul_byte": ("workloads[0].turns.file", "not a usable file name"),
+    "D04_empirical_name_too_long": ("workloads[0].turns.file", "not a usable file name"),
+    "D05_override_inf": ("prices.overrides[0]", "input must be a finite price of at most 60,000"),
+    "D05b_override_cached_1e308": ("prices.overrides[0]", "cached_input must be a finite price of at most 60,000"),
+    "D09_horizon_year0": ("horizon.start", "must start between 2000 and 2100"),
+    "D09b_horizon_year9999": ("horizon.start", "must start between 2000 and 2100"),
+    "D13_price_date_far": ("prices.date", "must lie between 2000 and 2100"),
+    "D13b_horizon_year1": ("horizon.start", "must start between 2000 and 2100"),
     "D10_weekly_nan": ("activity", "weekly values must be finite"),
     "D10b_hourly_inf": ("activity", "hourly values must be finite"),
     "D10c_weekly_tiny": ("activity", "at least 1e-06 of a full working day"),

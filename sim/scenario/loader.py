@@ -180,9 +180,20 @@ def _empirical_problems(data: Any, base_dir: Path, lines: dict, file: str) -> li
     def walk(obj: Any, loc: tuple) -> None:
         if isinstance(obj, dict):
             if obj.get("dist") == "empirical" and isinstance(obj.get("file"), str):
-                path = (base_dir / obj["file"]).resolve()
                 column = obj.get("column")
-                if not path.is_file():
+                name = obj["file"]
+                where = (file, _line(lines, loc + ("file",)), _fmt(loc + ("file",)))
+                if "\x00" in name or len(name) > 1024 or any(len(part) > 255 for part in Path(name).parts):
+                    out.append(Problem(*where, "empirical distribution: not a usable file name (a NUL byte, or "
+                                       "longer than 1,024 characters / 255 per part)"))
+                    return
+                try:
+                    path = (base_dir / name).resolve(strict=False)
+                    found = path.is_file()
+                except (OSError, RuntimeError, ValueError) as exc:  # symlink loops, odd paths
+                    out.append(Problem(*where, f"empirical distribution: cannot open {name[:80]!r}: {exc}"))
+                    return
+                if not found:
                     out.append(Problem(file, _line(lines, loc + ("file",)), _fmt(loc + ("file",)),
                                        f"empirical distribution: file not found: {obj['file']} "
                                        f"(looked for {path}; paths are relative to the scenario file)"))

@@ -16,6 +16,9 @@ from .types import Model, Prob, unit
 from .workloads import TOKEN_WORKLOADS, EmbeddedSaasWorkload, Workload
 
 _YM = re.compile(r"^(\d{4})-(\d{2})$")
+# Years a forecast may start or price from: price trends compound from the price date, so a date
+# centuries away gives inf; the library's price data starts in the 2020s.
+YEARS = (2000, 2100)
 
 
 class Horizon(Model):
@@ -33,6 +36,8 @@ class Horizon(Model):
         m = _YM.match(s)
         if not m or not 1 <= int(m.group(2)) <= 12:
             raise ValueError(f"expected a month as YYYY-MM (e.g. 2027-01), got {s!r}")
+        if not YEARS[0] <= int(m.group(1)) <= YEARS[1]:
+            raise ValueError(f"the horizon must start between {YEARS[0]} and {YEARS[1]}, got {s!r}")
         return s
 
     @property

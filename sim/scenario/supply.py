@@ -8,6 +8,7 @@ where each number carries its source; defaults written here cite
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -154,6 +155,10 @@ class Contract(Model):
         return self
 
 
+# the dearest list price in genai-prices 0.2.3 is o1-pro output at $600/MTok: anything 100x that is a typo
+MAX_PRICE_PER_MTOK = 60_000.0
+
+
 class PriceOverride(Model):
     """A private or negotiated API rate, or a model the price library lacks (USD per million tokens)."""
 
@@ -170,6 +175,11 @@ class PriceOverride(Model):
     def _pair(self) -> "PriceOverride":
         if (self.input is None) != (self.output is None):
             raise ValueError("give both input and output prices, or neither")
+        for k in ("input", "output", "cached_input", "cache_write_5m", "cache_write_1h"):
+            v = getattr(self, k)
+            if v is not None and not (math.isfinite(v) and v <= MAX_PRICE_PER_MTOK):
+                raise ValueError(f"{k} must be a finite price of at most {MAX_PRICE_PER_MTOK:,.0f} per million "
+                                 f"tokens, got {v}")
         return self
 
 
@@ -183,10 +193,12 @@ class Prices(Model):
     @classmethod
     def _iso(cls, v: Any) -> Any:
         if isinstance(v, (_dt.date, _dt.datetime)):
-            return v.isoformat()[:10]
+            v = v.isoformat()[:10]
         if isinstance(v, str):
             try:
-                _dt.date.fromisoformat(v)
+                d = _dt.date.fromisoformat(v)
             except ValueError:
                 raise ValueError(f"expected a date as YYYY-MM-DD, got {v!r}") from None
+            if not 2000 <= d.year <= 2100:  # the horizon's bounds (sim.scenario.model.YEARS)
+                raise ValueError(f"the price date must lie between 2000 and 2100, got {v!r}")
         return v
