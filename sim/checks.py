@@ -150,17 +150,10 @@ def pool_problems(sc, *, hw=None, book_of: Callable | None = None) -> list[Locat
 
 
 def _peak_gpus(sc, pool: str) -> float:
-    """The most GPUs a pool has in service in any month of the horizon (its mean)."""
-    from .pools.neocloud import on_demand_cap, reserved_schedule
-    from .pools.owned import owned_fleet
+    from .pools.lines import peak_gpus
     from .pools.valuation import MeanValues
 
-    val, M = MeanValues(), sc.horizon.months
-    if pool == "owned":
-        x = owned_fleet(sc, val, M, sc.trend_offset).in_service
-        return float(x.max()) if x.size else 0.0
-    x = reserved_schedule(sc, val, M).gpus
-    return (float(x.max()) if x.size else 0.0) + float(on_demand_cap(sc, val))  # both serve at once
+    return peak_gpus(sc, pool, MeanValues())
 
 
 def _pool_has_gpus(sc, pool: str) -> bool:

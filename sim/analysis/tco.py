@@ -31,8 +31,17 @@ import xarray as xr
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook
 from ..expected.unit_costs import workload_mix_of
-from ..pools.lines import (PAIRS, PoolLine, WorkloadMix, component_split_per_mtok, crossovers,
-                           fleet_for, line_of, pool_lines)
+from ..pools.lines import (
+    PAIRS,
+    PoolLine,
+    WorkloadMix,
+    basis_text,
+    component_split_per_mtok,
+    crossovers,
+    fleet_for,
+    line_of,
+    pool_lines,
+)
 from ..pools.lines import lines_at as _lines_at
 from ..pools.owned import OWNED_COMPONENTS
 from ..pools.valuation import LatinValues, MeanValues
@@ -282,15 +291,6 @@ def purchase_fields(pa: dict, template: Strategy) -> dict:
             "p_regret": pa["p_regret"], "stranded_capacity_risk": pa["stranded_capacity_risk"]}
 
 
-def fleet_basis_text(basis: str | None) -> str:
-    """Where a unit cost's fleet comes from, in words."""
-    if basis == "scenario":
-        return "the scenario's own fleet"
-    if basis and basis.startswith("strategy:"):
-        return f"the fleet strategy {basis.split(':', 1)[1]!r} buys"
-    return "one smallest deployable replica: the scenario has no such fleet"
-
-
 def tco_text(r: dict) -> str:
     from .common import tokens_str
 
@@ -317,7 +317,7 @@ def tco_text(r: dict) -> str:
         for row in r["crossover_by_year"]))
     if r["owned_cost_per_mtok_by_component"]:
         L += ["", f"Owned cost per million tokens by component ({r['owned_fleet_gpus']:g} GPUs, "
-                  f"{fleet_basis_text(r.get('owned_fleet_basis'))}, used at their usable share):",
+                  f"{basis_text(r.get('owned_fleet_basis'))}, used at their usable share):",
               "  " + ", ".join(f"{k} {v:.3f}" for k, v in r["owned_cost_per_mtok_by_component"].items())
               + f"  = {sum(r['owned_cost_per_mtok_by_component'].values()):.3f} {cur}/MTok"]
     pa = r.get("purchase_sweep")

@@ -191,8 +191,7 @@ def pool_lines(sc, hw, mix: WorkloadMix, month: int, value) -> dict[str, LinePar
     Each number is a float or, for per-draw valuations, an array; ``line_of`` picks one draw as
     a ``PoolLine``.
     """
-    offset = (sc.horizon.start_date.year - sc.price_date.year) * 12 + (sc.horizon.start_date.month - sc.price_date.month)
-    t = np.asarray(float(month + offset))
+    t = np.asarray(float(month + sc.trend_offset))
     out: dict[str, LineParams] = {}
     if mix.api_cost and mix.tokens > 0:
         frontier = set(sc.pools.api.frontier_models)
@@ -263,6 +262,32 @@ class Fleet:
     basis: str  # "scenario": the scenario's own fleet; "strategy:<name>"; "replica": none, smallest replica
 
 
+def basis_text(basis: str | None) -> str:
+    """Where a unit cost's fleet comes from (``Fleet.basis``), in words."""
+    if basis == "scenario":
+        return "the scenario's own fleet"
+    if basis and basis.startswith("strategy:"):
+        return f"the fleet strategy {basis.split(':', 1)[1]!r} buys"
+    return "one smallest deployable replica: the scenario has no such fleet"
+
+
+def peak_gpus(sc, pool: str, value, on_demand: bool = True) -> float:
+    """The most GPUs ``pool`` has in service in any month of the horizon (mean over draws).
+
+    Owned: GPUs in service (lead time and life applied). Neocloud: reserved GPUs of the pool and
+    of contracts, plus the on-demand cap when ``on_demand`` (both serve at once).
+    """
+    from .neocloud import on_demand_cap, reserved_schedule
+    from .owned import owned_fleet
+
+    M = sc.horizon.months
+    if pool == "owned":
+        return owned_fleet(sc, value, M, sc.trend_offset).peak
+    g = np.asarray(reserved_schedule(sc, value, M).gpus, float)
+    n = float(g.max(-1).mean()) if g.size else 0.0
+    return n + (float(np.mean(on_demand_cap(sc, value))) if on_demand else 0.0)
+
+
 def fleet_for(sc, pool: str, line: PoolLine, value) -> Fleet:
     """The fleet the scenario has on ``pool``, rounded up to whole replicas.
 
@@ -270,19 +295,15 @@ def fleet_for(sc, pool: str, line: PoolLine, value) -> Fleet:
     buys; else one smallest replica. Neocloud: the largest reservation (pool and contracts); else
     one replica. The basis says which, so a table can state when no fleet exists.
     """
-    from .neocloud import reserved_schedule
-    from .owned import owned_fleet
-
     step = max(line.step, 1.0)
-    M = sc.horizon.months
 
     def whole(n: float) -> float:
         return float(max(line.n_min, step * math.ceil(n / step - 1e-9)))
 
+    n = peak_gpus(sc, pool, value, on_demand=False)  # a unit cost is quoted for the committed fleet
+    if n > 0:
+        return Fleet(whole(n), "scenario")
     if pool == "owned":
-        n = owned_fleet(sc, value, M, 0).peak
-        if n > 0:
-            return Fleet(whole(n), "scenario")
         from ..scenario.model import set_path
 
         for s in sc.all_strategies():
@@ -292,9 +313,4 @@ def fleet_for(sc, pool: str, line: PoolLine, value) -> Fleet:
                           for i, p in enumerate(s_sc.pools.owned.purchases))
                 if tot > 0:
                     return Fleet(whole(tot), f"strategy:{s.name}")
-    else:
-        g = np.asarray(reserved_schedule(sc, value, M).gpus, float)
-        n = float(g.max(-1).mean()) if g.size else 0.0
-        if n > 0:
-            return Fleet(whole(n), "scenario")
     return Fleet(float(max(line.n_min, 1.0)), "replica")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io import files
+from ..pools.lines import basis_text
 
 
 def monthly_table(fc, by: str = "workload") -> pd.DataFrame:
@@ -119,13 +120,9 @@ def estimate_text(fc, unit_costs: pd.DataFrame, written: list[Path]) -> str:
                 if n is not None and pd.notna(n):
                     basis = r.get(f"{pool}_fleet_basis")
                     rep = r.get(f"{pool}_replica_gpus", 1)
-                    unit = f"{rep:g}-GPU replica{'s' if n != rep else ''}"
-                    if basis == "scenario":
-                        why = f"the scenario's fleet, in {unit}"
-                    elif str(basis).startswith("strategy:"):
-                        why = f"the fleet strategy {basis.split(':', 1)[1]!r} buys, in {unit}"
-                    else:
-                        why = "no fleet in the scenario: one smallest replica"
+                    why = basis_text(basis)
+                    if basis != "replica":
+                        why += f", in {rep:g}-GPU replica{'s' if n != rep else ''}"
                     out.append(f"  {r['workload']} on {pool}: {n:g} GPU{'s' if n != 1 else ''} ({why})")
     out.append("")
     out.append("Written: " + ", ".join(str(p) for p in written))
