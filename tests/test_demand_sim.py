@@ -454,7 +454,7 @@ def test_offline_batch_path_equals_event_path():
     binding) rate limit they run as SimPy callbacks: both give the same table."""
     sc = load_scenario(DEFAULT)
     fast = run_des(sc, days=0.5, users=400, seed=3)
-    slow = run_des(set_path(sc, "pools.api.rate_limits", {"rpm": 1e12, "tpm": 1e15}), days=0.5, users=400, seed=3)
+    slow = run_des(set_path(sc, "pools.api.rate_limits", {"rpm": 1e12, "tpm": 1e12}), days=0.5, users=400, seed=3)
     assert slow.summary["throttled_calls"] == 0
     pd.testing.assert_frame_equal(fast.sessions["doc_batch"], slow.sessions["doc_batch"])
     pd.testing.assert_frame_equal(fast.sessions["coding_agent"], slow.sessions["coding_agent"])

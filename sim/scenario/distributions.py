@@ -30,7 +30,7 @@ _Z90 = stats.norm.ppf(0.9)
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def mean(self) -> float:
         raise NotImplementedError
@@ -193,7 +193,7 @@ class Normal(_Dist):
     mean_: float = Field(alias="mean")
     sd: float = Field(ge=0)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     def mean(self) -> float:  # type: ignore[override]
         return self.mean_

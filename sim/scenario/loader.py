@@ -11,6 +11,8 @@ exits with status 2.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,8 +33,9 @@ from .model import (
     split_path,
     uncertain_fields,
 )
+from .limits import MAX_EMPIRICAL_BYTES, MAX_SCENARIO_BYTES
 from .problems import Problem, ScenarioError, _compose, _fmt, _line, _yaml_problem  # noqa: F401 - Problem, ScenarioError are this module's API
-from .schema_errors import _closest, _coerced_bools, _message, _pydantic_problems, _what
+from .schema_errors import _closest, _coerced_bools, _message, _pydantic_problems, _short, _what
 
 
 # ---- semantic checks after the schema ------------------------------------------------------
@@ -130,7 +133,7 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
             add(loc, _bad_key_path(sc, path, exc))
             return
         except ValidationError as exc:
-            add(loc, f"value {value!r} is not valid for {path}: "
+            add(loc, f"value {_short(repr(value))} is not valid for {path}: "
                 + "; ".join(_message(e) for e in exc.errors()))
             return
         if isinstance(value, bool) and not isinstance(get_path(new, path), bool):
@@ -187,16 +190,26 @@ def _empirical_problems(data: Any, base_dir: Path, lines: dict, file: str) -> li
                     out.append(Problem(*where, "empirical distribution: not a usable file name (a NUL byte, or "
                                        "longer than 1,024 characters / 255 per part)"))
                     return
+                path = base_dir / name
                 try:
-                    path = (base_dir / name).resolve(strict=False)
-                    found = path.is_file()
-                except (OSError, RuntimeError, ValueError) as exc:  # symlink loops, odd paths
-                    out.append(Problem(*where, f"empirical distribution: cannot open {name[:80]!r}: {exc}"))
+                    st = os.stat(path)  # follows symlinks: a loop is ELOOP here, on every Python
+                except FileNotFoundError:
+                    st = None
+                except (OSError, ValueError) as exc:  # symlink loops, permissions, odd paths
+                    why = getattr(exc, "strerror", None) or exc
+                    out.append(Problem(*where, f"empirical distribution: cannot open {name[:80]!r}: {why}"))
                     return
-                if not found:
-                    out.append(Problem(file, _line(lines, loc + ("file",)), _fmt(loc + ("file",)),
-                                       f"empirical distribution: file not found: {obj['file']} "
-                                       f"(looked for {path}; paths are relative to the scenario file)"))
+                if st is not None and not stat.S_ISREG(st.st_mode):
+                    out.append(Problem(*where, f"empirical distribution: {name[:80]!r} is not a regular file "
+                                       "(a directory, FIFO or device); give a CSV file"))
+                    return
+                if st is not None and st.st_size > MAX_EMPIRICAL_BYTES:
+                    out.append(Problem(*where, f"empirical distribution: {name[:80]!r} is {st.st_size:,} bytes; "
+                                       f"a sample file may be at most {MAX_EMPIRICAL_BYTES:,} bytes"))
+                    return
+                if st is None:
+                    out.append(Problem(*where, f"empirical distribution: file not found: {name} "
+                                       f"(looked for {path.absolute()}; paths are relative to the scenario file)"))
                 elif isinstance(column, str):
                     try:
                         load_empirical_column(path, column)
@@ -215,6 +228,46 @@ def _empirical_problems(data: Any, base_dir: Path, lines: dict, file: str) -> li
 
 
 # ---- public ---------------------------------------------------------------------------------
+def read_bounded(p: Path, limit: int, what: str, file: str) -> str:
+    """The text of a regular file of at most ``limit`` bytes, or ScenarioError saying why not.
+
+    Opened without blocking and checked with fstat before reading, so a FIFO (which would hang),
+    a device such as /dev/zero (which never ends) or a directory is refused, not read.
+    """
+    def refuse(msg: str) -> ScenarioError:
+        return ScenarioError([Problem(file, None, "", msg)])
+
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise refuse("file not found") from None
+    except IsADirectoryError:
+        raise refuse(f"is a directory, expected a {what}") from None
+    except (OSError, ValueError) as exc:  # permission, symlink loop, NUL in the name, name too long
+        raise refuse(f"cannot open: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise refuse(f"is a directory, expected a {what}")
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+            raise refuse(f"is {kind}, not a regular file; give a {what}")
+        if st.st_size > limit:
+            raise refuse(f"is {st.st_size:,} bytes; a {what} may be at most {limit:,} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:  # grew while we read it
+        raise refuse(f"is larger than {limit:,} bytes, the most a {what} may be")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 Checks = Callable[[Scenario], list[tuple[tuple, str]]]
 
 
@@ -226,14 +279,7 @@ def load_scenario(path: str | Path, checks: Checks | None = None) -> Scenario:
     """
     p = Path(path)
     file = str(path)
-    if not p.exists():
-        raise ScenarioError([Problem(file, None, "", "file not found")])
-    if p.is_dir():
-        raise ScenarioError([Problem(file, None, "", "is a directory, expected a YAML file")])
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(file, None, "", f"cannot read: {exc}")]) from None
+    text = read_bounded(p, MAX_SCENARIO_BYTES, "YAML file", file)
     return load_scenario_text(text, file=file, base_dir=p.parent, checks=checks)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from .distributions import _Dist
+from .limits import MAX_BUSINESS_UNITS, MAX_CONTRACTS, MAX_STRATEGIES, MAX_WORKLOADS
 from .population import ActivityProfile, BusinessUnit
 from .supply import Contract, Pools, Prices
 from .types import Model, Prob, unit
@@ -103,17 +104,21 @@ class Scenario(Model):
     discount_rate: Prob = unit("per year", default=0.08, description="Cost of capital for NPV.")
     activity: ActivityProfile = Field(default_factory=ActivityProfile, description="Default activity profile.")
     demand_noise: DemandNoise = Field(default_factory=DemandNoise, description="Day-level demand randomness (Monte Carlo).")
-    business_units: list[BusinessUnit] = Field(min_length=1, description="Groups of users.")
-    workloads: list[Workload] = Field(min_length=1, description="What the users do.")
+    business_units: list[BusinessUnit] = Field(min_length=1, max_length=MAX_BUSINESS_UNITS, description="Groups of users.")
+    workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS, description="What the users do.")
     pools: Pools = Field(default_factory=Pools, description="Capacity pools.")
-    contracts: list[Contract] = Field(default_factory=list, description="Pre-committed contracts.")
+    contracts: list[Contract] = Field(default_factory=list, max_length=MAX_CONTRACTS, description="Pre-committed contracts.")
     prices: Prices = Field(default_factory=Prices, description="Price date and overrides.")
     correlations: list[Correlation] = Field(default_factory=list, description="Rank correlations between uncertain fields.")
-    strategies: list[Strategy] = Field(default_factory=list, description="Decision alternatives.")
+    strategies: list[Strategy] = Field(default_factory=list, max_length=MAX_STRATEGIES, description="Decision alternatives.")
     sweeps: list[Sweep] = Field(default_factory=list, description="Generated strategies.")
 
     @model_validator(mode="after")
     def _cross_refs(self) -> "Scenario":
+        n = len(self.strategies) + sum(len(sw.values) for sw in self.sweeps)
+        if n > MAX_STRATEGIES:  # each strategy is a whole forecast
+            raise _located(("sweeps",) if self.sweeps else ("strategies",),
+                           f"{n:,} strategies (strategies plus sweep values); at most {MAX_STRATEGIES} are allowed")
         _unique(self.business_units, "business_units")
         _unique(self.workloads, "workloads")
         _unique(self.contracts, "contracts")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .types import Model, NonNeg, Positive, unit
+from .types import Model, NonNeg, Positive, Users, unit
 
 
 class Adoption(Model):
@@ -23,8 +23,8 @@ class Adoption(Model):
 
     curve: Literal["fixed", "linear", "logistic", "bass"] = Field(
         "logistic", description="Shape of adoption over time.")
-    start: NonNeg = unit("users", default=0.0, description="Users at the start of the horizon.")
-    ceiling: NonNeg = unit("users", description="Users at saturation (all eventual adopters).")
+    start: Users = unit("users", default=0.0, description="Users at the start of the horizon.")
+    ceiling: Users = unit("users", description="Users at saturation (all eventual adopters).")
     midpoint_month: NonNeg = unit(
         "months", default=6.0, description="Logistic: month of fastest adoption.")
     steepness: Positive = unit(

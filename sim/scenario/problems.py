@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .limits import MAX_LIST_ITEMS, MAX_TEXT_CHARS, MAX_YAML_DEPTH, MAX_YAML_NODES
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -36,12 +38,37 @@ class ScenarioError(Exception):
 
 
 # ---- YAML with line numbers -----------------------------------------------------------------
+class YAMLLimitError(yaml.YAMLError):
+    """The YAML is well-formed but exceeds a budget of ``sim.scenario.limits``."""
+
+    def __init__(self, message: str, mark: Any = None):
+        super().__init__(message)
+        self.message, self.problem_mark = message, mark
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """PyYAML's safe loader with a nesting budget (its composer recurses once per level)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise YAMLLimitError(f"nesting deeper than {MAX_YAML_DEPTH} levels; a scenario needs at most about 8",
+                                     self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _compose(text: str, file: str) -> tuple[Any, dict[tuple, int], list[Problem]]:
-    """Parse YAML; return the data, a map key-path -> line, and duplicate-key problems."""
+    """Parse YAML; return the data, a map key-path -> line, and duplicate-key and size problems.
+
+    Aliases are expanded here (the composer shares one node between them): the count of values
+    after expansion is bounded, so a 432-byte "billion laughs" file stops after MAX_YAML_NODES
+    values instead of growing to gigabytes.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -49,17 +76,27 @@ def _compose(text: str, file: str) -> tuple[Any, dict[tuple, int], list[Problem]
         loader.dispose()
     lines: dict[tuple, int] = {}
     problems: list[Problem] = []
+    count = 0
 
     def build(n: yaml.Node, path: tuple) -> Any:
+        nonlocal count
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise YAMLLimitError(f"more than {MAX_YAML_NODES:,} values once aliases (*name) are expanded; "
+                                 "a scenario needs a few hundred", n.start_mark)
         lines.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
+            if len(n.value) > MAX_LIST_ITEMS:
+                problems.append(Problem(file, n.start_mark.line + 1, _fmt(path),
+                                        f"a mapping of {len(n.value):,} keys; at most {MAX_LIST_ITEMS:,} are allowed"))
+                return None
             out: dict = {}
             for k_node, v_node in n.value:
                 if not isinstance(k_node, yaml.ScalarNode):
                     problems.append(Problem(file, k_node.start_mark.line + 1, _fmt(path),
                                             "keys must be plain words, not lists or mappings"))
                     continue
-                key = _scalar(k_node)
+                key = _scalar(k_node) if len(k_node.value) <= 200 else k_node.value[:200] + "…"
                 kp = path + (key,)
                 if key in out:
                     problems.append(Problem(file, k_node.start_mark.line + 1, _fmt(kp),
@@ -68,7 +105,15 @@ def _compose(text: str, file: str) -> tuple[Any, dict[tuple, int], list[Problem]
                 out[key] = build(v_node, kp)
             return out
         if isinstance(n, yaml.SequenceNode):
+            if len(n.value) > MAX_LIST_ITEMS:
+                problems.append(Problem(file, n.start_mark.line + 1, _fmt(path),
+                                        f"a list of {len(n.value):,} items; at most {MAX_LIST_ITEMS:,} are allowed"))
+                return None
             return [build(v, path + (i,)) for i, v in enumerate(n.value)]
+        if isinstance(n.value, str) and len(n.value) > MAX_TEXT_CHARS:
+            problems.append(Problem(file, n.start_mark.line + 1, _fmt(path),
+                                    f"a text of {len(n.value):,} characters; at most {MAX_TEXT_CHARS:,} are allowed"))
+            return None
         return _scalar(n)
 
     if node is None:
@@ -107,6 +152,8 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
     """A YAML syntax error as a Problem on the line where the parser stopped, with a hint."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark else None
+    if isinstance(exc, YAMLLimitError):
+        return Problem(file, line, "", exc.message)
     what = getattr(exc, "problem", None) or str(exc)
     ctx, ctx_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     msg = f"malformed YAML: {what}"

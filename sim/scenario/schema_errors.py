@@ -135,20 +135,24 @@ def _suggest(tag: str, got: Any, options: list[str]) -> str | None:
 
 
 def _what(v: Any) -> str:
-    """A value as the analyst wrote it, with its YAML type."""
+    """A value as the analyst wrote it, with its YAML type (long values cut: a message is one line)."""
     if v is None:
         return "nothing (an empty value)"
     if isinstance(v, bool):
         return f"a true/false value ({str(v).lower()})"
     if isinstance(v, (int, float)):
-        return f"the number {v!r}"
+        return f"the number {_short(repr(v))}"
     if isinstance(v, str):
-        return f"the text {v!r}"
+        return f"the text {_short(repr(v))}"
     if isinstance(v, dict):
-        return f"a mapping {v!r}"
+        return f"a mapping {_short(repr(v))}"
     if isinstance(v, list):
-        return f"a list {v!r}"
-    return repr(v)
+        return f"a list of {len(v):,} items {_short(repr(v))}" if len(v) > 10 else f"a list {_short(repr(v))}"
+    return _short(repr(v))
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _NUM_HINT = ("expected a number or a distribution such as {dist: pert, low: 1, mode: 2, high: 4} "
@@ -229,6 +233,10 @@ def _pydantic_problems(err: ValidationError, data: Any, lines: dict, file: str) 
                             + f"; got {_what(value)}")
             else:
                 msgs.append(f"missing key {tag!r} (expected one of {expected})")
+        elif "finite_number" in types_ and not isinstance(value, dict):
+            # .nan/.inf given to a "number or distribution" field: the number is the problem, not
+            # the distribution branch's "expected a mapping"
+            msgs.append(_message(next(e for e in errs if e["type"] == "finite_number")))
         elif any(e["type"] in _NUM_ERRORS for e in errs) and len(errs) > 1:
             # "number or distribution" union where neither branch fits
             if isinstance(value, dict) and "dist" in value:
@@ -274,6 +282,10 @@ def _message(e: dict, clean: tuple | None = None) -> str:
         return f"expected a mapping of key: value; got {_what(e.get('input'))}"
     if t in ("list_type",):
         return f"expected a list such as [a, b]; got {_what(e.get('input'))}"
+    if t in ("too_long", "too_short"):  # the count says it all; the list itself may be huge
+        return msg.replace(" after validation", "")
+    if t == "finite_number":
+        return f"must be a finite number (not .nan or .inf); got {_what(e.get('input'))}"
     if t in _NUM_ERRORS or t in ("bool_parsing", "bool_type", "string_type", "model_type",
                                  "model_attributes_type", "date_from_datetime_parsing"):
         return f"{msg}; got {_what(e.get('input'))}"

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .distributions import Distribution, support_of
+from .limits import MAX_MONEY, MAX_TOKENS, MAX_TREND, MAX_USERS, MAX_VALUE
 
 Num = Union[float, Distribution]
 
@@ -24,11 +25,23 @@ def _bounded(lo: float, hi: float, what: str, lo_open: bool = False):
         a, b = support_of(value)
         if math.isnan(a) or math.isnan(b):
             raise ValueError(f"{what}: the distribution's parameters must be finite numbers")
+        rng = f"({lo:g}, {hi:g}]" if lo_open else f"[{lo:g}, {hi:g}]"
         bad_lo = a <= lo if lo_open else a < lo
+        if math.isinf(b) and not isinstance(value, (int, float)) and not bad_lo:
+            # an unbounded tail (lognormal): its mean must be a physical number, or every total
+            # it feeds overflows (a lognormal of median 1e300 gave OverflowError in run)
+            try:
+                m = value.mean()
+            except OverflowError:
+                m = math.inf
+            if not m <= hi:
+                raise ValueError(
+                    f"{what} must lie in {rng}, but this {value.dist} distribution has mean {m:.3g}; "
+                    "lower its median or its p90")
+            return value
         if bad_lo or b > hi:
-            rng = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
             if isinstance(value, (int, float)):
-                raise ValueError(f"{what} must lie in {rng}, got {value}")
+                raise ValueError(f"{what} must lie in {rng}, got {value:g}")
             raise ValueError(
                 f"{what} must lie in {rng}, but this {value.dist} distribution ranges over "
                 f"[{a:g}, {b:g}]; use a bounded distribution (uniform, triangular, pert, beta)")
@@ -38,20 +51,22 @@ def _bounded(lo: float, hi: float, what: str, lo_open: bool = False):
 
 
 INF = math.inf
-NonNeg = Annotated[Num, _bounded(0.0, INF, "value")]
-Tokens = Annotated[Num, _bounded(0.0, INF, "a token count")]
+NonNeg = Annotated[Num, _bounded(0.0, MAX_VALUE, "value")]
+Users = Annotated[Num, _bounded(0.0, MAX_USERS, "a number of users")]
+Tokens = Annotated[Num, _bounded(0.0, MAX_TOKENS, "a token count")]
 Prob = Annotated[Num, _bounded(0.0, 1.0, "a probability")]
 Ratio = Annotated[Num, _bounded(0.0, 1.0, "a ratio", lo_open=True)]
-Positive = Annotated[Num, _bounded(0.0, INF, "value", lo_open=True)]
-Money = Annotated[Num, _bounded(0.0, INF, "an amount of money")]
-Trend = Annotated[Num, _bounded(-1.0, INF, "a yearly change (−1 = free, 0 = flat)", lo_open=True)]
+Positive = Annotated[Num, _bounded(0.0, MAX_VALUE, "value", lo_open=True)]
+Money = Annotated[Num, _bounded(0.0, MAX_MONEY, "an amount of money")]
+Trend = Annotated[Num, _bounded(-1.0, MAX_TREND, "a yearly change (−1 = free, 0 = flat)", lo_open=True)]
 AnyNum = Num
 
 
 class Model(BaseModel):
     """Base of every scenario model: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    # allow_inf_nan=False: a plain float field refuses .nan and .inf with its key path
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def unit(u: str, **kw: Any) -> Any:

@@ -1,0 +1,30 @@
+"""The fixed budgets a scenario file must fit, checked before anything is allocated.
+
+A scenario is a planning document written by a person: a few kilobytes, a few dozen workloads.
+These limits sit one to two orders of magnitude above the largest real scenario we know of
+(``scenarios/default.yaml``: 5 KB, 5 workloads, 4 strategies) and far below what would exhaust a
+24 GB laptop, so they refuse only hostile or runaway input (a YAML alias bomb, 500-deep nesting,
+20,000 generated workloads, a FIFO given as the file). The README's "Limits" table lists them;
+``tests/test_limits.py`` checks each one is enforced with a located message.
+"""
+
+from __future__ import annotations
+
+MAX_SCENARIO_BYTES = 1_000_000  # the default scenario is 5 KB; 1 MB is ~200 times that
+MAX_EMPIRICAL_BYTES = 200_000_000  # an empirical CSV sample; pandas needs ~3x this in memory
+MAX_YAML_DEPTH = 32  # the deepest real key path is 6 levels (workloads[i].context.cache.min_tokens)
+MAX_YAML_NODES = 200_000  # values after aliases are expanded (a "billion laughs" file is refused here)
+MAX_LIST_ITEMS = 10_000  # items of any one YAML list (discrete values, sweep values, ...)
+MAX_TEXT_CHARS = 10_000  # characters of any one YAML text value
+MAX_WORKLOADS = 500  # each costs a kernel lane per strategy; estimate stays under ~1 GB at 500
+MAX_BUSINESS_UNITS = 500
+MAX_STRATEGIES = 200  # strategies and sweep values together: each is a full forecast
+MAX_CONTRACTS = 200
+
+# Physical ceilings of scenario numbers (beyond them a value is a typo or an attack, not a plan;
+# below them every product the engines form stays far inside float64).
+MAX_USERS = 1e10  # more than the people on Earth
+MAX_TOKENS = 1e15  # tokens in one field (per call, per seat-month, a yearly commitment: above any sold today)
+MAX_MONEY = 1e12  # currency in one price or cost field
+MAX_VALUE = 1e12  # any other count, duration or rate
+MAX_TREND = 10.0  # a yearly change of +1,000 %
