@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SCENARIO ?= scenarios/default.yaml
 
-.PHONY: run test bench docs clean
+.PHONY: run test fuzz bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# the long fuzz profile (10,000 mutated scenarios, about 45 min on 2 cores); counts in docs/fuzz.md
+FUZZ_CASES ?= 10000
+fuzz: $(STAMP)
+	$(PY) tests/fuzz.py --cases $(FUZZ_CASES) --workers 2
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
