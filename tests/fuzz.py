@@ -5,7 +5,8 @@ one to three mutations drawn by hypothesis — a value replaced by a NaN, an inf
 negative or wrongly typed one, a number scaled by 1e±300, a key deleted, a list item duplicated, a
 value wrapped in lists, an unknown key, a distribution with drawn parameters, and on the text:
 a duplicated line, an alias bomb, deep nesting, truncation, a tab — and runs ``validate``; when the
-file validates, ``estimate`` and a 4-path ``run`` too, all through ``sim.cli.main`` exactly as a user
+file validates, ``estimate``, a 4-path ``run`` and one of ``des``, ``tco``, ``commit`` too, all through
+``sim.cli.main`` exactly as a user
 would. The contract:
 
 - exit 0, or exit 2 with one JSON object whose every problem is located (starts with the file);
@@ -131,6 +132,7 @@ class Mutant:
     text: str
     log: list[str] = field(default_factory=list)
     zeroed: bool = False  # a mutation set some number to (nearly) zero: a spend of 0 may be honest
+    extra: str = "des"  # the third command run on a legal mutant: des, tco or commit
 
 
 def _tiny(v: Any) -> bool:
@@ -141,7 +143,7 @@ def _tiny(v: Any) -> bool:
 def mutants(draw: st.DrawFn) -> Mutant:
     base = draw(st.sampled_from(sorted(BASE_DATA)))
     data = copy.deepcopy(BASE_DATA[base])
-    m = Mutant(base, "")
+    m = Mutant(base, "", extra=draw(st.sampled_from(["des", "tco", "commit"])))
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(data)
         if not paths:
@@ -269,9 +271,12 @@ def check_case(m: Mutant, work: Path) -> tuple[str, str]:
         return "bad_exit", f"validate exit {code}"
     totals: dict[str, float] = {}
     requests = math.nan
+    third = {"des": ["des", str(f), "--json", "--out", str(work / "out"), "--days", "0.05", "--users", "50"],
+             "tco": ["tco", str(f), "--json", "--paths", "8", "--draws", "50"],
+             "commit": ["commit", str(f), "--json", "--paths", "8"]}[m.extra]
     for argv in (["estimate", str(f), "--json", "--out", str(work / "out")],
                  ["run", str(f), "--json", "--out", str(work / "out"), "--paths", "4", "--block-size", "4",
-                  "--seed", "7"]):
+                  "--seed", "7"], third):
         code, out, err = _cli(argv)
         if "MemoryError" in err:
             return "over_budget", err[:300]
@@ -290,6 +295,11 @@ def check_case(m: Mutant, work: Path) -> tuple[str, str]:
         if argv[0] == "estimate":
             totals["ev"] = obj.get("total_spend")
             requests = obj.get("requests")
+        elif argv[0] == "des":
+            if not isinstance(obj.get("cost_usd"), (int, float)) or not math.isfinite(obj["cost_usd"]):
+                return "nonfinite", f"des cost_usd {obj.get('cost_usd')}"
+        elif argv[0] in ("tco", "commit"):
+            pass  # the contract: exit 0 with one JSON object (non-finite values would be a located exit 2)
         else:
             means = [v.get("mean") for v in obj.get("total_spend", {}).values()]
             quantiles = [v.get(q) for v in obj.get("total_spend", {}).values() for q in ("p5", "p50", "p95")]

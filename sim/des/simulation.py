@@ -73,6 +73,7 @@ import simpy
 
 from ..catalog.prices import PriceBook
 from ..demand.population import adoption_users, profile_arrays
+from ..finite import require_finite
 from ..expected.forecast import rate_per_user_day
 from ..pools.gpu import gpu_seconds
 from ..pools.resources import ApiLatency, ApiPool
@@ -314,6 +315,11 @@ def _q(x: np.ndarray, q: float) -> float:
 
 
 def _summary(R, cost, gsec, nominal, runs, sim, sessions, sim_seconds, hours) -> dict:
+    # money, tokens and GPU-seconds must be numbers before they are summed into a table (a NaN
+    # would print as null, or vanish in a sum); an undefined latency quantile (no calls) stays null
+    require_finite("request-level cost", cost, ("request",), context="tokensim des")
+    require_finite("request-level tokens", R[:, 4:9], ("request", "column"), context="tokensim des")
+    require_finite("request-level GPU-seconds", gsec, ("request",), context="tokensim des")
     is_call = R[:, 15] != _SEM_HIT
     first = is_call & (R[:, 14] == 1)
     ok = R[:, 15] == 0
