@@ -2,7 +2,8 @@
 
 A NaN or an infinity in a result is a bug or an input the checks missed; it must never become a
 0 in a table (a sum that skips NaN, a mean of an empty slice). ``require_finite`` names the
-variable and the first offending coordinates so the fault can be found.
+variable and the first offending coordinates so the fault can be found; ``dataset_nonfinite`` does
+the same for the variables of a results Dataset a reader is about to use (``sim.mc.checks``).
 """
 
 from __future__ import annotations
@@ -16,23 +17,61 @@ class NonFiniteResultError(ArithmeticError):
     """An engine produced NaN or infinity; the message names the variable and where."""
 
 
-def require_finite(name: str, x, dims: Sequence[str] = (), coords: Mapping[str, Sequence] | None = None,
-                   context: str = "") -> None:
-    """Raise ``NonFiniteResultError`` if ``x`` holds a NaN or an infinity."""
+def _label(v) -> str:
+    """A coordinate value as a reader would write it: a midnight datetime as its date (2027-03-01)."""
+    a = np.asarray(v)
+    if a.dtype.kind == "M":
+        day = a.astype("datetime64[D]")
+        return str(day) if day == a else str(a.astype("datetime64[s]"))
+    return str(v)
+
+
+def nonfinite_summary(name: str, x, dims: Sequence[str] = (), coords: Mapping[str, Sequence] | None = None
+                      ) -> str | None:
+    """"NAME is not finite (N of M values; first nan at dim=label, ...)", or None when ``x`` is finite.
+
+    ``dims`` name the axes of ``x`` and ``coords`` (optional) label their positions; an axis with no
+    label is shown by position.
+    """
     a = np.asarray(x)
     if a.dtype.kind not in "fc":
-        return
+        return None
     bad = ~np.isfinite(a)
     if not bad.any():
-        return
-    idx = np.unravel_index(int(np.flatnonzero(bad)[0]), a.shape) if a.ndim else ()
+        return None
+    idx = np.unravel_index(int(np.argmax(bad)), a.shape) if a.ndim else ()
     where = []
     for k, i in enumerate(idx):
         dim = dims[k] if k < len(dims) else f"axis{k}"
-        label = coords[dim][i] if coords and dim in coords and i < len(coords[dim]) else i
+        label = _label(coords[dim][i]) if coords and dim in coords and i < len(coords[dim]) else i
         where.append(f"{dim}={label}")
     first = a[idx] if a.ndim else a
+    return (f"{name} is not finite ({int(bad.sum()):,} of {a.size:,} values; first {first} at "
+            f"{', '.join(where) or 'the scalar'})")
+
+
+def dataset_nonfinite(ds, names: Sequence[str]) -> list[str]:
+    """One :func:`nonfinite_summary` per variable of ``names`` (in a Dataset ``ds``) holding a NaN or an
+    infinity, located by the variable's own dimensions and coordinate labels; variables absent from
+    ``ds`` or not floating point are skipped."""
+    out = []
+    for name in names:
+        if name not in ds.variables:
+            continue
+        v = ds[name]
+        coords = {d: np.asarray(ds[d].values) for d in v.dims if d in ds.coords}
+        msg = nonfinite_summary(name, v.values, tuple(v.dims), coords)
+        if msg:
+            out.append(msg)
+    return out
+
+
+def require_finite(name: str, x, dims: Sequence[str] = (), coords: Mapping[str, Sequence] | None = None,
+                   context: str = "") -> None:
+    """Raise ``NonFiniteResultError`` if ``x`` holds a NaN or an infinity."""
+    msg = nonfinite_summary(name, x, dims, coords)
+    if msg is None:
+        return
     raise NonFiniteResultError(
-        f"{name} is not finite ({int(bad.sum()):,} of {a.size:,} values; first {first} at "
-        f"{', '.join(where) or 'the scalar'}){': ' + context if context else ''}. This is a bug or an "
+        f"{msg}{': ' + context if context else ''}. This is a bug or an "
         "input outside what the model can represent; no result was written")

@@ -71,7 +71,7 @@ def test_resume_completes_an_interrupted_streamed_run(netcdf_run, tmp_path, caps
     with pytest.raises(KeyboardInterrupt):
         run(sc, paths=PATHS, block_size=BLOCK, out=tmp_path / "b", zarr=True, progress=boom)
     assert not (tmp_path / "b" / "results.zarr").exists()  # nothing half-written where readers look
-    assert (tmp_path / "b" / ".results.zarr.tmp").exists()  # the partial store, rebuilt on resume
+    assert not (tmp_path / "b" / ".results.zarr.tmp").exists()  # no partial store: resume rebuilds it from .chunks
     assert len(list((tmp_path / "b" / ".chunks").glob("*.nc"))) == 2
 
     obj = _cli(["run", str(SCENARIO), "--paths", str(PATHS), "--block-size", str(BLOCK), "--zarr", "--resume",

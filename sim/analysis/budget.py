@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from .common import (QUANTILES, AnalysisError, by_period, partial_periods, paths_for_precision, pick_strategy,
-                     qlabel, quantile_se, summarize)
+                     qlabel, quantile_se, require_summable, summarize)
 
 GROUPS = ("business_unit", "workload", "pool")
 
@@ -24,13 +24,13 @@ def period_spend(ds: xr.Dataset, strategy: str, period: str, by: str | None = No
     """Spend per (path, period) — or (path, period, group) with ``by`` a business unit, workload or pool."""
     sp = ds["spend"].sel(strategy=strategy)
     if by is None:
-        da = sp.sum(["pool", "workload"])
+        da = sp.sum(["pool", "workload"], skipna=False)
     elif by == "pool":
-        da = sp.sum("workload")
+        da = sp.sum("workload", skipna=False)
     elif by == "workload":
-        da = sp.sum("pool")
+        da = sp.sum("pool", skipna=False)
     elif by == "business_unit":
-        da = sp.sum("pool").groupby("business_unit").sum("workload")
+        da = sp.sum("pool", skipna=False).groupby("business_unit").sum("workload", skipna=False)
     else:
         raise AnalysisError(f"cannot group by {by!r}; use one of {', '.join(GROUPS)}")
     return by_period(da, period)
@@ -53,6 +53,7 @@ def budget_analysis(ds: xr.Dataset, *, strategy: str | None = None, period: str 
         raise AnalysisError(f"budget must be a finite amount, got {budget}")
     strategy = pick_strategy(ds, strategy)
     tot = period_spend(ds, strategy, period)  # (path, period)
+    require_summable(ds, tot)  # no paths or a NaN: refused, never a mean of 0
     periods = [str(p) for p in tot["period"].values]
     n = tot.sizes["path"]
     rows, err_rows = [], []

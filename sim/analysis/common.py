@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..finite import NonFiniteResultError, dataset_nonfinite, nonfinite_summary
+
 QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 PERIODS = ("month", "quarter", "year", "horizon")
 
@@ -65,21 +67,48 @@ def partial_periods(months: pd.DatetimeIndex, period: str) -> list[str]:
 
 
 def by_period(da: xr.DataArray, period: str) -> xr.DataArray:
-    """Sum a DataArray with a ``month`` dim into a ``period`` dim (labels in time order)."""
+    """Sum a DataArray with a ``month`` dim into a ``period`` dim (labels in time order).
+
+    Sums here never skip NaN (``skipna=False``): a NaN must stay NaN and be refused
+    (:func:`require_summable`), never become a spend of 0.
+    """
     labels = period_labels(pd.DatetimeIndex(da["month"].values), period)
     order = list(dict.fromkeys(labels))
-    out = da.assign_coords(period=("month", labels)).groupby("period").sum("month")
+    out = da.assign_coords(period=("month", labels)).groupby("period").sum("month", skipna=False)
     return out.sel(period=order)
 
 
 def total_spend(ds: xr.Dataset) -> xr.DataArray:
     """Spend over the horizon per (strategy, path)."""
-    return ds["spend"].sum(["month", "pool", "workload"])
+    return ds["spend"].sum(["month", "pool", "workload"], skipna=False)
 
 
 def monthly_spend(ds: xr.Dataset) -> xr.DataArray:
     """Spend per (strategy, path, month)."""
-    return ds["spend"].sum(["pool", "workload"])
+    return ds["spend"].sum(["pool", "workload"], skipna=False)
+
+
+def require_summable(ds: xr.Dataset, agg: xr.DataArray | dict, variables=("spend",), what: str = "spend") -> None:
+    """Refuse to summarise ``agg`` (sums of ``variables`` of ``ds`` per path, a DataArray or a dict of
+    arrays) when it holds no path or a value that is not finite: an ``AnalysisError`` for no paths, a
+    ``NonFiniteResultError`` naming the variable and the coordinates of the first bad value (or the
+    sum, when finite values overflow) otherwise. Cheap on good data: only ``agg`` is scanned."""
+    if "path" in ds.dims and ds.sizes["path"] == 0:
+        raise AnalysisError("the results hold no paths: there is nothing to summarise")
+    arrays = agg.items() if isinstance(agg, dict) else [(what, agg)]
+    for name, a in arrays:
+        vals = np.asarray(getattr(a, "values", a))
+        if vals.dtype.kind not in "fc" or np.isfinite(vals).all():
+            continue
+        src = ds.encoding.get("source") or "results"
+        found = dataset_nonfinite(ds, variables)
+        if found:
+            raise NonFiniteResultError(f"{src}: " + f"; {src}: ".join(found) + "; no answer from these results "
+                                       "would be honest")
+        dims = tuple(getattr(a, "dims", ()))
+        coords = {d: np.asarray(a[d].values) for d in dims if d in a.coords} if dims else None
+        raise NonFiniteResultError(f"{src}: {nonfinite_summary(f'{name} (summed)', vals, dims, coords)}: the "
+                                   "values are finite but their sum is not (too large to add up)")
 
 
 def cvar(x: np.ndarray, level: float) -> float:
@@ -122,6 +151,8 @@ def paths_for_precision(n: int, value: float, se: float, rel: float = 0.01, z: f
 
 def summarize(x: np.ndarray, quantiles=QUANTILES) -> dict:
     x = np.asarray(x, float)
+    if x.size == 0:
+        raise AnalysisError("nothing to summarise: no paths")
     out = {"mean": float(x.mean()), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0}
     qs = np.quantile(x, quantiles)
     out.update({qlabel(q): float(v) for q, v in zip(quantiles, qs)})

@@ -16,27 +16,29 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .common import AnalysisError, by_period, pick_strategy, tokens_str
+from .common import AnalysisError, by_period, pick_strategy, require_summable, tokens_str
 
 
 def _metrics(ds: xr.Dataset, strategy: str) -> dict[str, np.ndarray]:
     """Per-path values of the compared quantities."""
     s = ds.sel(strategy=strategy)
-    out = {"total_spend": s["spend"].sum(["month", "pool", "workload"]).values}
-    yearly = by_period(s["spend"].sum(["pool", "workload"]), "year")
+    nan = {"skipna": False}  # a NaN stays NaN and is refused, never a 0
+    out = {"total_spend": s["spend"].sum(["month", "pool", "workload"], **nan).values}
+    yearly = by_period(s["spend"].sum(["pool", "workload"], **nan), "year")
     for y in yearly["period"].values:
         out[f"spend:{y}"] = yearly.sel(period=y).values
     for p in s["pool"].values:
-        out[f"pool:{p}"] = s["spend"].sel(pool=p).sum(["month", "workload"]).values
-    bu = s["spend"].sum(["pool", "month"]).groupby("business_unit").sum("workload")
+        out[f"pool:{p}"] = s["spend"].sel(pool=p).sum(["month", "workload"], **nan).values
+    bu = s["spend"].sum(["pool", "month"], **nan).groupby("business_unit").sum("workload", **nan)
     for b in bu["business_unit"].values:
         out[f"business_unit:{b}"] = bu.sel(business_unit=b).values
     for w in s["workload"].values:
-        out[f"workload:{w}"] = s["spend"].sel(workload=w).sum(["month", "pool"]).values
+        out[f"workload:{w}"] = s["spend"].sel(workload=w).sum(["month", "pool"], **nan).values
     gp = [p for p in ("api", "neocloud", "owned") if p in s["pool"].values]
-    out["tokens"] = sum(s[v].sel(pool=gp).sum(["month", "pool", "workload"]).values
+    out["tokens"] = sum(s[v].sel(pool=gp).sum(["month", "pool", "workload"], **nan).values
                         for v in ("tokens_input", "tokens_cached", "tokens_output"))
-    out["unserved_tokens"] = s["unserved_tokens"].sum(["month", "workload"]).values
+    out["unserved_tokens"] = s["unserved_tokens"].sum(["month", "workload"], **nan).values
+    require_summable(ds, out, ("spend", "tokens_input", "tokens_cached", "tokens_output", "unserved_tokens"))
     return out
 
 

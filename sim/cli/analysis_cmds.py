@@ -3,11 +3,19 @@
 Each command parses its flags, calls ``sim.studies`` (which run the engines) or ``sim.analysis`` (on
 results files) and ``sim.report``, and prints a table, or exactly one JSON object with ``--json``.
 Bad input raises ``UsageError`` (exit status 2, one message each).
+
+A results file is checked before it is read (``sim.mc.checks``): a file that cannot give an honest
+answer (not a tokensim results file, a variable the command reads missing, no paths, paths that do
+not match its attributes or repeat, values not finite) is refused with exit status 2 and one
+message per problem, each naming the file: error kind "usage" for its structure (like a file that
+cannot be read), "result" when only values are not finite.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,8 +34,10 @@ from .common import (
     Probability,
     UsageError,
     Whole,
+    output_dir,
     load_checked,
 )
+from .common import EXIT_BAD_INPUT
 from .common import emit as _emit_json
 from .registry import Command
 
@@ -47,8 +57,9 @@ def _emit(args: argparse.Namespace, obj: dict, text: str) -> None:
     _emit_json(args, jsonable(obj), text)
 
 
-def _results(path: str):
-    from ..mc.results import open_results
+def _read(path: str):
+    """(Dataset, the file read) of a results file or its run directory; one that cannot be read is a usage error."""
+    from ..mc.results import open_results, results_file
 
     p = Path(path)
     if not p.exists():
@@ -59,11 +70,42 @@ def _results(path: str):
         ds = open_results(p)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
         raise _usage(f"cannot read results file {path}: {type(exc).__name__}: {exc}") from None
-    need = ("spend", "strategy", "path", "month")
-    missing = [v for v in need if v not in ds.variables]
-    if missing:
-        raise _usage(f"{path} is not a tokensim results file (missing {', '.join(missing)})")
-    return ds
+    return ds, str(results_file(p))
+
+
+def _results(path: str, command: str):
+    """A results file checked for ``tokensim COMMAND`` (``sim.mc.checks``): ``ResultsFileError`` with every
+    problem, each naming the file, when it cannot give an honest answer."""
+    from ..mc import checks
+
+    ds, source = _read(path)
+    if command == "report":
+        need, optional = checks.report_variables(ds)
+    else:
+        need, optional = {"budget": checks.BUDGET, "compare": checks.COMPARE}[command], ()
+    return checks.check_results(ds, need, source=source, purpose=f"tokensim {command}", optional=optional)
+
+
+def _refusing(cmd):
+    """A command that reads results files: one it refuses (``ResultsFileError``) ends in exit status 2 with
+    every problem, reported as ``sim.cli.app`` reports bad input (one JSON object with --json; each message
+    on stderr)."""
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        from ..mc.checks import ResultsFileError
+
+        try:
+            return cmd(args)
+        except ResultsFileError as exc:
+            problems = [f"tokensim: {m}" for m in exc.problems]
+            if getattr(args, "json", False):
+                sys.stdout.write(json.dumps({"ok": False, "error": exc.kind, "problems": problems}) + "\n")
+            for m in problems:
+                sys.stderr.write(m + "\n")
+            return EXIT_BAD_INPUT
+
+    return run
 
 
 def _scenario(path: str):
@@ -136,11 +178,12 @@ def add_budget(b: argparse.ArgumentParser) -> None:
     b.add_argument("--strategy", help="strategy of the results (default: the first)")
 
 
+@_refusing
 def cmd_budget(args: argparse.Namespace) -> int:
     from ..analysis.budget import budget_analysis, budget_text
 
     t0 = time.time()
-    ds = _results(args.results)
+    ds = _results(args.results, "budget")
     r = _analysis(budget_analysis, ds, strategy=args.strategy, period=args.period, budget=args.budget,
                   confidence=args.confidence)
     obj = {"ok": True, "results": args.results, **{k: v for k, v in r.items() if k != "p_exceed"}}
@@ -243,11 +286,32 @@ def add_compare(m: argparse.ArgumentParser) -> None:
     m.add_argument("--strategy-b", help="strategy of B (default: the first)")
 
 
+def _both(read, a: str, b: str) -> list:
+    """``[read(a), read(b)]``; when both files are refused, every problem of both."""
+    from ..mc.checks import NonFiniteResultsFileError, ResultsFileError
+
+    out, errors = [], []
+    for f in (a, b):
+        try:
+            out.append(read(f))
+        except ResultsFileError as exc:
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        problems = [m for e in errors for m in e.problems]
+        if all(isinstance(e, NonFiniteResultsFileError) for e in errors):
+            raise NonFiniteResultsFileError(problems, "result")
+        raise ResultsFileError(problems, "usage")
+    return out
+
+
 def _is_results(path: str) -> bool:
     p = Path(path)
     return p.suffix in (".nc", ".zarr") or (p.is_dir() and ((p / "results.nc").exists() or (p / "results.zarr").exists()))
 
 
+@_refusing
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..analysis.compare import compare_datasets, compare_text
     from ..studies.compare import compare_scenarios
@@ -259,8 +323,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     labels = (Path(args.a).stem if Path(args.a).stem != "results" else Path(args.a).parent.name,
               Path(args.b).stem if Path(args.b).stem != "results" else Path(args.b).parent.name)
     if ra:
-        r = _analysis(compare_datasets, _results(args.a), _results(args.b), strategy_a=args.strategy_a,
-                      strategy_b=args.strategy_b, labels=labels)
+        da, db = _both(lambda f: _results(f, "compare"), args.a, args.b)
+        r = _analysis(compare_datasets, da, db, strategy_a=args.strategy_a, strategy_b=args.strategy_b,
+                      labels=labels)
     else:
         sa, sb = _scenario(args.a), _scenario(args.b)
         r = _analysis(compare_scenarios, sa, sb, paths=_paths(args, sa), strategy_a=args.strategy_a,
@@ -284,6 +349,7 @@ def add_report(r: argparse.ArgumentParser) -> None:
     r.add_argument("--no-sensitivity", action="store_true", help="leave out the tornado")
 
 
+@_refusing
 def cmd_report(args: argparse.Namespace) -> int:
     from ..analysis.common import pick_strategy
     from ..report.html import build_report, write_report
@@ -291,7 +357,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     t0 = time.time()
     out = Path(args.output)
-    ds = _results(args.results)
+    ds = _results(args.results, "report")
+    output_dir(str(out.parent), out.parent)  # one writer: held until the command ends
     if args.scenario:
         sc, sc_file = _scenario(args.scenario), args.scenario
     else:

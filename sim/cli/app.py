@@ -1,8 +1,10 @@
 """``tokensim``: the registered commands, parsing, dispatch and the exit status.
 
-Exit status: 0 success, 2 bad input (scenario, flags, files), 1 an unexpected internal error
-(reported in one line, with the traceback only when TOKENSIM_DEBUG is set). With ``--json`` stdout
-holds exactly one JSON object, whatever happens; messages also go to stderr.
+Exit status: 0 success, 2 bad input (scenario, flags, files, an output directory another process
+holds), 1 an unexpected internal error (reported in one line, with the traceback only when
+TOKENSIM_DEBUG is set), 130 interrupted by SIGINT or SIGTERM ("tokensim: interrupted"; nothing new is
+in place: see ``sim.io.interrupt``). With ``--json`` stdout holds exactly one JSON object, whatever
+happens; messages also go to stderr.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import os
 import sys
 
 from . import analysis_cmds, registry, scenario_cmds
+from ..io import interrupt, outdir
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
     Finished,
     UsageError,
     emit,
@@ -35,6 +39,34 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in argv
 
+    def interrupted() -> int:
+        with interrupt.shielded():  # a second Ctrl-C does not cut the message
+            if want_json:
+                sys.stdout.write(json.dumps({"ok": False, "error": "interrupted",
+                                             "problems": ["tokensim: interrupted"]}) + "\n")
+            sys.stderr.write("tokensim: interrupted\n")
+            sys.stdout.flush()
+        return EXIT_INTERRUPTED
+
+    # SIGINT and SIGTERM raise KeyboardInterrupt at a safe point (never inside a kernel or a write);
+    # the output directories the command took are released however it ends
+    restore = interrupt.install()
+    try:
+        try:
+            return _main(argv, want_json)
+        except KeyboardInterrupt:
+            return interrupted()
+        except Exception as exc:  # an exception an interrupt turned into another (numba's SystemError)
+            if interrupt.caused_by_interrupt(exc) or interrupt.pending():
+                return interrupted()
+            raise
+    finally:
+        with interrupt.shielded():
+            outdir.release_claims()
+        restore()
+
+
+def _main(argv: list[str], want_json: bool) -> int:
     def fail(problems: list[str], kind: str) -> int:
         if want_json:
             sys.stdout.write(json.dumps({"ok": False, "error": kind, "problems": problems}) + "\n")
@@ -71,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(exc) if str(exc).startswith("tokensim") else f"tokensim: {exc}"
         return fail(flag_problems(all_parsers) + [msg], "usage")
     except Exception as exc:
+        if interrupt.caused_by_interrupt(exc) or interrupt.pending():
+            raise interrupt.Interrupted() from exc  # reported by main, exit status 130
         from ..io.files import OutputError
         from ..scenario import ScenarioError
 
@@ -89,10 +123,4 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(json.dumps({"ok": False, "error": "internal", "problems": [msg]}) + "\n")
         sys.stderr.write(msg + "\n")
         return EXIT_INTERNAL
-    except KeyboardInterrupt:
-        if want_json:
-            sys.stdout.write(json.dumps({"ok": False, "error": "interrupted", "problems": ["tokensim: interrupted"]})
-                             + "\n")
-        sys.stderr.write("tokensim: interrupted\n")
-        return 130
 

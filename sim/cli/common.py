@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # SIGINT or SIGTERM (128 + SIGINT, the shell's convention for Ctrl-C)
 
 PROBLEMS_ATTR = "_tokensim_flag_problems"  # parser attribute collecting bad flag values
 
@@ -98,6 +99,18 @@ def load_checked(path: str | Path) -> Scenario:
     from ..scenario import load_scenario
 
     return load_scenario(path, checks=strategy_problems)
+
+
+# ---- the one output directory ------------------------------------------------------------------------------
+def output_dir(raw: str | None, default: Path) -> Path:
+    """The command's output directory (``--out`` when given, else ``default``), taken for the rest of
+    the command: created, locked so no other tokensim process writes into it, and cleared of the
+    temporary files killed runs left (``sim.io.outdir``). Every command that writes into a directory
+    calls this before its work starts; ``app.main`` releases it when the command ends. A directory
+    another process holds raises ``OutputBusy`` (exit status 2, error kind "output")."""
+    from ..io import outdir
+
+    return outdir.claim(Path(raw) if raw else default)
 
 
 # ---- flag values -------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .common import (
     Whole,
     emit,
     load_checked,
+    output_dir,
 )
 from .registry import Command
 
@@ -83,10 +84,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     strategies = [s.name for s in sc.all_strategies()]
     if args.strategy is not None and args.strategy not in strategies:
         raise UsageError(f"unknown strategy {args.strategy!r}; the scenario has: {', '.join(strategies)}")
+    out_dir = output_dir(args.out, Path("outputs") / sc.name)
     book = PriceBook(sc.price_date, sc.prices.overrides)
     fc = run_expected(sc, args.strategy, book)
     uc = unit_costs(sc, book)
-    out_dir = Path(args.out) if args.out else Path("outputs") / sc.name
     files = rep.write_estimate(fc, uc, out_dir)
     obj = rep.estimate_json(fc, uc)
     obj["files"] = [str(f) for f in files]
@@ -166,11 +167,14 @@ def cmd_des(args: argparse.Namespace) -> int:
     sc = load_checked(args.scenario)  # pools that cannot serve their models are load_checked's problems
     if not 0 <= args.month < sc.horizon.months:
         raise UsageError(f"--month must be in 0..{sc.horizon.months - 1}, got {args.month}")
+    strategies = [s.name for s in sc.all_strategies()]
+    if args.strategy is not None and args.strategy not in strategies:
+        raise UsageError(f"unknown strategy {args.strategy!r}; the scenario has: {', '.join(strategies)}")
+    out_dir = output_dir(args.out, Path("outputs") / sc.name / "des")
     t0 = time.time()
     res = run_des(sc, days=args.days or 1.0, users=args.users, peak=args.peak, start_month=args.month,
                   seed=args.seed, strategy=args.strategy)
     wall = time.time() - t0
-    out_dir = Path(args.out) if args.out else Path("outputs") / sc.name / "des"
     files = rep.write_des(res, out_dir)
     obj = rep.des_json(res, wall)
     obj["files"] = [str(f) for f in files]
@@ -209,7 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sc = sc.model_copy(update={"seed": args.seed})
     paths = args.paths if args.paths is not None else sc.paths
     _check_horizon(sc)
-    out = Path(args.out) if args.out else Path("outputs") / sc.name
+    out = output_dir(args.out, Path("outputs") / sc.name)  # locked until the command ends
     bar = None
     if not args.json and not args.quiet:
         import math
@@ -225,22 +229,28 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
+    summary: dict[str, dict[str, float]] = {}
+
+    def summarise(ds) -> None:  # before the results are put in place: after that a signal changes nothing
+        if bar is not None:
+            bar.close()
+        total = _total_spend(ds, args.block_size)
+        for s in ds["strategy"].values:
+            q = total.sel(strategy=s).quantile([0.05, 0.5, 0.95], dim="path").values
+            summary[str(s)] = {"mean": float(total.sel(strategy=s).mean()), "p5": float(q[0]), "p50": float(q[1]),
+                               "p95": float(q[2])}
+
     t0 = time.time()
     try:
         ds, path = run(sc, paths=paths, out=out, block_size=args.block_size, workers=args.workers,
-                       scheduler=args.scheduler, resume=args.resume, zarr=args.zarr, progress=progress)
+                       scheduler=args.scheduler, resume=args.resume, zarr=args.zarr, progress=progress,
+                       before_commit=summarise)
     except RunError as exc:
         raise UsageError(str(exc)) from None
     finally:
         if bar is not None:
             bar.close()
     seconds = time.time() - t0
-    total = _total_spend(ds, args.block_size)
-    summary = {}
-    for s in ds["strategy"].values:
-        q = total.sel(strategy=s).quantile([0.05, 0.5, 0.95], dim="path").values
-        summary[str(s)] = {"mean": float(total.sel(strategy=s).mean()), "p5": float(q[0]), "p50": float(q[1]),
-                           "p95": float(q[2])}
     obj = {"ok": True, "results": str(path), "paths": int(paths), "seed": int(sc.seed), "seconds": round(seconds, 2),
            "strategies": list(summary), "total_spend": summary, "currency": sc.currency,
            "price_library": ds.attrs["price_library"]}

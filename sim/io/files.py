@@ -1,18 +1,35 @@
 """Atomic file output: a reader never sees a half-written file.
 
 Each writer writes to a temporary file in the target's directory and renames it over the
-target (``os.replace`` is atomic on POSIX and Windows within one filesystem).
+target (``os.replace`` is atomic on POSIX and Windows within one filesystem). A temporary file is
+hidden and names its writer: ``.TARGET.tokensim-PID-RANDOM.tmp``, so one left by a killed process
+is recognised and removed (:func:`remove_stale_temps`, run when a command takes its output
+directory, ``sim.io.outdir``) and never mistaken for a result. Writes are ``deferred`` sections
+(``sim.io.interrupt``): SIGINT or SIGTERM during one removes the temporary file and replaces nothing.
+:func:`staged` puts a set of files (a command's tables) in place together.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
+from . import interrupt
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+TEMP_SUFFIX = ".tmp"
+# .TARGET.tokensim-PID-RANDOM.tmp, or .TARGET.RANDOM.tmp (written by earlier versions)
+_TEMP = re.compile(r"^\.(?P<target>.+?)\.(?:tokensim-(?P<pid>\d+)-)?(?P<rand>[A-Za-z0-9_]+)\.tmp$")
+STREAM_TEMP = ".results.zarr.tmp"  # the store a streamed run appends to (sim.mc.runner), one per directory
 
 
 class OutputError(OSError):
@@ -29,24 +46,139 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def temp_prefix(path: Path) -> str:
+    """The start of a temporary sibling's name for ``path`` (``tempfile`` adds RANDOM + the suffix)."""
+    return f".{Path(path).name}.tokensim-{os.getpid()}-"
+
+
+def temp_dir(path: Path) -> Path:
+    """A new empty temporary directory beside ``path`` (for a Zarr store), named like a temporary file."""
+    path = Path(path)
+    return Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent))
+
+
+def remove(p: Path) -> None:
+    """Remove a file or a directory tree; missing is fine."""
+    p = Path(p)
+    try:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def stale_temp(name: str, *, owned: bool = False) -> bool:
+    """``name`` is a temporary file or store of a tokensim process that no longer runs.
+
+    A name carrying a pid is stale when that process is gone. One without (older tokensim
+    versions, and the streamed store ``.results.zarr.tmp``) only where it can only be tokensim's
+    and no other tokensim process can be writing it: in a directory tokensim owns (``owned``: the
+    ``.chunks`` folder of a run), or a results file's. Callers hold the directory's lock.
+    """
+    if name == STREAM_TEMP:
+        return True
+    m = _TEMP.match(name)
+    if m is None:
+        return False
+    if m["pid"] is not None:
+        return not _alive(int(m["pid"]))
+    return owned or m["target"].startswith("results.")
+
+
+def remove_stale_temps(directory: Path, *, owned: bool = False) -> list[Path]:
+    """Remove the temporary files (and Zarr stores) killed tokensim processes left in ``directory``
+    (not recursive); returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for e in entries:
+        if e.name.startswith(".") and stale_temp(e.name, owned=owned):
+            remove(Path(e.path))
+            removed.append(Path(e.path))
+    return removed
+
+
+# the staging area of :func:`staged`: (temporary file, target) pairs, put in place when it ends
+_stage: list[list[tuple[str, Path]]] = []
+
+
+@contextmanager
+def staged() -> Iterator[None]:
+    """Files written by :func:`atomic_write` inside are put in place together when the block ends,
+    with signals deferred, so a set of tables is never half old and half new; if the block fails
+    (or is interrupted) every temporary file is removed and nothing is replaced.
+
+    A command's last write: once the files are in place the command is done, and a signal no longer
+    interrupts it (``interrupt.committed``)."""
+    batch: list[tuple[str, Path]] = []
+    _stage.append(batch)
+    try:
+        with interrupt.deferred():
+            try:
+                yield
+                interrupt.check()
+                while batch:
+                    tmp, target = batch[0]
+                    os.replace(tmp, target)
+                    batch.pop(0)
+                interrupt.committed()
+            except BaseException:
+                for tmp, _ in batch:
+                    _unlink(tmp)
+                raise
+    finally:
+        _stage.pop()  # blocks nest: the last one opened is this one
+
+
+def _unlink(p: str | Path) -> None:
+    try:
+        os.unlink(p)
+    except OSError:
+        pass
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then move the temporary file onto ``path``."""
+    """Call ``write(tmp_path)`` then move the temporary file onto ``path``.
+
+    Signals are deferred meanwhile: SIGINT or SIGTERM removes the temporary file and leaves
+    ``path`` as it was. Inside :func:`staged` the move waits for the end of the block.
+    """
     path = Path(path)
     ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
+    with interrupt.deferred():
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            os.close(fd)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
+            write(Path(tmp))
+            interrupt.check()  # a signal during the write: discard it, replace nothing
+            if _stage:
+                _stage[-1].append((tmp, path))
+            else:
+                os.replace(tmp, path)
+        except BaseException:
+            _unlink(tmp)
+            raise
     return path
 
 

@@ -112,8 +112,12 @@ def describe(ds: xr.Dataset) -> xr.Dataset:
 
 
 def attach_attrs(ds: xr.Dataset, sc: Scenario, *, paths_total: int, deterministic: bool) -> xr.Dataset:
+    """The run's record: the scenario (name and hash), the seed, and the paths the file holds:
+    ``paths`` of them per strategy, with global indices exactly ``path_start`` (0) … ``path_stop`` - 1
+    in order (the runner checks the coordinate against them before writing)."""
     ds.attrs.update(
         scenario=sc.name, scenario_hash=scenario_hash(sc), seed=int(sc.seed), paths=int(paths_total),
+        path_start=0, path_stop=int(paths_total),
         currency=sc.currency, price_date=sc.price_date.isoformat(), tokensim_version=__version__,
         price_library=f"genai-prices {library_version()}", deterministic=int(deterministic),
         horizon_start=sc.horizon.start, months=int(sc.horizon.months),
@@ -141,32 +145,63 @@ def open_zarr_results(path: str | Path) -> xr.Dataset:
 
 
 def write_dataset(ds: xr.Dataset, path: Path) -> Path:
-    """Write NetCDF (``.nc``) or Zarr (``.zarr``) atomically: a temporary sibling, then a rename."""
-    from ..io.files import atomic_write
+    """Write NetCDF (``.nc``) or Zarr (``.zarr``) atomically: a temporary sibling, then a rename.
+
+    Signals are deferred while writing (``sim.io.interrupt``): SIGINT or SIGTERM removes the
+    temporary file or store and leaves ``path`` as it was."""
+    from ..io import interrupt
+    from ..io.files import atomic_write, ensure_dir, remove, temp_dir
 
     path = Path(path)
     if path.suffix == ".zarr":
         import os
-        import shutil
-        import tempfile
 
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        shutil.rmtree(tmp)
-        ds.to_zarr(tmp, mode="w", zarr_format=2, encoding=zarr_encoding(ds, min(1024, ds.sizes["path"])))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        ensure_dir(path.parent)
+        with interrupt.deferred():
+            tmp = temp_dir(path)
+            try:
+                remove(tmp)  # to_zarr creates the store
+                ds.to_zarr(tmp, mode="w", zarr_format=2, encoding=zarr_encoding(ds, min(1024, ds.sizes["path"])))
+                interrupt.check()
+                if path.exists():
+                    remove(path)
+                os.replace(tmp, path)
+            except BaseException:
+                remove(tmp)
+                raise
         return path
     encoding = {k: {"zlib": True, "complevel": 1} for k in ds.data_vars}
     return atomic_write(path, lambda p: ds.to_netcdf(p, engine="h5netcdf", encoding=encoding))
 
 
-def open_results(path: str | Path) -> xr.Dataset:
+def results_file(path: str | Path) -> Path:
+    """The results file ``path`` names: itself, or DIR/results.nc (else DIR/results.zarr) for a run directory."""
     p = Path(path)
     if p.is_dir() and (p / "results.nc").exists():
-        p = p / "results.nc"
-    elif p.is_dir() and (p / "results.zarr").exists():
-        p = p / "results.zarr"
+        return p / "results.nc"
+    if p.is_dir() and (p / "results.zarr").exists():
+        return p / "results.zarr"
+    return p
+
+
+def open_results(path: str | Path, variables=None, *, purpose: str = "this command", optional=()) -> xr.Dataset:
+    """A results file (NetCDF or Zarr, or the run directory holding one), in memory.
+
+    With ``variables`` (the ones the caller reads), the file is also checked
+    (``sim.mc.checks.check_results``): a tokensim results file, those variables present and finite,
+    at least one path, paths consistent with the attributes; else ``ResultsFileError`` naming the
+    file and each problem.
+    """
+    p = results_file(path)
+    if variables is not None:
+        from .checks import check_results
+
+        return check_results(_read_results(p), tuple(variables), source=str(p), purpose=purpose,
+                             optional=tuple(optional))
+    return _read_results(p)
+
+
+def _read_results(p: Path) -> xr.Dataset:
     if p.suffix == ".zarr":
         return open_zarr_results(p).load()
     with xr.open_dataset(p, engine="h5netcdf") as ds:

@@ -79,8 +79,18 @@ def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
 def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, block_size: int = 500,
         workers: int | None = None, scheduler: str | None = None, resume: bool = False,
         deterministic: bool = False, zarr: bool = False, progress: Callable[[int, int, float], None] | None = None,
-        k_tables: int = DEFAULT_TABLES) -> tuple[xr.Dataset, Path | None]:
-    """Simulate ``paths`` paths of every strategy; write DIR/results.nc when ``out`` is given."""
+        k_tables: int = DEFAULT_TABLES,
+        before_commit: Callable[[xr.Dataset], None] | None = None) -> tuple[xr.Dataset, Path | None]:
+    """Simulate ``paths`` paths of every strategy; write DIR/results.nc when ``out`` is given.
+
+    ``out`` is locked for the run (``sim.io.outdir``: another process writing there raises
+    ``OutputBusy``), and stale temporary files there are removed. Each block's kernel and every
+    write is a ``deferred`` section (``sim.io.interrupt``): under the CLI a signal stops the run
+    between blocks, before the results are put in place; the finished blocks stay in ``.chunks``
+    for ``resume``, and no temporary file or partial store is left. ``before_commit(ds)`` (the CLI's
+    summary) runs on the finished results just before they are put in place: once they are, the
+    command is done and a signal no longer interrupts it (``interrupt.committed``).
+    """
     n = int(paths if paths is not None else sc.paths)
     if n <= 0:
         raise RunError(f"paths must be a positive whole number, got {n}")
@@ -92,15 +102,31 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         if workers < 1:
             raise RunError(f"workers must be >= 1, got {workers}")
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    opts = dict(n=n, block_size=block_size, scheduler=scheduler, resume=resume, deterministic=deterministic,
+                zarr=zarr, progress=progress, k_tables=k_tables, before_commit=before_commit)
+    if out is None:
+        return _run(sc, None, **opts)
+    from ..io import outdir
+    from ..io.files import OutputError, ensure_dir
+
+    try:
+        ensure_dir(Path(out))
+        ensure_dir(Path(out) / outdir.CHUNKS)
+    except OutputError as exc:
+        raise RunError(str(exc)) from None
+    with outdir.locked(Path(out)):  # OutputBusy (an OutputError) when another process writes there
+        return _run(sc, Path(out), **opts)
+
+
+def _run(sc: Scenario, out: Path | None, *, n: int, block_size: int, scheduler: str | None, resume: bool,
+         deterministic: bool, zarr: bool, progress: Callable[[int, int, float], None] | None,
+         k_tables: int, before_commit: Callable[[xr.Dataset], None] | None) -> tuple[xr.Dataset, Path | None]:
+    from ..io import interrupt
+    from ..io.files import STREAM_TEMP, remove
+
     chunk_dir = None
     if out is not None:
-        from ..io.files import OutputError, ensure_dir
-
-        try:
-            ensure_dir(Path(out))
-            chunk_dir = ensure_dir(Path(out) / ".chunks")
-        except OutputError as exc:
-            raise RunError(str(exc)) from None
+        chunk_dir = out / ".chunks"
         tag = f"{scenario_hash(sc)[:16]}-{n}-{block_size}-{int(deterministic)}-{k_tables}"
         if not resume:
             for f in chunk_dir.glob("*.nc"):
@@ -109,7 +135,8 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
             for f in chunk_dir.glob("*.nc"):
                 if not f.name.startswith(tag):
                     f.unlink()  # a chunk of another run: not reusable
-    prep = prepare(sc, deterministic, k_tables)
+    with interrupt.deferred():  # the session tables run numba kernels too
+        prep = prepare(sc, deterministic, k_tables)
     blocks = [np.arange(a, min(a + block_size, n)) for a in range(0, n, block_size)]
     # Zarr runs stream: blocks are appended in path order as they finish, so memory holds only
     # the blocks that finished out of order (Dask), never the whole run. Blocks finished by an
@@ -125,10 +152,10 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
             todo.append(i)
     t0 = time.time()
     done = len(blocks) - len(todo)
-    zpath = Path(out) / "results.zarr" if stream else None
-    ztmp = Path(out) / ".results.zarr.tmp" if stream else None
+    zpath = out / "results.zarr" if stream else None
+    ztmp = out / STREAM_TEMP if stream else None  # rebuilt from the finished blocks on every (resumed) run
     if stream:
-        shutil.rmtree(ztmp, ignore_errors=True)
+        remove(ztmp)
     next_write = 0
 
     def flush() -> None:
@@ -146,43 +173,82 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
 
     def finish(i: int, ds: xr.Dataset) -> None:
         nonlocal done
-        if chunk_dir is not None:
-            write_dataset(ds, chunk_dir / f"{tag}-{i:05d}.nc")
-        results[i] = ds
-        done += 1
-        if stream:
-            flush()
+        with interrupt.deferred():  # the block file and the store's append are never cut
+            if chunk_dir is not None:
+                write_dataset(ds, chunk_dir / f"{tag}-{i:05d}.nc")
+            results[i] = ds
+            done += 1
+            if stream:
+                flush()
         if progress:
             progress(done, len(blocks), time.time() - t0)
 
-    if stream:
-        flush()
-    if scheduler:
-        _run_dask(scheduler, prep, blocks, todo, finish)
-    else:
-        for i in todo:
-            finish(i, run_block(prep, blocks[i]))
-    if stream:
-        import zarr as _zarr
+    try:
+        if stream:
+            with interrupt.deferred():
+                flush()
+        if scheduler:
+            _run_dask(scheduler, prep, blocks, todo, finish)
+        else:
+            for i in todo:
+                with interrupt.deferred():  # a signal stops the run between blocks, never inside the kernel
+                    ds = run_block(prep, blocks[i])
+                finish(i, ds)
+        if stream:
+            import zarr as _zarr
 
-        attrs = attach_attrs(xr.Dataset(), sc, paths_total=n, deterministic=deterministic).attrs
-        attrs["strategies"] = ",".join(prep.names)
-        group = _zarr.open_group(str(ztmp), mode="a")
-        group.attrs.update(attrs)
-        _zarr.consolidate_metadata(str(ztmp))
-        shutil.rmtree(zpath, ignore_errors=True)
-        os.replace(ztmp, zpath)
-        shutil.rmtree(chunk_dir, ignore_errors=True)
-        return open_zarr_results(zpath), zpath
+            with interrupt.deferred():
+                _check_store(ztmp, n, prep.names)
+                attrs = attach_attrs(xr.Dataset(), sc, paths_total=n, deterministic=deterministic).attrs
+                attrs["strategies"] = ",".join(prep.names)
+                group = _zarr.open_group(str(ztmp), mode="a")
+                group.attrs.update(attrs)
+                _zarr.consolidate_metadata(str(ztmp))
+            if before_commit is not None:
+                before_commit(open_zarr_results(ztmp))  # interruptible: nothing is in place yet
+            with interrupt.deferred():
+                interrupt.check()  # the last point where a signal leaves nothing in place
+                remove(zpath)
+                os.replace(ztmp, zpath)
+                interrupt.committed()
+                shutil.rmtree(chunk_dir, ignore_errors=True)
+            return open_zarr_results(zpath), zpath
+    except BaseException:
+        if stream:
+            remove(ztmp)  # a partial store: --resume rebuilds it from the finished blocks in .chunks
+        raise
     ds = _normalise(xr.concat([r for r in results if r is not None], dim="path", join="outer", fill_value=0.0))
+    _check_paths(ds["path"].values, ds["strategy"].values, n, prep.names)
     ds = attach_attrs(ds, sc, paths_total=n, deterministic=deterministic)
     ds.attrs["strategies"] = ",".join(prep.names)
+    if before_commit is not None:
+        before_commit(ds)
     path = None
     if out is not None:
-        path = Path(out) / "results.nc"
-        write_dataset(ds, path)
-        shutil.rmtree(chunk_dir, ignore_errors=True)
+        path = out / "results.nc"
+        with interrupt.deferred():
+            write_dataset(ds, path)  # atomic; a signal during the write leaves nothing in place
+            interrupt.committed()
+            shutil.rmtree(chunk_dir, ignore_errors=True)
     return ds, path
+
+
+def _check_paths(path: np.ndarray, strategy: np.ndarray, n: int, names: list[str]) -> None:
+    """The results hold exactly paths 0 … n - 1, in order, for exactly the run's strategies (the
+    attributes ``paths``, ``path_start`` and ``path_stop`` say so); else nothing is written."""
+    path = np.asarray(path)
+    if path.shape != (n,) or not np.array_equal(path, np.arange(n)):
+        raise RuntimeError(f"the results would hold {path.size} paths ({path[:3].tolist()} …), not exactly the "
+                           f"paths 0 … {n - 1} of the run: nothing written")
+    if [str(s) for s in strategy] != list(names):
+        raise RuntimeError(f"the results would hold strategies {[str(s) for s in strategy]}, not the run's "
+                           f"{names}: nothing written")
+
+
+def _check_store(store: Path, n: int, names: list[str]) -> None:
+    """:func:`_check_paths` for a streamed store, and every variable holding all its paths."""
+    with xr.open_zarr(store, consolidated=False) as z:  # xarray refuses variables of unequal path lengths
+        _check_paths(z["path"].values, z["strategy"].values, n, names)
 
 
 def _read_block(f: Path) -> xr.Dataset:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..io import files
+from ..io import files, outdir
 
 
 def write_des(res, out_dir: Path) -> list[Path]:
-    out_dir = files.ensure_dir(Path(out_dir))
+    """Write the session tables, the request log and the summary under ``out_dir`` (locked meanwhile,
+    ``sim.io.outdir``), put in place together: an interrupted or failed write replaces nothing."""
     written = []
-    for name, df in res.sessions.items():
-        written.append(files.atomic_write(out_dir / f"sessions_{name}.parquet", lambda p, d=df: d.to_parquet(p, index=False)))
-    if res.requests is not None and len(res.requests):
-        written.append(files.atomic_write(out_dir / "requests.parquet", lambda p: res.requests.to_parquet(p, index=False)))
-    written.append(files.write_json(out_dir / "summary.json", res.summary))
+    with outdir.locked(Path(out_dir)) as out_dir, files.staged():
+        for name, df in res.sessions.items():
+            written.append(files.atomic_write(out_dir / f"sessions_{name}.parquet",
+                                              lambda p, d=df: d.to_parquet(p, index=False)))
+        if res.requests is not None and len(res.requests):
+            written.append(files.atomic_write(out_dir / "requests.parquet",
+                                              lambda p: res.requests.to_parquet(p, index=False)))
+        written.append(files.write_json(out_dir / "summary.json", res.summary))
     return written
 
 

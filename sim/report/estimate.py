@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import files
+from ..io import files, outdir
 from ..pools.lines import basis_text
 
 
@@ -26,17 +26,18 @@ def yearly_table(fc, by: str = "business_unit") -> pd.DataFrame:
 
 
 def write_estimate(fc, unit_costs: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write the forecast's tables under ``out_dir`` (each file atomically)."""
-    out_dir = files.ensure_dir(Path(out_dir))
-    written = [
-        files.write_csv(out_dir / "estimate_monthly.csv", monthly_table(fc).reset_index()),
-        files.write_csv(out_dir / "estimate_monthly_by_pool.csv", monthly_table(fc, "pool").reset_index()),
-        files.write_csv(out_dir / "estimate_lines.csv", fc.lines),
-        files.write_csv(out_dir / "estimate_pools.csv", fc.pools),
-        files.write_csv(out_dir / "estimate_workloads.csv", fc.workloads),
-        files.write_csv(out_dir / "estimate_unit_costs.csv", unit_costs),
-        files.write_json(out_dir / "estimate.json", estimate_json(fc, unit_costs)),
-    ]
+    """Write the forecast's tables under ``out_dir`` (locked meanwhile, ``sim.io.outdir``), put in place
+    together: an interrupted or failed write leaves the previous set as it was."""
+    with outdir.locked(Path(out_dir)) as out_dir, files.staged():
+        written = [
+            files.write_csv(out_dir / "estimate_monthly.csv", monthly_table(fc).reset_index()),
+            files.write_csv(out_dir / "estimate_monthly_by_pool.csv", monthly_table(fc, "pool").reset_index()),
+            files.write_csv(out_dir / "estimate_lines.csv", fc.lines),
+            files.write_csv(out_dir / "estimate_pools.csv", fc.pools),
+            files.write_csv(out_dir / "estimate_workloads.csv", fc.workloads),
+            files.write_csv(out_dir / "estimate_unit_costs.csv", unit_costs),
+            files.write_json(out_dir / "estimate.json", estimate_json(fc, unit_costs)),
+        ]
     return written
 
 

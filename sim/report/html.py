@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..io import files
+from ..io import files, outdir
 from . import plots
 
 CSS = """
@@ -287,11 +287,12 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
 
 
 def write_report(path: Path, page: str, tables: dict[str, pd.DataFrame]) -> list[Path]:
-    """Write the page and its CSV tables (``<stem>_<table>.csv`` beside it), each atomically."""
+    """Write the page and its CSV tables (``<stem>_<table>.csv`` beside it), put in place together, with
+    the directory locked meanwhile (``sim.io.outdir``): an interrupted or failed write replaces nothing."""
     path = Path(path)
-    files.ensure_dir(path.parent if str(path.parent) else Path("."))
     written = []
-    for name, df in tables.items():
-        written.append(files.write_csv(path.with_name(f"{path.stem}_{name}.csv"), df))
-    written.append(files.write_text(path, page))
+    with outdir.locked(path.parent if str(path.parent) else Path(".")), files.staged():
+        for name, df in tables.items():
+            written.append(files.write_csv(path.with_name(f"{path.stem}_{name}.csv"), df))
+        written.append(files.write_text(path, page))
     return written
