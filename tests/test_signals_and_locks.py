@@ -2,7 +2,7 @@
 
 - SIGINT or SIGTERM anywhere: "tokensim: interrupted" on stderr (and one JSON object with --json),
   exit status 130, no results in place and no temporary file left; the finished blocks stay in
-  ``.chunks`` for --resume. Real signals to a real ``tokensim run`` in its kernel; in process, a
+  the staging store ``.results.staging.zarr`` for --resume. Real signals to a real ``tokensim run`` in its kernel; in process, a
   real signal sent from inside the writers (h5netcdf's close, a Zarr append, the store's last step).
 - SIGKILL leaves temporary files; the next run into the directory removes them (only those of dead
   processes) and --resume still gives the bytes of an uninterrupted run.
@@ -30,6 +30,7 @@ import xarray as xr
 from sim.cli import main
 from sim.io import interrupt, outdir
 from sim.io.files import stale_temp
+from sim.mc.runner import STAGING
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = str(ROOT / "scenarios" / "examples" / "single_chat.yaml")
@@ -46,11 +47,19 @@ def _start(argv: list[str]) -> subprocess.Popen:
     return subprocess.Popen(_exe() + argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_block(out: Path, proc: subprocess.Popen, timeout: float = 120.0) -> list[Path]:
-    """Wait until the run has written its first block file (it is then in the kernel of the next)."""
+def _blocks_done(out: Path) -> int:
+    """Blocks the run's staging store holds (its record, written after each append)."""
+    try:
+        return int(json.loads((out / STAGING / ".zattrs").read_text()).get("blocks_done", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def _wait_for_block(out: Path, proc: subprocess.Popen, timeout: float = 120.0) -> int:
+    """Wait until the run has appended its first block (it is then in the kernel of the next)."""
     t0 = time.time()
     while time.time() - t0 < timeout:
-        found = sorted((out / ".chunks").glob("*.nc")) if (out / ".chunks").is_dir() else []
+        found = _blocks_done(out)
         if found:
             return found
         if proc.poll() is not None:
@@ -93,11 +102,10 @@ def test_a_signal_in_the_kernel_exits_130_and_leaves_nothing(tmp_path, sig, fmt)
     assert "Traceback" not in stderr and "internal error" not in stderr and "SystemError" not in stderr
     assert not (out / "results.nc").exists() and not (out / "results.zarr").exists()
     assert _temps(out) == []  # no temporary file, no partial store
-    blocks = sorted((out / ".chunks").glob("*.nc"))
-    assert 1 <= len(blocks) < 24  # the finished blocks stay for --resume
-    for b in blocks:  # each one complete
-        with xr.open_dataset(b, engine="h5netcdf") as ds:
-            assert ds.sizes["path"] == 250
+    done = _blocks_done(out)
+    assert 1 <= done < 24  # the finished blocks stay for --resume
+    with xr.open_zarr(out / STAGING, consolidated=False) as ds:  # whole blocks only
+        assert ds.sizes["path"] == 250 * done and list(ds["path"].values) == list(range(250 * done))
 
 
 # ---- real signals inside the writers (in process) -------------------------------------------------------------
@@ -146,7 +154,7 @@ def test_a_signal_during_the_write_exits_130_and_leaves_nothing(tmp_path, monkey
     assert "Exception ignored" not in stderr and "Traceback" not in stderr
     assert not (out / "results.nc").exists() and not (out / "results.zarr").exists()
     assert _temps(out) == []
-    assert len(list((out / ".chunks").glob("*.nc"))) >= 1
+    assert _blocks_done(out) >= 1  # kept for --resume
     assert signal.getsignal(signal.SIGINT) is handler  # main restored the handler it found
     assert not outdir.held(out)  # and released the directory
 
@@ -156,7 +164,11 @@ def test_a_signal_once_the_results_are_in_place_changes_nothing(tmp_path, monkey
     """Exit status 130 means nothing was put in place; once the results are, the run is done (exit 0)."""
     from sim.mc import runner
 
-    sent = _signal_in(monkeypatch, runner.shutil, "rmtree", lambda p, *a, **kw: Path(p).name == ".chunks")
+    if fmt == "nc":  # the staging store is removed once results.nc is in place
+        sent = _signal_in(monkeypatch, runner, "remove",
+                          lambda p, *a, **kw: Path(p).name == STAGING and (Path(p).parent / "results.nc").exists())
+    else:  # the store renamed into place is opened for the caller
+        sent = _signal_in(monkeypatch, runner, "open_zarr_results", lambda p, *a, **kw: Path(p).name == "results.zarr")
     code = main(["run", CHAT, "--paths", "40", "--block-size", "20", "--out", str(tmp_path), "--json"]
                 + (["--zarr"] if fmt == "zarr" else []))
     stdout, stderr = capsys.readouterr()
@@ -218,14 +230,13 @@ def test_stale_temps_of_a_killed_run_are_removed_and_resume_is_exact(tmp_path, c
     proc.kill()  # SIGKILL: no handler runs, the lock goes with the process
     proc.communicate(timeout=60)
     assert not (out / "results.nc").exists()
-    blocks = sorted((out / ".chunks").glob("*.nc"))
-    assert 1 <= len(blocks) < 8
-    tag = blocks[0].name.rsplit("-", 1)[0]
+    assert 1 <= _blocks_done(out) < 8
+    (out / ".chunks").mkdir()  # the block folder of earlier versions
 
     dead = _dead_pid()
     stale = [out / f".results.nc.tokensim-{dead}-abcd1234.tmp",  # a killed run's final write
              out / ".results.nc.k3j4h5g6.tmp",  # the same, named by an earlier version
-             out / ".chunks" / f".{tag}-00007.nc.tokensim-{dead}-q1w2e3r4.tmp",  # a killed block write
+             out / ".chunks" / f".x-00007.nc.tokensim-{dead}-q1w2e3r4.tmp",  # an earlier version's block write
              out / ".chunks" / ".whatever.abcdefgh.tmp"]
     for f in stale:
         f.write_bytes(b"half a file")
@@ -245,7 +256,7 @@ def test_stale_temps_of_a_killed_run_are_removed_and_resume_is_exact(tmp_path, c
     assert all(p.read_bytes() == b"keep me" for p in keep)
     assert _one_json(stdout)["paths"] == 1000
     assert (out / "results.nc").read_bytes() == (ref / "results.nc").read_bytes()  # resume is exact
-    assert not (out / ".chunks").exists()
+    assert not (out / ".chunks").exists() and not (out / STAGING).exists()
 
 
 def test_stale_temp_names():
@@ -288,7 +299,7 @@ def test_a_second_writer_is_refused_while_the_first_completes(tmp_path, capsys):
     assert obj["ok"] is True and obj["paths"] == 4000
     with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
         assert ds.attrs["paths"] == 4000 and np.array_equal(ds["path"].values, np.arange(4000))
-    assert _temps(out) == [] and not (out / "results.zarr").exists() and not (out / ".chunks").exists()
+    assert _temps(out) == [] and not (out / "results.zarr").exists() and not (out / STAGING).exists()
     # the lock went with the first run: the directory is free again
     with outdir.locked(out):
         pass

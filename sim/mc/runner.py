@@ -1,9 +1,9 @@
 """Run a scenario's Monte Carlo: blocks of paths, every strategy, local threads or Dask.
 
 A run is cut into blocks of ``block_size`` paths. Each block is simulated for every strategy with
-the same draws (common random numbers) and written atomically to ``DIR/.chunks/``; ``resume``
-skips finished blocks; the final Dataset is written atomically to ``DIR/results.nc`` (or
-``.zarr``). A path's numbers depend only on the seed and its global index, so results do not
+the same draws (common random numbers) and appended, once, to the staging store
+``DIR/.results.staging.zarr``; ``resume`` appends after the blocks it holds; the finished store
+becomes ``DIR/results.zarr`` by a rename, or is exported once to ``DIR/results.nc``. A path's numbers depend only on the seed and its global index, so results do not
 depend on the block size, the number of threads, or whether blocks ran on Dask workers.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ..catalog.prices import PriceBook
+from ..io.files import remove
 from ..scenario.model import Scenario
 from .engine import simulate_block
 from .results import (attach_attrs, block_dataset, describe, open_zarr_results, scenario_hash, write_dataset,
@@ -81,13 +82,14 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         deterministic: bool = False, zarr: bool = False, progress: Callable[[int, int, float], None] | None = None,
         k_tables: int = DEFAULT_TABLES,
         before_commit: Callable[[xr.Dataset], None] | None = None) -> tuple[xr.Dataset, Path | None]:
-    """Simulate ``paths`` paths of every strategy; write DIR/results.nc when ``out`` is given.
+    """Simulate ``paths`` paths of every strategy; write DIR/results.nc (``zarr``: DIR/results.zarr)
+    when ``out`` is given, streaming blocks as they finish (:func:`_stream`).
 
     ``out`` is locked for the run (``sim.io.outdir``: another process writing there raises
     ``OutputBusy``), and stale temporary files there are removed. Each block's kernel and every
     write is a ``deferred`` section (``sim.io.interrupt``): under the CLI a signal stops the run
-    between blocks, before the results are put in place; the finished blocks stay in ``.chunks``
-    for ``resume``, and no temporary file or partial store is left. ``before_commit(ds)`` (the CLI's
+    between blocks, before the results are put in place; the finished blocks stay in the staging
+    store for ``resume``, and no temporary file is left. ``before_commit(ds)`` (the CLI's
     summary) runs on the finished results just before they are put in place: once they are, the
     command is done and a signal no longer interrupts it (``interrupt.committed``).
     """
@@ -111,7 +113,6 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
 
     try:
         ensure_dir(Path(out))
-        ensure_dir(Path(out) / outdir.CHUNKS)
     except OutputError as exc:
         raise RunError(str(exc)) from None
     with outdir.locked(Path(out)):  # OutputBusy (an OutputError) when another process writes there
@@ -122,115 +123,144 @@ def _run(sc: Scenario, out: Path | None, *, n: int, block_size: int, scheduler: 
          deterministic: bool, zarr: bool, progress: Callable[[int, int, float], None] | None,
          k_tables: int, before_commit: Callable[[xr.Dataset], None] | None) -> tuple[xr.Dataset, Path | None]:
     from ..io import interrupt
-    from ..io.files import STREAM_TEMP, remove
 
-    chunk_dir = None
-    if out is not None:
-        chunk_dir = out / ".chunks"
-        tag = f"{scenario_hash(sc)[:16]}-{n}-{block_size}-{int(deterministic)}-{k_tables}"
-        if not resume:
-            for f in chunk_dir.glob("*.nc"):
-                f.unlink()
-        else:
-            for f in chunk_dir.glob("*.nc"):
-                if not f.name.startswith(tag):
-                    f.unlink()  # a chunk of another run: not reusable
     with interrupt.deferred():  # the session tables run numba kernels too
         prep = prepare(sc, deterministic, k_tables)
     blocks = [np.arange(a, min(a + block_size, n)) for a in range(0, n, block_size)]
-    # Zarr runs stream: blocks are appended in path order as they finish, so memory holds only
-    # the blocks that finished out of order (Dask), never the whole run. Blocks finished by an
-    # interrupted run stay on disk until their turn to be appended.
-    stream = zarr and out is not None
-    results: list[xr.Dataset | Path | None] = [None] * len(blocks)
-    todo = []
-    for i, b in enumerate(blocks):
-        f = chunk_dir / f"{tag}-{i:05d}.nc" if chunk_dir is not None else None
-        if f is not None and resume and f.exists():
-            results[i] = f if stream else _read_block(f)
-        else:
-            todo.append(i)
+    if out is None:  # in memory (the studies' small runs): no store, nothing to resume
+        parts = []
+        for b in blocks:
+            with interrupt.deferred():
+                parts.append(run_block(prep, b))
+        ds = _normalise(xr.concat(parts, dim="path", join="outer", fill_value=0.0))
+        _check_paths(ds["path"].values, ds["strategy"].values, n, prep.names)
+        ds = attach_attrs(ds, sc, paths_total=n, deterministic=deterministic)
+        ds.attrs["strategies"] = ",".join(prep.names)
+        if before_commit is not None:
+            before_commit(ds)
+        return ds, None
+    return _stream(sc, out, prep, blocks, n=n, block_size=block_size, scheduler=scheduler, resume=resume,
+                   deterministic=deterministic, netcdf=not zarr, progress=progress, k_tables=k_tables,
+                   before_commit=before_commit)
+
+
+def _stream(sc: Scenario, out: Path, prep: Prepared, blocks: list[np.ndarray], *, n: int, block_size: int,
+            scheduler: str | None, resume: bool, deterministic: bool, netcdf: bool,
+            progress: Callable[[int, int, float], None] | None, k_tables: int,
+            before_commit: Callable[[xr.Dataset], None] | None) -> tuple[xr.Dataset, Path]:
+    """Write once: each finished block is appended, in path order, to the staging store
+    ``DIR/.results.staging.zarr`` and never rewritten; when every block is in, the store is renamed
+    to ``DIR/results.zarr`` (or, for NetCDF, exported once to ``DIR/results.nc``). The staging store
+    records the run it belongs to and how many blocks it holds, so ``resume`` appends after them;
+    memory holds at most the blocks that finished out of order (Dask), never the run."""
+    from ..io import interrupt
+
+    tag = f"{scenario_hash(sc)[:16]}-{n}-{block_size}-{int(deterministic)}-{k_tables}"
+    staging = out / STAGING
+    done = _resume_point(staging, tag, block_size, n) if resume else 0
+    if done == 0:
+        remove(staging)
+    shutil.rmtree(out / ".chunks", ignore_errors=True)  # the block files of earlier versions
+    results: dict[int, xr.Dataset] = {}
+    next_write = done
     t0 = time.time()
-    done = len(blocks) - len(todo)
-    zpath = out / "results.zarr" if stream else None
-    ztmp = out / STREAM_TEMP if stream else None  # rebuilt from the finished blocks on every (resumed) run
-    if stream:
-        remove(ztmp)
-    next_write = 0
 
     def flush() -> None:
-        # numpy-backed blocks with explicit chunk encoding: no dask needed (see results.zarr_encoding)
         nonlocal next_write
-        while next_write < len(blocks) and results[next_write] is not None:
-            part = results[next_write]
-            part = describe(_normalise(_read_block(part) if isinstance(part, Path) else part))  # units, meanings
+        while next_write in results:
+            part = describe(_normalise(results.pop(next_write)))  # units, meanings
             if next_write == 0:
-                part.to_zarr(ztmp, mode="w", zarr_format=2, encoding=zarr_encoding(part, block_size))
+                part.to_zarr(staging, mode="w", zarr_format=2, encoding=zarr_encoding(part, block_size))
             else:
-                part.to_zarr(ztmp, append_dim="path", zarr_format=2)
-            results[next_write] = None
+                part.to_zarr(staging, append_dim="path", zarr_format=2)
             next_write += 1
+            _mark(staging, tag, next_write)  # after the append: a block counts once all of it is in
 
     def finish(i: int, ds: xr.Dataset) -> None:
-        nonlocal done
-        with interrupt.deferred():  # the block file and the store's append are never cut
-            if chunk_dir is not None:
-                write_dataset(ds, chunk_dir / f"{tag}-{i:05d}.nc")
+        with interrupt.deferred():  # an append is never cut: the store holds whole blocks
             results[i] = ds
-            done += 1
-            if stream:
-                flush()
+            flush()
         if progress:
-            progress(done, len(blocks), time.time() - t0)
+            progress(next_write, len(blocks), time.time() - t0)
+
+    todo = list(range(done, len(blocks)))
+    if scheduler:
+        _run_dask(scheduler, prep, blocks, todo, finish)
+    else:
+        for i in todo:
+            with interrupt.deferred():  # a signal stops the run between blocks, never inside the kernel
+                ds = run_block(prep, blocks[i])
+            finish(i, ds)
+    import zarr as _zarr
+
+    with interrupt.deferred():
+        _check_store(staging, n, prep.names)
+        attrs = attach_attrs(xr.Dataset(), sc, paths_total=n, deterministic=deterministic).attrs
+        attrs["strategies"] = ",".join(prep.names)
+        group = _zarr.open_group(str(staging), mode="a")
+        group.attrs.update(attrs)  # the staging bookkeeping (run_tag, blocks_done) stays until it is in place
+        _zarr.consolidate_metadata(str(staging))
+    final = out / ("results.nc" if netcdf else "results.zarr")
+    if netcdf:  # an export of the finished store: the run in memory once, written once
+        ds = _normalise(open_zarr_results(staging).load())
+        for k in BOOKKEEPING:
+            ds.attrs.pop(k, None)
+        if before_commit is not None:
+            before_commit(ds)
+        with interrupt.deferred():
+            interrupt.check()  # the last point where a signal leaves nothing in place
+            write_dataset(ds, final)  # atomic
+            interrupt.committed()
+            remove(staging)
+        return ds, final
+    if before_commit is not None:
+        before_commit(open_zarr_results(staging))  # interruptible: nothing is in place yet
+    with interrupt.deferred():
+        interrupt.check()
+        for k in BOOKKEEPING:
+            group.attrs.pop(k, None)  # not a property of the results (it names the block size)
+        _zarr.consolidate_metadata(str(staging))
+        remove(final)
+        os.replace(staging, final)
+        interrupt.committed()
+    return open_zarr_results(final), final
+
+
+STAGING = ".results.staging.zarr"  # the store a run appends its blocks to (kept for --resume)
+BOOKKEEPING = ("run_tag", "blocks_done")  # attributes of the staging store only
+
+
+def _mark(store: Path, tag: str, blocks_done: int) -> None:
+    import zarr as _zarr
+
+    _zarr.open_group(str(store), mode="a").attrs.update(run_tag=tag, blocks_done=int(blocks_done))
+
+
+def _resume_point(store: Path, tag: str, block_size: int, n: int) -> int:
+    """Blocks of this run (``tag``) the staging store holds; arrays a killed append left longer are
+    cut back to them. 0 when there is no store, it belongs to another run, or it holds fewer paths
+    than its record says."""
+    import zarr as _zarr
 
     try:
-        if stream:
-            with interrupt.deferred():
-                flush()
-        if scheduler:
-            _run_dask(scheduler, prep, blocks, todo, finish)
-        else:
-            for i in todo:
-                with interrupt.deferred():  # a signal stops the run between blocks, never inside the kernel
-                    ds = run_block(prep, blocks[i])
-                finish(i, ds)
-        if stream:
-            import zarr as _zarr
-
-            with interrupt.deferred():
-                _check_store(ztmp, n, prep.names)
-                attrs = attach_attrs(xr.Dataset(), sc, paths_total=n, deterministic=deterministic).attrs
-                attrs["strategies"] = ",".join(prep.names)
-                group = _zarr.open_group(str(ztmp), mode="a")
-                group.attrs.update(attrs)
-                _zarr.consolidate_metadata(str(ztmp))
-            if before_commit is not None:
-                before_commit(open_zarr_results(ztmp))  # interruptible: nothing is in place yet
-            with interrupt.deferred():
-                interrupt.check()  # the last point where a signal leaves nothing in place
-                remove(zpath)
-                os.replace(ztmp, zpath)
-                interrupt.committed()
-                shutil.rmtree(chunk_dir, ignore_errors=True)
-            return open_zarr_results(zpath), zpath
-    except BaseException:
-        if stream:
-            remove(ztmp)  # a partial store: --resume rebuilds it from the finished blocks in .chunks
-        raise
-    ds = _normalise(xr.concat([r for r in results if r is not None], dim="path", join="outer", fill_value=0.0))
-    _check_paths(ds["path"].values, ds["strategy"].values, n, prep.names)
-    ds = attach_attrs(ds, sc, paths_total=n, deterministic=deterministic)
-    ds.attrs["strategies"] = ",".join(prep.names)
-    if before_commit is not None:
-        before_commit(ds)
-    path = None
-    if out is not None:
-        path = out / "results.nc"
-        with interrupt.deferred():
-            write_dataset(ds, path)  # atomic; a signal during the write leaves nothing in place
-            interrupt.committed()
-            shutil.rmtree(chunk_dir, ignore_errors=True)
-    return ds, path
+        group = _zarr.open_group(str(store), mode="r+")
+        if group.attrs.get("run_tag") != tag:
+            return 0
+        done = int(group.attrs.get("blocks_done", 0))
+        expected = min(done * block_size, n)
+        if done <= 0 or int(group["path"].shape[0]) < expected:
+            return 0
+        for _, arr in group.arrays():
+            dims = list(arr.attrs.get("_ARRAY_DIMENSIONS", []))
+            if "path" in dims and arr.shape[dims.index("path")] != expected:
+                shape = list(arr.shape)
+                shape[dims.index("path")] = expected
+                arr.resize(tuple(shape))
+                if arr.shape[dims.index("path")] != expected:
+                    return 0
+        return done
+    except Exception:  # noqa: BLE001 - no store, or one too damaged to read: start over
+        return 0
 
 
 def _check_paths(path: np.ndarray, strategy: np.ndarray, n: int, names: list[str]) -> None:
@@ -249,15 +279,6 @@ def _check_store(store: Path, n: int, names: list[str]) -> None:
     """:func:`_check_paths` for a streamed store, and every variable holding all its paths."""
     with xr.open_zarr(store, consolidated=False) as z:  # xarray refuses variables of unequal path lengths
         _check_paths(z["path"].values, z["strategy"].values, n, names)
-
-
-def _read_block(f: Path) -> xr.Dataset:
-    """A finished block written by an earlier (interrupted) run, in memory, without file encodings."""
-    with xr.open_dataset(f, engine="h5netcdf") as ds:
-        block = ds.load()
-    for v in block.variables.values():
-        v.encoding = {}
-    return block
 
 
 def _normalise(ds: xr.Dataset) -> xr.Dataset:
