@@ -24,7 +24,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-# the long fuzz profile (10,000 mutated scenarios, about 45 min on 2 cores); counts in docs/fuzz.md
+# the long fuzz profile (10,000 mutated scenarios, about 70 min on 2 cores); counts in docs/fuzz.md
 FUZZ_CASES ?= 10000
 fuzz: $(STAMP)
 	$(PY) tests/fuzz.py --cases $(FUZZ_CASES) --workers 2

@@ -92,7 +92,7 @@ def _set(obj: Any, path: tuple, value: Any) -> None:
 
 # ---- hypothesis strategies -------------------------------------------------------------------------------
 SPECIAL = [math.nan, math.inf, -math.inf, 1e308, -1e308, 1e300, 1e-320, 5e-324, 0, 0.0, -0.0, -1, 1, 7,
-           2**31, 2**63, 2**64, 2**70, -(2**63), 1e15, 1e12, 1e9, 1e-9, True, False, None, "", "abc", "1e3",
+           2**31, 2**63, 2**64, 2**70, -(2**63), 10**20, 10**400, 1e15, 1e12, 1e9, 1e-9, True, False, None, "", "abc", "1e3",
            "2026-02-30", "9999-12-31", "0000-01", "2027-13", [], {}, [1, 2, 3], {"a": 1}, "../../x", "/tmp/x",
            "a\x00b", "nonexistent/model", "h100-sxm", "owned", "api", "neocloud", "x" * 300]
 numbers = st.one_of(st.sampled_from([v for v in SPECIAL if isinstance(v, (int, float)) and not isinstance(v, bool)]),
@@ -114,7 +114,7 @@ def distributions(draw: st.DrawFn) -> dict:
         if k in ("values", "weights"):
             d[k] = draw(st.lists(numbers, min_size=0, max_size=5))
         elif k == "file":
-            d[k] = draw(st.sampled_from(["missing.csv", "/dev/zero", "/tmp", "a\x00b", "x" * 2000,
+            d[k] = draw(st.sampled_from(["missing.csv", "/dev/zero", "/tmp", "a\x00b", "x" * 2000, "sample.csv.gz", "fifo.csv",
                                          str(ROOT / "calibration/workloads/chat_quantiles.csv")]))
         elif k == "column":
             d[k] = draw(st.sampled_from(["x", "azure_conv_2023_output_tokens", ""]))
@@ -132,6 +132,7 @@ class Mutant:
     text: str
     log: list[str] = field(default_factory=list)
     zeroed: bool = False  # a mutation set some number to (nearly) zero: a spend of 0 may be honest
+    random_zero: bool = False  # a drawn distribution may put mass at 0: 4 paths may all be 0 while the mean is not
     extra: str = "des"  # the third command run on a legal mutant: des, tco or commit
 
 
@@ -158,12 +159,13 @@ def mutants(draw: st.DrawFn) -> Mutant:
             v = draw(values)
             m.zeroed |= _tiny(v) or v is False or v is None or v == [] or v == {}
             _set(data, path, v)
-        elif op == "scale" and isinstance(old, (int, float)) and not isinstance(old, bool):
+        elif op == "scale" and isinstance(old, (int, float)) and not isinstance(old, bool) and abs(old) < 10**300:
             k = draw(st.sampled_from([1e-300, 1e-12, 1e-6, 0.5, 2.0, 10.0, 1e6, 1e12, 1e300, -1.0, 0.0]))
             v = old * k
             m.zeroed |= _tiny(v) or k <= 1e-6
             _set(data, path, v)
-        elif op == "perturb" and isinstance(old, (int, float)) and not isinstance(old, bool):
+        elif (op == "perturb" and isinstance(old, (int, float)) and not isinstance(old, bool)
+              and math.isfinite(old) and abs(old) < 1e300):
             v = draw(st.sampled_from([0, 1, 2, 1000]) | st.floats(0.0, 2.0 * abs(old) + 1.0))
             v = type(old)(v) if isinstance(old, int) else v
             m.zeroed |= _tiny(v)
@@ -184,7 +186,7 @@ def mutants(draw: st.DrawFn) -> Mutant:
             old[draw(st.sampled_from(["bogus", "dist", "name", "paths", "value"]))] = draw(values)
         elif op == "distribution":
             _set(data, path, draw(distributions()))
-            m.zeroed = True  # a drawn distribution may put all its mass at 0
+            m.zeroed = m.random_zero = True  # a drawn distribution may put all its mass at 0
         elif op == "swap":
             other = draw(st.sampled_from(paths))
             with contextlib.suppress(KeyError, IndexError, TypeError):
@@ -195,7 +197,8 @@ def mutants(draw: st.DrawFn) -> Mutant:
             continue
         m.log.append(f"{op} {'.'.join(map(str, path))}")
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
-    text_op = draw(st.sampled_from(["none"] * 12 + ["dup_line", "alias_bomb", "deep", "truncate", "tab", "anchors"]))
+    text_op = draw(st.sampled_from(["none"] * 14 + ["dup_line", "alias_bomb", "deep", "truncate", "tab", "anchors",
+                                                    "recursive_alias", "binary", "merge_key"]))
     lines = text.splitlines(keepends=True)
     if text_op == "dup_line" and lines:
         i = draw(st.integers(0, len(lines) - 1))
@@ -222,6 +225,20 @@ def mutants(draw: st.DrawFn) -> Mutant:
             lines[i] = f"{key_i}: &anc {val_i}"
             key_j, _, _ = lines[j].partition(": ")
             lines[j] = f"{key_j}: *anc\n"
+    elif text_op == "recursive_alias":
+        lines.append(draw(st.sampled_from(["rec: &r [1, *r]\n", "rec: &r {a: *r}\n",
+                                           "rec: &r [[[[*r]]]]\n"])))
+    elif text_op == "binary" and lines:  # a value as YAML bytes (pydantic would coerce them to text)
+        i = draw(st.integers(0, len(lines) - 1))
+        if ": " in lines[i]:
+            key, _, _ = lines[i].partition(": ")
+            lines[i] = f'{key}: !!binary "Zmlmby5jc3Y="\n'
+    elif text_op == "merge_key" and len(lines) > 2:
+        i = draw(st.integers(0, len(lines) - 1))
+        if ": " in lines[i] and not lines[i].lstrip().startswith("- "):
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            lines = ["base_anchor: &m {kind: chat}\n"] + lines
+            lines.insert(i + 2, f"{indent}<<: *m\n")
     if text_op != "none":
         m.log.append(f"text {text_op}")
     m.text = "".join(lines)
@@ -249,8 +266,9 @@ def _one_object(lines: list[str]) -> dict:
 
 
 def check_case(m: Mutant, work: Path) -> tuple[str, str]:
-    """(outcome, detail). Outcomes: refused, refused_result, finite, zero_demand, zero_explained;
-    failures: internal, json, unlocated, nonfinite, zero_unexplained, zero_disagree, over_budget, bad_exit."""
+    """(outcome, detail). Outcomes: refused, refused_result, refused_command, finite, zero_demand,
+    zero_explained; failures: internal, json, unlocated, nonfinite, zero_unexplained, zero_disagree,
+    over_budget, bad_exit, inconsistent (validate accepted what estimate or run refused)."""
     f = work / "s.yaml"
     f.write_text(m.text, encoding="utf-8", errors="surrogatepass")
     code, out, err = _cli(["validate", str(f), "--json"])
@@ -286,10 +304,15 @@ def check_case(m: Mutant, work: Path) -> tuple[str, str]:
             obj = _one_object(out)
         except (AssertionError, ValueError) as exc:
             return "json", f"{argv[0]}: {exc}"
-        if code == 2:  # a located refusal at run time (a NaN caught in a result): honest, counted apart
-            if obj.get("error") in ("result", "scenario", "usage", "output") and obj.get("problems"):
-                return "refused_result", obj["problems"][0][:300]
-            return "unlocated", json.dumps(obj)[:500]
+        if code == 2:  # a refusal at run time, after validate accepted the file
+            problems = obj.get("problems") or []
+            if not problems or not all(p.startswith((str(f), "tokensim")) for p in problems):
+                return "unlocated", json.dumps(obj)[:500]
+            if obj.get("error") == "result":  # a NaN caught in a result, located: honest, counted apart
+                return "refused_result", problems[0][:300]
+            if argv[0] in ("estimate", "run"):  # validate said yes, the forecast says no: commands disagree
+                return "inconsistent", f"{argv[0]}: {problems[0][:300]}"
+            return "refused_command", problems[0][:300]  # e.g. tco of a scenario with no GPU pool
         if code != 0:
             return "bad_exit", f"{argv[0]} exit {code}"
         if argv[0] == "estimate":
@@ -310,7 +333,7 @@ def check_case(m: Mutant, work: Path) -> tuple[str, str]:
     ev, mc = totals.get("ev"), totals.get("mc")
     if ev is None or not math.isfinite(ev) or requests is None or not math.isfinite(requests):
         return "nonfinite", f"estimate total_spend {ev}, requests {requests}"
-    if (ev == 0) != (mc == 0) and m.zeroed is False:
+    if (ev == 0) != (mc == 0) and not m.random_zero:
         return "zero_disagree", f"estimate {ev} vs run mean {mc}"
     if ev == 0 or mc == 0:
         if requests == 0:
@@ -320,7 +343,7 @@ def check_case(m: Mutant, work: Path) -> tuple[str, str]:
 
 
 FAILURES = ("internal", "json", "unlocated", "nonfinite", "zero_unexplained", "zero_disagree", "over_budget",
-            "bad_exit", "hang")
+            "bad_exit", "hang", "inconsistent")
 
 
 # ---- a worker: N cases under a memory cap -----------------------------------------------------------------
@@ -329,6 +352,10 @@ def worker(cases: int, seed_: int, case_seconds: float, failures_dir: Path) -> d
     slowest = [0.0, ""]
     failures_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="tokensim-fuzz-"))
+    os.mkfifo(work / "fifo.csv")  # a sample that would hang a reader that opens it
+    import gzip
+
+    (work / "sample.csv.gz").write_bytes(gzip.compress(b"x\n" + b"1\n" * 100_000))  # 100 KB unpacked
 
     def on_alarm(signum, frame):
         raise Hang()
@@ -390,9 +417,9 @@ def run(cases: int, workers: int, seed_: int, case_seconds: float, memory_gb: fl
     summaries = []
     for p in procs:
         out, err = p.communicate()
-        if p.returncode != 0:
+        if p.returncode != 0 or not out.strip():
             total["worker_crashed"] += 1
-            summaries.append({"returncode": p.returncode, "stderr": err[-2000:]})
+            summaries.append({"returncode": p.returncode, "stderr": err[-3000:]})
             continue
         s = json.loads(out.strip().splitlines()[-1])
         summaries.append(s)
@@ -403,7 +430,8 @@ def run(cases: int, workers: int, seed_: int, case_seconds: float, memory_gb: fl
             "seconds": round(time.perf_counter() - t0, 1), "workers": workers, "seed": seed_,
             "case_seconds": case_seconds, "memory_gb": memory_gb,
             "slowest_case_seconds": max((s.get("slowest_case_seconds", 0) for s in summaries), default=0),
-            "bases": [p.name for p in BASES]}
+            "bases": [p.name for p in BASES],
+            "crashes": [s["stderr"] for s in summaries if "stderr" in s]}
 
 
 def main(argv: list[str] | None = None) -> int:

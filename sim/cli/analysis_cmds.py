@@ -66,6 +66,9 @@ def _read(path: str):
         raise _usage(f"results file not found: {path} (write one with: tokensim run SCENARIO --out DIR)")
     if p.is_dir() and p.suffix != ".zarr" and not ((p / "results.nc").exists() or (p / "results.zarr").exists()):
         raise _usage(f"{path} is a directory without results.nc or results.zarr")
+    f = results_file(p)
+    if not f.is_dir() and not f.is_file():  # a FIFO would hang the reader, a device never end
+        raise _usage(f"{f} is not a regular file (a FIFO, device or socket); give a results file")
     try:
         ds = open_results(p)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file

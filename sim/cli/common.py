@@ -32,9 +32,9 @@ EXIT_INTERRUPTED = 130  # SIGINT or SIGTERM (128 + SIGINT, the shell's conventio
 
 PROBLEMS_ATTR = "_tokensim_flag_problems"  # parser attribute collecting bad flag values
 
-MAX_PATHS = 10_000_000  # the cap of the scenario key `paths` (Scenario.paths le=...; a test checks they agree)
+from ..limits import MAX_HORIZON_MONTHS, MAX_PATHS  # noqa: E402,F401 - the caps of the scenario keys (re-exported)
 MAX_SEED = 2**64 - 1  # seeds are mixed as unsigned 64-bit integers (sim.mc.rng)
-MAX_MONTH_INDEX = 239  # horizon.months is at most 240 (sim.scenario.model.Horizon)
+MAX_MONTH_INDEX = MAX_HORIZON_MONTHS - 1  # a month of the longest horizon
 MAX_DES_DAYS = 366.0  # the request-level simulation runs for at most a year of days
 MAX_USERS = 10_000_000  # users of a request-level simulation (one intensity draw each)
 MAX_WORKERS = 1024  # numba threads; more than the machine has are capped at what it has

@@ -161,7 +161,7 @@ def add_des(d: argparse.ArgumentParser) -> None:
 def cmd_des(args: argparse.Namespace) -> int:
     import time
 
-    from ..des.simulation import run_des
+    from ..des.simulation import DesInputError, run_des
     from ..report import des as rep
 
     sc = load_checked(args.scenario)  # pools that cannot serve their models are load_checked's problems
@@ -172,8 +172,11 @@ def cmd_des(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown strategy {args.strategy!r}; the scenario has: {', '.join(strategies)}")
     out_dir = output_dir(args.out, Path("outputs") / sc.name / "des")
     t0 = time.time()
-    res = run_des(sc, days=args.days or 1.0, users=args.users, peak=args.peak, start_month=args.month,
-                  seed=args.seed, strategy=args.strategy)
+    try:
+        res = run_des(sc, days=args.days or 1.0, users=args.users, peak=args.peak, start_month=args.month,
+                      seed=args.seed, strategy=args.strategy)
+    except DesInputError as exc:
+        raise UsageError(str(exc)) from None
     wall = time.time() - t0
     files = rep.write_des(res, out_dir)
     obj = rep.des_json(res, wall)

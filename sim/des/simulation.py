@@ -123,12 +123,17 @@ def _apply_strategy(sc: Scenario, strategy: str | None) -> Scenario:
     return sc.with_strategy(strategy)
 
 
+class DesInputError(ValueError):
+    """A request-level simulation cannot be set up as asked (the CLI reports it as a usage error)."""
+
+
 def _month_users(sc: Scenario, start_month: int, users: int | None) -> dict[str, int]:
     raw = {b.name: float(adoption_users(b.users, sc.horizon.months)[start_month]) for b in sc.business_units}
     if users is not None:
         total = sum(raw.values())
         if total <= 0:
-            raise ValueError("cannot scale users: the business units have no users in that month")
+            raise DesInputError(f"--users cannot scale the business units' users: they have none in month "
+                                f"{start_month}")
         raw = {k: v * users / total for k, v in raw.items()}
     return {k: int(round(v)) for k, v in raw.items()}
 

@@ -36,6 +36,47 @@ class OutputError(OSError):
     """An output location cannot be written."""
 
 
+class UnreadableInput(ValueError):
+    """An input file cannot be read as asked; the message says why (no path: callers locate it)."""
+
+
+def read_regular(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or ``UnreadableInput`` saying why not.
+
+    Opened without blocking and checked with fstat before reading, so a FIFO (which would hang),
+    a device such as /dev/zero (which never ends) or a directory is refused, not read; a file that
+    grows while it is read stops at ``limit`` + 1 bytes. The one way tokensim opens an input file.
+    """
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise UnreadableInput("file not found") from None
+    except IsADirectoryError:
+        raise UnreadableInput(f"is a directory, expected a {what}") from None
+    except (OSError, ValueError) as exc:  # permission, symlink loop, NUL in the name, name too long
+        raise UnreadableInput(f"cannot open: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UnreadableInput(f"is a directory, expected a {what}")
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+            raise UnreadableInput(f"is {kind}, not a regular file; give a {what}")
+        if st.st_size > limit:
+            raise UnreadableInput(f"is {st.st_size:,} bytes; a {what} may be at most {limit:,} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise UnreadableInput(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:  # grew while we read it
+        raise UnreadableInput(f"is larger than {limit:,} bytes, the most a {what} may be")
+    return raw
+
+
 def ensure_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -135,10 +176,8 @@ def staged() -> Iterator[None]:
             try:
                 yield
                 interrupt.check()
-                while batch:
-                    tmp, target = batch[0]
-                    os.replace(tmp, target)
-                    batch.pop(0)
+                _replace_all(batch)
+                batch.clear()
                 interrupt.committed()
             except BaseException:
                 for tmp, _ in batch:
@@ -146,6 +185,33 @@ def staged() -> Iterator[None]:
                 raise
     finally:
         _stage.pop()  # blocks nest: the last one opened is this one
+
+
+def _replace_all(batch: list[tuple[str, Path]]) -> None:
+    """Move every temporary file onto its target, or none: a target that cannot be replaced (a
+    directory in the way, a full disk) restores those already moved and raises ``OutputError``."""
+    for _, target in batch:
+        if target.is_dir():
+            raise OutputError(f"cannot write {target}: a directory of that name is in the way")
+    backups: list[tuple[Path, Path | None]] = []  # (target, its previous file kept aside, or None)
+    try:
+        for tmp, target in batch:
+            old = None
+            if target.exists():
+                old = target.with_name(f"{temp_prefix(target)}previous{TEMP_SUFFIX}")
+                os.link(target, old)  # the previous file, kept until every target is in place
+            backups.append((target, old))
+            os.replace(tmp, target)
+    except OSError as exc:
+        for target, old in backups:  # undo: every target as it was
+            if old is not None:
+                os.replace(old, target)
+            else:
+                _unlink(target)
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}; no file was replaced") from None
+    for _, old in backups:
+        if old is not None:
+            _unlink(old)
 
 
 def _unlink(p: str | Path) -> None:

@@ -181,6 +181,13 @@ def results_problems(ds, variables: Sequence[str] = BUDGET, *, source: str = "re
 
     values = [f"{where} {m}; no answer from this file would be honest (it is damaged or was written by a faulty "
               "run: rerun tokensim run)" for m in dataset_nonfinite(ds, readable)]
+    if not values and "spend" in readable and "path" in ds["spend"].dims:
+        # finite values whose horizon total is not (1e308 in two months): every table sums them
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = ds["spend"].sum([d for d in ds["spend"].dims if d not in ("path", "strategy")])
+        if not np.isfinite(total.values).all():
+            values.append(f"{where} spend summed over the horizon is not finite (the values are finite but too "
+                          "large to add up); no answer from this file would be honest")
     return bad, values
 
 

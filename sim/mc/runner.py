@@ -22,7 +22,8 @@ import xarray as xr
 from ..catalog.prices import PriceBook
 from ..io.files import remove
 from ..scenario.model import Scenario
-from .engine import simulate_block
+from ..pools.owned import OWNED_COMPONENTS
+from .engine import POOLS, simulate_block
 from .results import (attach_attrs, block_dataset, describe, open_zarr_results, scenario_hash, write_dataset,
                       zarr_encoding)
 from .sampling import draw, shape_points
@@ -77,6 +78,32 @@ def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
     return xr.concat(parts, dim="strategy", join="outer", fill_value=0.0)
 
 
+BLOCK_BYTES = 2_000_000_000  # one block of every strategy in memory (the kernel's arrays and the Dataset)
+NETCDF_BYTES = 4_000_000_000  # a NetCDF export holds the whole run in memory once
+
+
+def bytes_per_path(sc: Scenario) -> int:
+    """Bytes one path of every strategy takes in the results (float64; see ``results.block_dataset``)."""
+    w = len(sc.workloads) + 1  # token and SaaS workloads, and the idle line
+    per_month = (7 * len(POOLS) * w + 3 * w + 3 * len(POOLS) + 5 * len(sc.contracts)
+                 + len(OWNED_COMPONENTS) + 3)
+    return 8 * len(sc.all_strategies()) * sc.horizon.months * per_month
+
+
+def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool) -> None:
+    """Refuse, before any allocation, a run whose block or NetCDF export would not fit in memory."""
+    per = bytes_per_path(sc)
+    block = per * min(block_size, n) * 3  # the kernel's outputs, the block's Dataset, its strategy concat
+    if block > BLOCK_BYTES:
+        fit = max(1, BLOCK_BYTES // (3 * per))
+        raise RunError(f"a block of {min(block_size, n):,} paths needs about {block / 1e9:.1f} GB "
+                       f"({per:,} bytes per path over {len(sc.all_strategies())} strategies); "
+                       f"use --block-size {fit:,} or fewer")
+    if netcdf and per * n > NETCDF_BYTES:
+        raise RunError(f"{n:,} paths make {per * n / 1e9:.1f} GB of results, more than a NetCDF export holds in "
+                       f"memory ({NETCDF_BYTES / 1e9:.0f} GB); stream them with --zarr")
+
+
 def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, block_size: int = 500,
         workers: int | None = None, scheduler: str | None = None, resume: bool = False,
         deterministic: bool = False, zarr: bool = False, progress: Callable[[int, int, float], None] | None = None,
@@ -104,6 +131,7 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         if workers < 1:
             raise RunError(f"workers must be >= 1, got {workers}")
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    check_size(sc, n, block_size, netcdf=out is None or not zarr)
     opts = dict(n=n, block_size=block_size, scheduler=scheduler, resume=resume, deterministic=deterministic,
                 zarr=zarr, progress=progress, k_tables=k_tables, before_commit=before_commit)
     if out is None:

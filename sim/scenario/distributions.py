@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictStr,
     ValidationInfo,
     model_validator,
 )
@@ -315,8 +316,8 @@ class Empirical(_Dist):
     """Resample a column of a CSV file (path relative to the scenario file)."""
 
     dist: Literal["empirical"]
-    file: str
-    column: str
+    file: StrictStr  # a path as text: YAML !!binary (bytes) would be coerced past the loader's file checks
+    column: StrictStr
     _values: np.ndarray = PrivateAttr(default_factory=lambda: np.zeros(0))
 
     @model_validator(mode="after")
@@ -325,9 +326,7 @@ class Empirical(_Dist):
         # of the field see the real values (a missing file is reported by the loader first)
         base = (info.context or {}).get("base_dir") if info is not None else None
         if base is not None and self.values.size == 0:
-            path = Path(base) / self.file
-            if path.exists():
-                self.bind(load_empirical_column(path, self.column))
+            self.bind(load_empirical_column(Path(base) / self.file, self.column))
         return self
 
     def bind(self, values: np.ndarray) -> None:
@@ -379,18 +378,39 @@ def as_dist(x: "float | _Dist") -> _Dist:
     return Fixed(value=float(x)) if isinstance(x, (int, float)) else x
 
 
-def load_empirical_column(path: Path, column: str) -> np.ndarray:
-    """Read one numeric column of a CSV file; raise ValueError with a readable message."""
+COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+
+
+def load_empirical_column(path: Path, column: str | None) -> np.ndarray:
+    """Read one numeric column of a CSV file; raise ValueError with a readable message.
+
+    The file is read through ``sim.io.files.read_regular`` (a regular file of at most
+    MAX_EMPIRICAL_BYTES) and parsed from those bytes uncompressed: a compressed sample could
+    unpack to far more than its size (a 214 KB .gz held 220 MB), so it is refused. ``column`` None
+    checks the file only.
+    """
+    import io
+
     import pandas as pd
 
-    if not path.exists():
-        raise FileNotFoundError(f"file not found: {path}")
-    frame = pd.read_csv(path)
+    from ..io.files import UnreadableInput, read_regular
+    from ..limits import MAX_EMPIRICAL_BYTES
+
+    if Path(path).suffix.lower() in COMPRESSED:
+        raise UnreadableInput(f"is compressed ({Path(path).suffix}); give the CSV file itself")
+    raw = read_regular(Path(path), MAX_EMPIRICAL_BYTES, "CSV file")
+    if column is None:
+        return np.zeros(0)
+    frame = pd.read_csv(io.BytesIO(raw), compression=None)
+    name = Path(path).name
     if column not in frame.columns:
-        raise ValueError(f"column {column!r} not in {path.name} (columns: {', '.join(map(str, frame.columns))})")
+        raise ValueError(f"column {column!r} not in {name} (columns: {', '.join(map(str, frame.columns))[:300]})")
     values = pd.to_numeric(frame[column], errors="coerce").dropna().to_numpy(float)
     if values.size == 0:
-        raise ValueError(f"column {column!r} of {path.name} has no numeric values")
+        raise ValueError(f"column {column!r} of {name} has no numeric values")
+    if not np.isfinite(values).all():
+        raise ValueError(f"column {column!r} of {name} holds {int((~np.isfinite(values)).sum()):,} values that "
+                         "are not finite (inf or -inf); remove them")
     return values
 
 

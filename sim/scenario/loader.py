@@ -11,8 +11,6 @@ exits with status 2.
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,7 +31,8 @@ from .model import (
     split_path,
     uncertain_fields,
 )
-from .limits import MAX_EMPIRICAL_BYTES, MAX_SCENARIO_BYTES
+from ..io.files import UnreadableInput, read_regular
+from ..limits import MAX_SCENARIO_BYTES
 from .problems import Problem, ScenarioError, _compose, _fmt, _line, _yaml_problem  # noqa: F401 - Problem, ScenarioError are this module's API
 from .schema_errors import _closest, _coerced_bools, _message, _pydantic_problems, _short, _what
 
@@ -71,13 +70,13 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
     # empirical distributions: load their files now so a run never starts without them
     def walk(obj: Any, loc: tuple) -> None:
         if isinstance(obj, Empirical):
-            path = (base_dir / obj.file).resolve()
+            if obj.values.size:  # read when the field was validated (Empirical._load)
+                return
+            path = base_dir / obj.file
             try:
                 obj.bind(load_empirical_column(path, obj.column))
-            except FileNotFoundError:
-                add(loc + ("file",), f"empirical distribution: file not found: {obj.file} (looked in {path.parent})")
-            except ValueError as exc:
-                add(loc, str(exc))
+            except ValueError as exc:  # UnreadableInput included
+                add(loc + ("file",), f"empirical distribution: {str(obj.file)[:80]!r} {exc}")
             return
         if isinstance(obj, list):
             for i, it in enumerate(obj):
@@ -133,7 +132,7 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
             add(loc, _bad_key_path(sc, path, exc))
             return
         except ValidationError as exc:
-            add(loc, f"value {_short(repr(value))} is not valid for {path}: "
+            add(loc, f"value {_short(value)} is not valid for {path}: "
                 + "; ".join(_message(e) for e in exc.errors()))
             return
         if isinstance(value, bool) and not isinstance(get_path(new, path), bool):
@@ -191,31 +190,16 @@ def _empirical_problems(data: Any, base_dir: Path, lines: dict, file: str) -> li
                                        "longer than 1,024 characters / 255 per part)"))
                     return
                 path = base_dir / name
-                try:
-                    st = os.stat(path)  # follows symlinks: a loop is ELOOP here, on every Python
-                except FileNotFoundError:
-                    st = None
-                except (OSError, ValueError) as exc:  # symlink loops, permissions, odd paths
-                    why = getattr(exc, "strerror", None) or exc
-                    out.append(Problem(*where, f"empirical distribution: cannot open {name[:80]!r}: {why}"))
-                    return
-                if st is not None and not stat.S_ISREG(st.st_mode):
-                    out.append(Problem(*where, f"empirical distribution: {name[:80]!r} is not a regular file "
-                                       "(a directory, FIFO or device); give a CSV file"))
-                    return
-                if st is not None and st.st_size > MAX_EMPIRICAL_BYTES:
-                    out.append(Problem(*where, f"empirical distribution: {name[:80]!r} is {st.st_size:,} bytes; "
-                                       f"a sample file may be at most {MAX_EMPIRICAL_BYTES:,} bytes"))
-                    return
-                if st is None:
-                    out.append(Problem(*where, f"empirical distribution: file not found: {name} "
-                                       f"(looked for {path.absolute()}; paths are relative to the scenario file)"))
-                elif isinstance(column, str):
-                    try:
-                        load_empirical_column(path, column)
-                    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds
-                        out.append(Problem(file, _line(lines, loc + ("column",)), _fmt(loc + ("column",)),
-                                           f"empirical distribution: {exc}"))
+                try:  # the guarded reader: a regular file within the size budget, or why not
+                    load_empirical_column(path, column if isinstance(column, str) else None)
+                except UnreadableInput as exc:
+                    found = "not found" not in str(exc)
+                    out.append(Problem(*where, f"empirical distribution: {name[:80]!r} {exc}" if found else
+                                       f"empirical distribution: file not found: {name[:200]} (looked for "
+                                       f"{path.absolute()}; paths are relative to the scenario file)"))
+                except Exception as exc:  # noqa: BLE001 - pandas raises many kinds
+                    out.append(Problem(file, _line(lines, loc + ("column",)), _fmt(loc + ("column",)),
+                                       f"empirical distribution: {exc}"))
                 return
             for k, v in obj.items():
                 walk(v, loc + (k,))
@@ -229,43 +213,17 @@ def _empirical_problems(data: Any, base_dir: Path, lines: dict, file: str) -> li
 
 # ---- public ---------------------------------------------------------------------------------
 def read_bounded(p: Path, limit: int, what: str, file: str) -> str:
-    """The text of a regular file of at most ``limit`` bytes, or ScenarioError saying why not.
-
-    Opened without blocking and checked with fstat before reading, so a FIFO (which would hang),
-    a device such as /dev/zero (which never ends) or a directory is refused, not read.
-    """
-    def refuse(msg: str) -> ScenarioError:
-        return ScenarioError([Problem(file, None, "", msg)])
-
+    """The UTF-8 text of a regular file of at most ``limit`` bytes (``sim.io.files.read_regular``),
+    or ScenarioError saying why not."""
     try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise refuse("file not found") from None
-    except IsADirectoryError:
-        raise refuse(f"is a directory, expected a {what}") from None
-    except (OSError, ValueError) as exc:  # permission, symlink loop, NUL in the name, name too long
-        raise refuse(f"cannot open: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise refuse(f"is a directory, expected a {what}")
-        if not stat.S_ISREG(st.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
-            raise refuse(f"is {kind}, not a regular file; give a {what}")
-        if st.st_size > limit:
-            raise refuse(f"is {st.st_size:,} bytes; a {what} may be at most {limit:,} bytes")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            raw = fh.read(limit + 1)
-    except OSError as exc:
-        raise refuse(f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(raw) > limit:  # grew while we read it
-        raise refuse(f"is larger than {limit:,} bytes, the most a {what} may be")
+        raw = read_regular(p, limit, what)
+    except UnreadableInput as exc:
+        raise ScenarioError([Problem(file, None, "", str(exc))]) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise refuse(f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise ScenarioError([Problem(file, None, "", f"cannot read: not UTF-8 text ({exc.reason} at byte "
+                                     f"{exc.start})")]) from None
 
 
 Checks = Callable[[Scenario], list[tuple[tuple, str]]]

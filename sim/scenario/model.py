@@ -10,7 +10,8 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from .distributions import _Dist
-from .limits import MAX_BUSINESS_UNITS, MAX_CONTRACTS, MAX_STRATEGIES, MAX_WORKLOADS
+from ..limits import (MAX_BUSINESS_UNITS, MAX_CONTRACTS, MAX_HORIZON_MONTHS, MAX_PATHS, MAX_STRATEGIES,
+                      MAX_STRATEGY_WORKLOADS, MAX_WORKLOADS)
 from .population import ActivityProfile, BusinessUnit
 from .supply import Contract, Pools, Prices
 from .types import Model, Prob, unit
@@ -26,7 +27,7 @@ class Horizon(Model):
     """The forecast window: calendar months from ``start``."""
 
     start: str = Field(description="First month, YYYY-MM.")
-    months: int = Field(36, ge=1, le=240, description="Number of months.")
+    months: int = Field(36, ge=1, le=MAX_HORIZON_MONTHS, description="Number of months.")
 
     @field_validator("start", mode="before")
     @classmethod
@@ -104,7 +105,7 @@ class Scenario(Model):
     horizon: Horizon = Field(description="Forecast window.")
     currency: str = Field("USD", description="Currency of every amount (the price library is in USD).")
     seed: int = Field(20261122, ge=0, le=2**64 - 1, description="Seed of every random draw (an unsigned 64-bit integer).")
-    paths: int = Field(2000, ge=1, le=10_000_000, description="Monte Carlo paths.")
+    paths: int = Field(2000, ge=1, le=MAX_PATHS, description="Monte Carlo paths.")
     discount_rate: Prob = unit("per year", default=0.08, description="Cost of capital for NPV.")
     activity: ActivityProfile = Field(default_factory=ActivityProfile, description="Default activity profile.")
     demand_noise: DemandNoise = Field(default_factory=DemandNoise, description="Day-level demand randomness (Monte Carlo).")
@@ -123,6 +124,11 @@ class Scenario(Model):
         if n > MAX_STRATEGIES:  # each strategy is a whole forecast
             raise _located(("sweeps",) if self.sweeps else ("strategies",),
                            f"{n:,} strategies (strategies plus sweep values); at most {MAX_STRATEGIES} are allowed")
+        if max(n, 1) * len(self.workloads) > MAX_STRATEGY_WORKLOADS:  # each strategy checks and runs every workload
+            raise _located(("strategies",) if self.strategies else ("sweeps",),
+                           f"{max(n, 1):,} strategies of {len(self.workloads):,} workloads each: at most "
+                           f"{MAX_STRATEGY_WORKLOADS:,} strategy-workloads are allowed (fewer strategies, or "
+                           "split the scenario)")
         names = {s.name for s in self.strategies}
         for i, sw in enumerate(self.sweeps):  # generated names must not collide (results index by name)
             for j, v in enumerate(sw.values):

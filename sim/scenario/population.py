@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ..limits import MAX_DAY_ACTIVITY, MIN_ACTIVITY
 from .types import Model, NonNeg, Positive, Users, unit
 
 
@@ -32,10 +33,6 @@ class Adoption(Model):
     ramp_months: Positive = unit("months", default=12.0, description="Linear: months to reach the ceiling.")
     p: Positive = unit("1/month", default=0.03, description="Bass: coefficient of innovation.")
     q: Positive = unit("1/month", default=0.38, description="Bass: coefficient of imitation.")
-
-
-MIN_ACTIVITY = 1e-6  # smallest non-zero activity weight
-MAX_DAY_ACTIVITY = 10.0  # a day ten times as busy as a full working day is a typo, not a forecast
 
 
 class ActivityProfile(Model):

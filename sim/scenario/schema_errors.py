@@ -7,6 +7,7 @@ closest valid key or value, and words each error as what was expected and what w
 from __future__ import annotations
 
 import difflib
+import reprlib
 import types
 import typing
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -140,18 +141,28 @@ def _what(v: Any) -> str:
         return "nothing (an empty value)"
     if isinstance(v, bool):
         return f"a true/false value ({str(v).lower()})"
+    if isinstance(v, int) and abs(v) >= 10**30:
+        return f"a {len(str(abs(v))):,}-digit whole number"
     if isinstance(v, (int, float)):
-        return f"the number {_short(repr(v))}"
+        return f"the number {_short(v)}"
     if isinstance(v, str):
-        return f"the text {_short(repr(v))}"
+        return f"the text {_short(v)}"
     if isinstance(v, dict):
-        return f"a mapping {_short(repr(v))}"
+        return f"a mapping {_short(v)}"
     if isinstance(v, list):
-        return f"a list of {len(v):,} items {_short(repr(v))}" if len(v) > 10 else f"a list {_short(repr(v))}"
-    return _short(repr(v))
+        return f"a list of {len(v):,} items {_short(v)}" if len(v) > 10 else f"a list {_short(v)}"
+    return _short(v)
 
 
-def _short(text: str, limit: int = 120) -> str:
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 100
+_REPR.maxlist = _REPR.maxdict = 6
+_REPR.maxlevel = 3
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    """A bounded repr: never builds the whole text of a huge value (aliases can make one)."""
+    text = _REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

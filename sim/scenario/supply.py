@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..limits import MAX_MONTH, MAX_PRICE_PER_MTOK
 from .types import Model, Money, NonNeg, Positive, Prob, Ratio, Tokens, Trend, unit
 
 
@@ -51,8 +52,8 @@ class NeocloudPool(Model):
     enabled: bool = Field(False, description="Offer this pool to workloads.")
     gpu: str = Field("h100-sxm", description="GPU id from the hardware catalog.")
     reserved_gpus: NonNeg = unit("GPUs", default=0.0, description="GPUs reserved for the term.")
-    reserved_start_month: int = Field(0, ge=0, description="Month the reservation starts.")
-    reserved_term_months: int = Field(12, ge=1, description="Reservation term.")
+    reserved_start_month: int = Field(0, ge=0, le=MAX_MONTH, description="Month the reservation starts.")
+    reserved_term_months: int = Field(12, ge=1, le=MAX_MONTH, description="Reservation term.")
     on_demand_max_gpus: NonNeg = unit("GPUs", default=0.0, description="Cap on on-demand GPUs (0 = none).")
     on_demand_price_per_gpu_hour: Money | None = unit(
         "currency/GPU-h", default=None, description="On-demand price; default: catalog mode for the GPU.")
@@ -68,7 +69,7 @@ class NeocloudPool(Model):
 class Purchase(Model):
     """A purchase of owned GPUs."""
 
-    month: int = Field(ge=0, description="Month the order is placed (0 = first month).")
+    month: int = Field(ge=0, le=MAX_MONTH, description="Month the order is placed (0 = first month).")
     gpus: NonNeg = unit("GPUs", description="GPUs bought.")
 
 
@@ -135,9 +136,9 @@ class Contract(Model):
     kind: Literal["token_commit", "dollar_commit", "provisioned_throughput", "reserved_gpus", "seats"] = Field(
         description="Contract kind.")
     models: list[str] = Field(default_factory=list, description="provider/model refs covered (empty: all API models).")
-    start_month: int = Field(0, ge=0, description="First month of the term.")
-    term_months: int = Field(12, ge=1, description="Length of the term.")
-    period_months: int = Field(1, ge=1, description="Settlement period.")
+    start_month: int = Field(0, ge=0, le=MAX_MONTH, description="First month of the term.")
+    term_months: int = Field(12, ge=1, le=MAX_MONTH, description="Length of the term.")
+    period_months: int = Field(1, ge=1, le=MAX_MONTH, description="Settlement period.")
     amount: NonNeg = unit("tokens or currency per period", default=0.0, description="Committed tokens (token_commit) or spend (dollar_commit) per period.")
     discount: Prob = unit("fraction", default=0.0, description="Discount off list on committed use.")
     overage_rate: NonNeg = unit("× list", default=1.0, description="Price of use above the commitment, as a multiple of list.")
@@ -155,8 +156,6 @@ class Contract(Model):
         return self
 
 
-# the dearest list price in genai-prices 0.2.3 is o1-pro output at $600/MTok: anything 100x that is a typo
-MAX_PRICE_PER_MTOK = 60_000.0
 
 
 class PriceOverride(Model):

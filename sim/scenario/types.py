@@ -13,7 +13,7 @@ from typing import Annotated, Any, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .distributions import Distribution, support_of
-from .limits import MAX_MONEY, MAX_TOKENS, MAX_TREND, MAX_USERS, MAX_VALUE
+from ..limits import MAX_MONEY, MAX_TOKENS, MAX_TREND, MAX_USERS_PER_UNIT, MAX_VALUE
 
 Num = Union[float, Distribution]
 
@@ -52,7 +52,15 @@ def _bounded(lo: float, hi: float, what: str, lo_open: bool = False):
 
 INF = math.inf
 NonNeg = Annotated[Num, _bounded(0.0, MAX_VALUE, "value")]
-Users = Annotated[Num, _bounded(0.0, MAX_USERS, "a number of users")]
+def _whole_people(value: Any) -> Any:
+    # a plain count of users below 1 is no one (a ceiling of 1e-300 gave a spend of 4e-309 that the
+    # Monte Carlo, in float64, rounds to 0): 0, or at least one person
+    if isinstance(value, (int, float)) and 0 < value < 1:
+        raise ValueError(f"a number of users is 0 or at least 1, got {value:g}")
+    return value
+
+
+Users = Annotated[Num, _bounded(0.0, MAX_USERS_PER_UNIT, "a number of users"), AfterValidator(_whole_people)]
 Tokens = Annotated[Num, _bounded(0.0, MAX_TOKENS, "a token count")]
 Prob = Annotated[Num, _bounded(0.0, 1.0, "a probability")]
 Ratio = Annotated[Num, _bounded(0.0, 1.0, "a ratio", lo_open=True)]
