@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(VENV)/bin/tokensim validate $(SCENARIO)
 	$(VENV)/bin/tokensim estimate $(SCENARIO) --out $(OUT)
 	$(VENV)/bin/tokensim run $(SCENARIO) --out $(OUT)
-	$(VENV)/bin/tokensim report $(OUT)/results.nc --scenario $(SCENARIO) -o $(OUT)/report.html
+	$(VENV)/bin/tokensim report $(OUT) --scenario $(SCENARIO) -o $(OUT)/report.html
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -138,7 +138,8 @@ def test_bad_run_inputs(tmp_path):
 
 def test_cli_run_json_and_unreachable_scheduler(tmp_path):
     r = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(ROOT / "scenarios" / "examples" / "single_chat.yaml"),
-                        "--paths", "20", "--out", str(tmp_path), "--json"], capture_output=True, text=True, timeout=600,
+                        "--paths", "20", "--out", str(tmp_path), "--json", "--netcdf"], capture_output=True, text=True,
+                       timeout=600,
                        cwd=ROOT)
     assert r.returncode == 0, r.stderr
     obj = json.loads(r.stdout)

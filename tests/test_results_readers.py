@@ -54,7 +54,8 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("readers")
     files = []
     for name, seed in (("a", []), ("b", ["--seed", "7"])):
-        assert main(["run", CHAT, "--paths", str(PATHS), "--out", str(tmp / name), "--quiet", "--json", *seed]) == 0
+        assert main(["run", CHAT, "--paths", str(PATHS), "--out", str(tmp / name), "--quiet", "--json", "--netcdf",
+                     *seed]) == 0
         files.append(tmp / name / "results.nc")
     a, b = open_results(files[0]), open_results(files[1])
     assert a.attrs["seed"] != b.attrs["seed"] and a.sizes["path"] == PATHS

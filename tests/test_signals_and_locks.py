@@ -91,7 +91,7 @@ def _dead_pid() -> int:
 def test_a_signal_in_the_kernel_exits_130_and_leaves_nothing(tmp_path, sig, fmt):
     out = tmp_path / "out"
     argv = ["run", CHAT, "--paths", "6000", "--block-size", "250", "--out", str(out), "--json", "--quiet"]
-    proc = _start(argv + (["--zarr"] if fmt == "zarr" else []))
+    proc = _start(argv + (["--zarr"] if fmt == "zarr" else ["--netcdf"]))
     _wait_for_block(out, proc)
     time.sleep(0.05)  # into the next block's kernel
     proc.send_signal(sig)
@@ -146,7 +146,7 @@ def test_a_signal_during_the_write_exits_130_and_leaves_nothing(tmp_path, monkey
     out = tmp_path / "out"
     argv = ["run", CHAT, "--paths", "40", "--block-size", "20", "--out", str(out), "--json"]
     handler = signal.getsignal(signal.SIGINT)
-    code = main(argv + (["--zarr"] if where.startswith("zarr") else []))
+    code = main(argv + (["--zarr"] if where.startswith("zarr") else ["--netcdf"]))
     stdout, stderr = capsys.readouterr()
     assert sent, "the signal was not sent"
     assert code == 130, stdout + stderr
@@ -170,7 +170,7 @@ def test_a_signal_once_the_results_are_in_place_changes_nothing(tmp_path, monkey
     else:  # the store renamed into place is opened for the caller
         sent = _signal_in(monkeypatch, runner, "open_zarr_results", lambda p, *a, **kw: Path(p).name == "results.zarr")
     code = main(["run", CHAT, "--paths", "40", "--block-size", "20", "--out", str(tmp_path), "--json"]
-                + (["--zarr"] if fmt == "zarr" else []))
+                + (["--zarr"] if fmt == "zarr" else ["--netcdf"]))
     stdout, stderr = capsys.readouterr()
     assert sent and code == 0, stdout + stderr
     obj = _one_json(stdout)
@@ -219,7 +219,7 @@ def test_deferred_sections_hold_one_signal_and_a_second_stops_at_once():
 
 # ---- SIGKILL: stale temporary files, then an exact resume -------------------------------------------------------
 def test_stale_temps_of_a_killed_run_are_removed_and_resume_is_exact(tmp_path, capsys):
-    argv = ["run", CHAT, "--paths", "1000", "--block-size", "125", "--json", "--quiet"]
+    argv = ["run", CHAT, "--paths", "1000", "--block-size", "125", "--json", "--quiet", "--netcdf"]
     ref = tmp_path / "ref"
     assert main(argv + ["--out", str(ref)]) == 0
     capsys.readouterr()
@@ -273,7 +273,8 @@ def test_stale_temp_names():
 # ---- one writer per output directory ------------------------------------------------------------------------
 def test_a_second_writer_is_refused_while_the_first_completes(tmp_path, capsys):
     out = tmp_path / "out"
-    first = _start(["run", CHAT, "--paths", "4000", "--block-size", "250", "--out", str(out), "--json", "--quiet"])
+    first = _start(["run", CHAT, "--paths", "4000", "--block-size", "250", "--out", str(out), "--json", "--quiet",
+                    "--netcdf"])
     try:
         _wait_for_block(out, first)  # it holds the lock
         before = {p.name for p in out.rglob("*") if not p.name.endswith(".tmp")}
@@ -333,7 +334,7 @@ def test_a_lock_held_by_another_process_refuses_the_library_and_the_report_too(t
 @pytest.mark.parametrize("fmt", ["nc", "zarr"])
 def test_results_record_exactly_the_paths_they_hold(tmp_path, capsys, fmt):
     code = main(["run", BATCH, "--paths", "30", "--block-size", "8", "--out", str(tmp_path), "--json"]
-                + (["--zarr"] if fmt == "zarr" else []))
+                + (["--zarr"] if fmt == "zarr" else ["--netcdf"]))
     stdout, _ = capsys.readouterr()
     assert code == 0, stdout
     p = Path(_one_json(stdout)["results"])

@@ -37,7 +37,7 @@ def _files(store: Path) -> dict[str, bytes]:
 def netcdf_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("nc")
     assert main(["run", str(SCENARIO), "--paths", str(PATHS), "--block-size", str(BLOCK), "--out", str(out),
-                 "--quiet"]) == 0
+                 "--quiet", "--netcdf"]) == 0
     return out / "results.nc"
 
 
@@ -108,3 +108,14 @@ print("dask" in sys.modules and sys.modules["dask"] is not None)
     assert len(out) == 3, out  # one JSON object per run, then the probe
     assert all(json.loads(line)["results"].endswith("results.zarr") for line in out[:2])
     assert out[-1] == "False"  # dask was never imported
+
+
+def test_the_default_store_is_the_streamed_one(netcdf_run, tmp_path, capsys):
+    """`run` without a format flag writes results.zarr (memory independent of the path count), with
+    the values of the NetCDF export; naming both formats is a usage error."""
+    obj = _cli(["run", str(SCENARIO), "--paths", str(PATHS), "--block-size", str(BLOCK), "--out", str(tmp_path)],
+               capsys)
+    assert Path(obj["results"]) == tmp_path / "results.zarr" and not (tmp_path / "results.nc").exists()
+    xr.testing.assert_identical(open_results(tmp_path), open_results(netcdf_run))
+    assert main(["run", str(SCENARIO), "--zarr", "--netcdf", "--out", str(tmp_path), "--json"]) == 2
+    assert "not allowed with argument" in json.loads(capsys.readouterr().out)["problems"][0]

@@ -201,8 +201,11 @@ def add_run(r: argparse.ArgumentParser) -> None:
     r.add_argument("--block-size", action=Checked, check=Whole(1, MAX_PATHS), default=500, metavar="N",
                    help="paths per block (results do not depend on it; default 500)")
     r.add_argument("--resume", action="store_true", help="reuse finished blocks of an interrupted run")
-    r.add_argument("--zarr", action="store_true",
-                   help="stream blocks into DIR/results.zarr instead of writing DIR/results.nc")
+    fmt = r.add_mutually_exclusive_group()
+    fmt.add_argument("--zarr", action="store_true",
+                     help="write DIR/results.zarr, streamed block by block (the default; memory independent of paths)")
+    fmt.add_argument("--netcdf", action="store_true",
+                     help="export DIR/results.nc once the run ends (holds the run in memory once; at most 4 GB)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -246,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.time()
     try:
         ds, path = run(sc, paths=paths, out=out, block_size=args.block_size, workers=args.workers,
-                       scheduler=args.scheduler, resume=args.resume, zarr=args.zarr, progress=progress,
+                       scheduler=args.scheduler, resume=args.resume, zarr=not args.netcdf, progress=progress,
                        before_commit=summarise)
     except RunError as exc:
         raise UsageError(str(exc)) from None
