@@ -47,3 +47,29 @@ def make(workloads, checks=True, **kw):
 @pytest.fixture
 def make_scenario():
     return make
+
+
+def refusal(argv: list[str], capsys, kind: str, problems: int = 1, plain: bool = True) -> list[str]:
+    """Run ``tokensim ARGV --json`` in process and check the bad-input contract: exit 2, exactly one
+    JSON object with ``ok: false`` and error ``kind``, ``problems`` messages (one per problem), each also
+    on stderr, no traceback and no internal error; with ``plain`` the same without --json (nothing on
+    stdout, the messages on stderr). Returns the messages."""
+    import json
+
+    from sim.cli import main
+
+    code = main(argv + ["--json"])
+    out, err = capsys.readouterr()
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in out + err and "internal error" not in out + err
+    lines = out.splitlines()
+    assert len(lines) == 1, out  # exactly one JSON object
+    obj = json.loads(lines[0])
+    assert obj["ok"] is False and obj["error"] == kind, obj
+    assert len(obj["problems"]) == problems, obj["problems"]
+    assert all(m in err for m in obj["problems"])  # also on stderr
+    if plain:
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and all(m in err for m in obj["problems"]) and "Traceback" not in err
+    return obj["problems"]

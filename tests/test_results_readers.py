@@ -21,6 +21,7 @@ import pytest
 import xarray as xr
 
 from sim.cli import main
+from tests.conftest import refusal
 from sim.finite import NonFiniteResultError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,26 +65,12 @@ def runs(tmp_path_factory):
 
 def _refused(argv: list[str], capsys, kind: str, fragments: list[str], problems: int = 1, text: bool | None = None
              ) -> list[str]:
-    """Exit 2, one JSON object, ``problems`` messages holding ``fragments``; with ``text`` (default: for
-    budget) the same without --json: nothing on stdout, the messages on stderr."""
-    code = main(argv + ["--json"])
-    out, err = capsys.readouterr()
-    assert code == 2, (code, out, err)
-    assert "Traceback" not in out + err and "internal error" not in out + err
-    lines = out.splitlines()
-    assert len(lines) == 1, out  # exactly one JSON object
-    obj = json.loads(lines[0])
-    assert obj["ok"] is False and obj["error"] == kind, obj
-    assert len(obj["problems"]) == problems, obj["problems"]  # one located message per problem
-    text = "\n".join(obj["problems"])
+    """``conftest.refusal`` (exit 2, one JSON object, ``problems`` messages, also without --json), and
+    the messages together hold ``fragments``."""
+    msgs = refusal(argv, capsys, kind, problems)
     for f in fragments:
-        assert f in text, (f, obj["problems"])
-    assert all(m in err for m in obj["problems"])  # also on stderr
-    if text if text is not None else argv[0] == "budget":
-        assert main(argv) == 2
-        out, err2 = capsys.readouterr()
-        assert out == "" and all(m in err2 for m in obj["problems"]) and "Traceback" not in err2
-    return obj["problems"]
+        assert f in "\n".join(msgs), (f, msgs)
+    return msgs
 
 
 def _commands(f: str, good: str, tmp: Path) -> list[list[str]]:
