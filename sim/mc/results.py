@@ -203,6 +203,8 @@ def open_results(path: str | Path, variables=None, *, purpose: str = "this comma
 
 def _read_results(p: Path) -> xr.Dataset:
     if p.suffix == ".zarr":
-        return open_zarr_results(p).load()
+        # lazily, without dask: a variable is read when a command first uses it, so `budget` on
+        # 100,000 paths holds the spend it sums, not every variable of the run
+        return xr.open_zarr(p, chunks=None)
     with xr.open_dataset(p, engine="h5netcdf") as ds:
         return ds.load()
