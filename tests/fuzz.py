@@ -136,8 +136,20 @@ class Mutant:
     extra: str = "des"  # the third command run on a legal mutant: des, tco or commit
 
 
+def _real(v: Any) -> float | None:
+    """``v`` as a finite float, or None (not a number, NaN, inf, or an integer beyond float range)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return None
+    try:
+        x = float(v)
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) else None
+
+
 def _tiny(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= 1e-6
+    x = _real(v)
+    return x is not None and abs(x) <= 1e-6
 
 
 @st.composite
@@ -146,56 +158,58 @@ def mutants(draw: st.DrawFn) -> Mutant:
     data = copy.deepcopy(BASE_DATA[base])
     m = Mutant(base, "", extra=draw(st.sampled_from(["des", "tco", "commit"])))
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(data)
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        old = _get(data, path)
-        # about half the operations keep a scenario legal but unusual (where silent zeros and NaNs hid)
-        op = draw(st.sampled_from(["set", "set", "scale", "scale", "perturb", "perturb", "perturb", "delete",
-                                   "duplicate", "wrap", "unknown_key", "distribution", "distribution", "swap",
-                                   "to_list"]))
-        if op == "set":
-            v = draw(values)
-            m.zeroed |= _tiny(v) or v is False or v is None or v == [] or v == {}
-            _set(data, path, v)
-        elif op == "scale" and isinstance(old, (int, float)) and not isinstance(old, bool) and abs(old) < 10**300:
-            k = draw(st.sampled_from([1e-300, 1e-12, 1e-6, 0.5, 2.0, 10.0, 1e6, 1e12, 1e300, -1.0, 0.0]))
-            v = old * k
-            m.zeroed |= _tiny(v) or k <= 1e-6
-            _set(data, path, v)
-        elif (op == "perturb" and isinstance(old, (int, float)) and not isinstance(old, bool)
-              and math.isfinite(old) and abs(old) < 1e300):
-            v = draw(st.sampled_from([0, 1, 2, 1000]) | st.floats(0.0, 2.0 * abs(old) + 1.0))
-            v = type(old)(v) if isinstance(old, int) else v
-            m.zeroed |= _tiny(v)
-            _set(data, path, v)
-        elif op == "delete":
-            parent = _get(data, path[:-1])
-            del parent[path[-1]]
-            m.zeroed = True  # a deleted workload, unit or purchase can leave nothing to pay for
-        elif op == "duplicate" and isinstance(_get(data, path[:-1]), list):
-            _get(data, path[:-1]).insert(path[-1], copy.deepcopy(old))
-        elif op == "wrap":
-            depth = draw(st.integers(1, 40))
-            v = old
-            for _ in range(depth):
-                v = [v]
-            _set(data, path, v)
-        elif op == "unknown_key" and isinstance(old, dict):
-            old[draw(st.sampled_from(["bogus", "dist", "name", "paths", "value"]))] = draw(values)
-        elif op == "distribution":
-            _set(data, path, draw(distributions()))
-            m.zeroed = m.random_zero = True  # a drawn distribution may put all its mass at 0
-        elif op == "swap":
-            other = draw(st.sampled_from(paths))
-            with contextlib.suppress(KeyError, IndexError, TypeError):
-                _set(data, path, copy.deepcopy(_get(data, other)))
-        elif op == "to_list" and isinstance(old, dict):
-            _set(data, path, list(old.values()))
-        else:
-            continue
-        m.log.append(f"{op} {'.'.join(map(str, path))}")
+        try:  # a mutation the harness cannot apply (a value beyond float range...) is skipped, not a crash
+            paths = _paths(data)
+            if not paths:
+                break
+            path = draw(st.sampled_from(paths))
+            old = _get(data, path)
+            # about half the operations keep a scenario legal but unusual (where silent zeros and NaNs hid)
+            op = draw(st.sampled_from(["set", "set", "scale", "scale", "perturb", "perturb", "perturb", "delete",
+                                       "duplicate", "wrap", "unknown_key", "distribution", "distribution", "swap",
+                                       "to_list"]))
+            if op == "set":
+                v = draw(values)
+                m.zeroed |= _tiny(v) or v is False or v is None or v == [] or v == {}
+                _set(data, path, v)
+            elif op == "scale" and _real(old) is not None and abs(_real(old)) < 1e300:
+                k = draw(st.sampled_from([1e-300, 1e-12, 1e-6, 0.5, 2.0, 10.0, 1e6, 1e12, 1e300, -1.0, 0.0]))
+                v = old * k
+                m.zeroed |= _tiny(v) or k <= 1e-6
+                _set(data, path, v)
+            elif op == "perturb" and _real(old) is not None and abs(_real(old)) < 1e300:
+                v = draw(st.sampled_from([0, 1, 2, 1000]) | st.floats(0.0, 2.0 * abs(old) + 1.0))
+                v = type(old)(v) if isinstance(old, int) else v
+                m.zeroed |= _tiny(v)
+                _set(data, path, v)
+            elif op == "delete":
+                parent = _get(data, path[:-1])
+                del parent[path[-1]]
+                m.zeroed = True  # a deleted workload, unit or purchase can leave nothing to pay for
+            elif op == "duplicate" and isinstance(_get(data, path[:-1]), list):
+                _get(data, path[:-1]).insert(path[-1], copy.deepcopy(old))
+            elif op == "wrap":
+                depth = draw(st.integers(1, 40))
+                v = old
+                for _ in range(depth):
+                    v = [v]
+                _set(data, path, v)
+            elif op == "unknown_key" and isinstance(old, dict):
+                old[draw(st.sampled_from(["bogus", "dist", "name", "paths", "value"]))] = draw(values)
+            elif op == "distribution":
+                _set(data, path, draw(distributions()))
+                m.zeroed = m.random_zero = True  # a drawn distribution may put all its mass at 0
+            elif op == "swap":
+                other = draw(st.sampled_from(paths))
+                with contextlib.suppress(KeyError, IndexError, TypeError):
+                    _set(data, path, copy.deepcopy(_get(data, other)))
+            elif op == "to_list" and isinstance(old, dict):
+                _set(data, path, list(old.values()))
+            else:
+                continue
+            m.log.append(f"{op} {'.'.join(map(str, path))}")
+        except (OverflowError, ValueError, TypeError, KeyError, IndexError, RecursionError):
+            m.log.append("(skipped)")
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
     text_op = draw(st.sampled_from(["none"] * 14 + ["dup_line", "alias_bomb", "deep", "truncate", "tab", "anchors",
                                                     "recursive_alias", "binary", "merge_key"]))
@@ -384,6 +398,8 @@ def worker(cases: int, seed_: int, case_seconds: float, failures_dir: Path) -> d
         if dt > slowest[0]:
             slowest[:] = [dt, " / ".join(m.log)]
         counts[outcome] += 1
+        if seen % 250 == 0:  # counts so far, in case the worker dies
+            (failures_dir / f"progress-seed{seed_}.json").write_text(json.dumps({"cases": seen, "counts": counts}))
         if outcome in FAILURES:
             name = failures_dir / f"seed{seed_}-{seen:05d}-{outcome}.yaml"
             note = detail.replace("\n", "\n#   ")
