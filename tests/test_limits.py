@@ -239,8 +239,8 @@ def test_physical_ceilings(tmp_path, capsys, key, top, what):
 
 def test_users_below_one_are_refused(tmp_path, capsys):
     f = tmp_path / "u.yaml"
-    f.write_text(scenario().replace("ceiling: 200", "ceiling: 1.0e-300"))
-    assert "a number of users is 0 or at least 1, got 1e-300" in refused(f, capsys)
+    f.write_text(scenario().replace("ceiling: 200", "ceiling: 0.001"))
+    assert "a number of users is 0 or at least 1, got 0.001" in refused(f, capsys)
 
 
 def test_strategies_times_workloads(tmp_path, capsys):
@@ -289,3 +289,16 @@ def test_a_table_set_is_replaced_whole_or_not_at_all(tmp_path, capsys):
     after = {p.name: p.read_bytes() for p in tmp_path.glob("estimate*") if p.is_file()}
     assert after == {k: v for k, v in before.items() if k != "estimate_lines.csv"}  # nothing replaced
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_numbers_too_small_to_be_anything_but_zero_are_refused(tmp_path, capsys):
+    """The fuzz found documents_per_user_per_day = 2.2e-308: 4e-307 dollars in the expected-value
+    engine, 0.0 in the Monte Carlo (float64 underflow). A non-zero magnitude below 1e-12 is refused."""
+    f = tmp_path / "tiny.yaml"
+    f.write_text(scenario().replace("sessions_per_user_per_day: 15", "sessions_per_user_per_day: 2.2e-308"))
+    assert f"must be 0 or at least {limits.MIN_MAGNITUDE:g} in size, got 2.2e-308" in refused(f, capsys)
+    f.write_text(scenario().replace("sessions_per_user_per_day: 15",
+                                    "sessions_per_user_per_day: {dist: uniform, low: 0, high: 1.0e-300}"))
+    assert "a uniform distribution within ±1e-300" in refused(f, capsys)
+    f.write_text(scenario().replace("sessions_per_user_per_day: 15", f"sessions_per_user_per_day: {limits.MIN_MAGNITUDE}"))
+    assert accepted(f, capsys)["ok"]

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .distributions import Distribution, support_of
-from ..limits import MAX_MONEY, MAX_TOKENS, MAX_TREND, MAX_USERS_PER_UNIT, MAX_VALUE
+from ..limits import MAX_MONEY, MAX_TOKENS, MAX_TREND, MAX_USERS_PER_UNIT, MAX_VALUE, MIN_MAGNITUDE
 
 Num = Union[float, Distribution]
 
@@ -25,6 +25,11 @@ def _bounded(lo: float, hi: float, what: str, lo_open: bool = False):
         a, b = support_of(value)
         if math.isnan(a) or math.isnan(b):
             raise ValueError(f"{what}: the distribution's parameters must be finite numbers")
+        if 0 < max(abs(a), abs(b)) < MIN_MAGNITUDE:
+            # 1e-320 sessions a day is no demand: the engines' float64 products underflow to 0 in one
+            # engine and not the other (the fuzz found 4e-307 in one, 0.0 in the other); write 0
+            got = f"{value:g}" if isinstance(value, (int, float)) else f"a {value.dist} distribution within ±{max(abs(a), abs(b)):g}"
+            raise ValueError(f"{what} must be 0 or at least {MIN_MAGNITUDE:g} in size, got {got}")
         rng = f"({lo:g}, {hi:g}]" if lo_open else f"[{lo:g}, {hi:g}]"
         bad_lo = a <= lo if lo_open else a < lo
         if math.isinf(b) and not isinstance(value, (int, float)) and not bad_lo:
