@@ -193,8 +193,8 @@ def test_empirical_samples_are_read_only_through_the_guarded_reader(tmp_path, ca
 
     os.mkfifo(tmp_path / "fifo.csv")
     # YAML bytes would be coerced to text past the loader's file checks, then opened: refused as a type
-    assert "turns.file: input should be a valid string" in refused(_with_sample(tmp_path, '!!binary "Zmlmby5jc3Y="'),
-                                                                  capsys)
+    assert "turns.file: binary values (!!binary) are not allowed" in refused(
+        _with_sample(tmp_path, '!!binary "Zmlmby5jc3Y="'), capsys)
     # a compressed sample may unpack to far more than its size (214 KB held 220 MB)
     (tmp_path / "s.csv.gz").write_bytes(gzip.compress(b"x\n" + b"1\n" * 1000))
     assert "'s.csv.gz' is compressed (.gz); give the CSV file itself" in refused(_with_sample(tmp_path, "s.csv.gz"), capsys)
@@ -302,3 +302,13 @@ def test_numbers_too_small_to_be_anything_but_zero_are_refused(tmp_path, capsys)
     assert "a uniform distribution within ±1e-300" in refused(f, capsys)
     f.write_text(scenario().replace("sessions_per_user_per_day: 15", f"sessions_per_user_per_day: {limits.MIN_MAGNITUDE}"))
     assert accepted(f, capsys)["ok"]
+
+
+def test_found_by_the_long_fuzz(tmp_path, capsys):
+    """A workload named by YAML bytes ("fifo.csv") broke every key path (KeyError in run); a name with
+    a dot is refused, and binary values anywhere."""
+    f = tmp_path / "b.yaml"
+    f.write_text(scenario().replace("name: w0", 'name: !!binary "Zmlmby5jc3Y="'))
+    assert "workloads[0].name: binary values (!!binary) are not allowed" in refused(f, capsys)
+    f.write_text(scenario().replace("name: w0", "name: fifo.csv"))
+    assert "workloads[0].name: name 'fifo.csv' contains '.'" in refused(f, capsys)

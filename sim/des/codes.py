@@ -38,3 +38,7 @@ class _Sim:
             c = self._codes[ref] = len(self.models)
             self.models.append(ref)
         return c
+
+
+class DesInputError(ValueError):
+    """A request-level simulation cannot be set up as asked (the CLI reports it as a usage error)."""

@@ -79,6 +79,7 @@ from ..pools.gpu import gpu_seconds
 from ..pools.resources import ApiLatency, ApiPool
 from ..scenario.distributions import mean_of
 from ..scenario.model import Scenario
+from .codes import DesInputError  # noqa: F401 - raised here and in .workload; the CLI catches it
 from .codes import (
     _API,
     _NCOL,
@@ -121,10 +122,6 @@ def _apply_strategy(sc: Scenario, strategy: str | None) -> Scenario:
     if strategy not in names:
         raise ValueError(f"unknown strategy {strategy!r}; defined: {', '.join(names)}")
     return sc.with_strategy(strategy)
-
-
-class DesInputError(ValueError):
-    """A request-level simulation cannot be set up as asked (the CLI reports it as a usage error)."""
 
 
 def _month_users(sc: Scenario, start_month: int, users: int | None) -> dict[str, int]:

@@ -13,7 +13,7 @@ from ..demand.kinds import kind_of, rag_tokens, tool_prefix
 from ..demand.retry import RetryPolicy
 from ..demand.sessions import MAX_SESSION_CALLS
 from ..scenario.distributions import as_dist, mean_of
-from .codes import _API, _INF, _NEO, _OWNED, _SEM, _SEM_HIT, SEMANTIC_HIT_S, _Sim
+from .codes import _API, _INF, _NEO, _OWNED, _SEM, _SEM_HIT, SEMANTIC_HIT_S, DesInputError, _Sim
 
 # ---- small helpers ----------------------------------------------------------------------------
 
@@ -131,8 +131,8 @@ class _Workload:
         self.mcodes = [t[1] for t in self.targets]
         self.gen = bool(self.gpu_targets)
         if not self.api_allowed and not self.gen:
-            raise ValueError(f"workload {w.name!r}: none of its allowed pools {w.allowed_pools} has GPUs in the "
-                             "simulated month and the API is not allowed")
+            raise DesInputError(f"workload {w.name!r}: none of its allowed pools {w.allowed_pools} has GPUs in "
+                                "the simulated month and the API is not allowed; choose another --month")
         # kind-specific constants
         if self.kind == "chat":
             h = w.history

@@ -220,6 +220,9 @@ class Scenario(Model):
 def _unique(items: list, where: str) -> None:
     seen: set[str] = set()
     for i, it in enumerate(items):
+        if where != "strategies" and "." in it.name:  # key paths (workloads.NAME.turns) split on dots
+            raise _located((where, i, "name"), f"name {it.name[:60]!r} contains '.', which separates the keys of a "
+                           "key path (workloads.NAME.turns); use '_' or '-'")
         if it.name in seen:
             raise _located((where, i, "name"), f"duplicate name {it.name!r}")
         seen.add(it.name)

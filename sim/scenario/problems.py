@@ -108,7 +108,12 @@ def _compose(text: str, file: str) -> tuple[Any, dict[tuple, int], list[Problem]
             problems.append(Problem(file, n.start_mark.line + 1, _fmt(path),
                                     f"a text of {len(n.value):,} characters; at most {MAX_TEXT_CHARS:,} are allowed"))
             return None
-        return _scalar(n, constructor)
+        value = _scalar(n, constructor)
+        if isinstance(value, bytes):  # pydantic would coerce bytes to text, past every check on text
+            problems.append(Problem(file, n.start_mark.line + 1, _fmt(path),
+                                    "binary values (!!binary) are not allowed; write the text itself"))
+            return None
+        return value
 
     def build_collection(n: yaml.Node, path: tuple) -> Any:
         if len(n.value) > MAX_LIST_ITEMS:
