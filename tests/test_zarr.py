@@ -119,3 +119,14 @@ def test_the_default_store_is_the_streamed_one(netcdf_run, tmp_path, capsys):
     xr.testing.assert_identical(open_results(tmp_path), open_results(netcdf_run))
     assert main(["run", str(SCENARIO), "--zarr", "--netcdf", "--out", str(tmp_path), "--json"]) == 2
     assert "not allowed with argument" in json.loads(capsys.readouterr().out)["problems"][0]
+
+
+def test_a_run_directory_holds_one_run(netcdf_run, tmp_path, capsys):
+    """A run replaces the other format's results in its directory, so a reader of the directory never
+    finds an older run beside the new one (readers prefer results.nc)."""
+    import shutil
+
+    shutil.copy(netcdf_run, tmp_path / "results.nc")
+    obj = _cli(["run", str(SCENARIO), "--paths", "20", "--block-size", str(BLOCK), "--out", str(tmp_path)], capsys)
+    assert Path(obj["results"]).name == "results.zarr" and not (tmp_path / "results.nc").exists()
+    assert open_results(tmp_path).sizes["path"] == 20

@@ -238,6 +238,7 @@ def _stream(sc: Scenario, out: Path, prep: Prepared, blocks: list[np.ndarray], *
         with interrupt.deferred():
             interrupt.check()  # the last point where a signal leaves nothing in place
             write_dataset(ds, final)  # atomic
+            remove(out / "results.zarr")  # a run directory holds one run: readers must not find an older one
             interrupt.committed()
             remove(staging)
         return ds, final
@@ -250,6 +251,7 @@ def _stream(sc: Scenario, out: Path, prep: Prepared, blocks: list[np.ndarray], *
         _zarr.consolidate_metadata(str(staging))
         remove(final)
         os.replace(staging, final)
+        remove(out / "results.nc")  # a run directory holds one run: readers must not find an older one
         interrupt.committed()
     return open_zarr_results(final), final
 
