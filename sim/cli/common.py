@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..limits import MAX_HORIZON_MONTHS, MAX_PATHS  # noqa: F401 - the caps of the scenario keys (re-exported)
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..scenario.model import Scenario
 
@@ -32,7 +34,6 @@ EXIT_INTERRUPTED = 130  # SIGINT or SIGTERM (128 + SIGINT, the shell's conventio
 
 PROBLEMS_ATTR = "_tokensim_flag_problems"  # parser attribute collecting bad flag values
 
-from ..limits import MAX_HORIZON_MONTHS, MAX_PATHS  # noqa: E402,F401 - the caps of the scenario keys (re-exported)
 MAX_SEED = 2**64 - 1  # seeds are mixed as unsigned 64-bit integers (sim.mc.rng)
 MAX_MONTH_INDEX = MAX_HORIZON_MONTHS - 1  # a month of the longest horizon
 MAX_DES_DAYS = 366.0  # the request-level simulation runs for at most a year of days
