@@ -57,7 +57,7 @@ def main() -> None:
     book = PriceBook(s.price_date)
     engine.simulate_block(s, tab, draw(s, np.arange(4), 1), book)  # compile / load the cache
     kernel_s = [0.0, 0.0]
-    orig = engine.run_kernel
+    orig = engine.simulate_paths
 
     def timed(*a):
         t0, c0 = time.time(), time.process_time()
@@ -66,7 +66,7 @@ def main() -> None:
         kernel_s[1] += time.process_time() - c0
         return out
 
-    engine.run_kernel = timed
+    engine.simulate_paths = timed
     paths = np.arange(args.paths)
     t = time.time()
     d = draw(s, paths, tab.calls.shape[0])

@@ -23,7 +23,7 @@ from ..pools.owned import OWNED_COMPONENTS, owned_fleet, owned_inputs, owned_mon
 from ..finite import require_finite
 from ..pools.valuation import PathValues
 from ..scenario.model import Scenario
-from .kernel import API, OD, OWNED, RES, UNSERVED, run_kernel, warm_tables
+from .kernel import API, OD, OWNED, RES, UNSERVED, conditional_warm_tables, simulate_paths, warm_tables
 from .sampling import Draws
 from .tables import SessionTables
 
@@ -69,9 +69,42 @@ class BlockResult:
         return self.arrays[name]
 
 
+def hour_profiles(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Day weights (W, D) over the horizon and hour shares (W, 24) of each token workload."""
+    D = int(calendar_of(sc).month_start[-1])
+    wls = sc.token_workloads
+    dayw = np.zeros((len(wls), D))
+    hourly = np.zeros((len(wls), 24))
+    for j, w in enumerate(wls):
+        weekly, hr = profile_arrays(sc.unit(w.business_unit).activity or sc.activity)
+        dayw[j] = day_weights(sc.horizon, weekly)
+        hourly[j] = hr
+    return dayw, hourly
+
+
+def warmth_tables(sc: Scenario, tables: SessionTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's conditional shared-prefix warmth tables for a strategy (``conditional_warm_tables``).
+
+    They depend on the hour shares, calls per session and TTLs only, not on the paths: the runner
+    builds them once per strategy and every block reuses them.
+    """
+    return conditional_warm_tables(warm_tables(hour_profiles(sc)[1]), tables.calls, tables.ttl)
+
+
+KernelMemo = dict  # digest of the kernel's inputs -> its outputs, for one block (see ``simulate_block``)
+
+
 def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: PriceBook, deterministic: bool = False,
-                   keep_daily: bool = False) -> BlockResult:
-    """Arrays for one block of paths (P = len(draws.paths)) of one strategy."""
+                   keep_daily: bool = False, warmth: tuple | None = None,
+                   memo: KernelMemo | None = None) -> BlockResult:
+    """Arrays for one block of paths (P = len(draws.paths)) of one strategy.
+
+    ``warmth`` is the strategy's ``warmth_tables`` (built here when not given). With ``memo`` (one
+    dict per block, shared by the block's strategies), a strategy whose kernel inputs are identical
+    to an earlier one's, byte for byte (strategies that change only contracts or prices), reuses its
+    kernel outputs instead of simulating the same demand again: common random numbers make them
+    the same numbers.
+    """
     cal = calendar_of(sc)
     P, M = draws.paths.size, cal.months
     vf = PathValues(draws.scale, P, draws.by_id)
@@ -83,13 +116,8 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     # ---- demand inputs ------------------------------------------------------------------------
     users_bu = {bu.name: np.broadcast_to(adoption_users(bu.users, M, vf), (P, M)) for bu in sc.business_units}
     lam_day = np.zeros((P, M, W))
-    dayw = np.zeros((W, D))
-    hourly = np.zeros((W, 24))
+    dayw, hourly = hour_profiles(sc)
     for j, w in enumerate(wls):
-        bu = sc.unit(w.business_unit)
-        weekly, hr = profile_arrays(bu.activity or sc.activity)
-        dayw[j] = day_weights(sc.horizon, weekly)
-        hourly[j] = hr
         lam_day[:, :, j] = users_bu[w.business_unit] * _arr(vf(w.rate, w.rate_key), P)[:, None]
     day_cv = float(sc.demand_noise.day_cv)
     day_sigma = math.sqrt(math.log(1.0 + day_cv * day_cv))
@@ -113,13 +141,22 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     spin = _arr(vf(neo.spin_up_hours, "pools.neocloud.spin_up_hours"), P)
 
     daily_arr = np.zeros((P, D if keep_daily else 0, W))
-    S, SR, wn, wd, gsec, od_hours, peak_tok, demand = run_kernel(
-        _keys(sc, draws), draws.table_of_path.astype(np.int64),
-        np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, day_sigma, deterministic,
-        t.calls, np.where(t.tok_mean > 0, t.tok_sd / np.where(t.tok_mean > 0, t.tok_mean, 1.0), 0.0),
-        t.ttl, np.ascontiguousarray(t.gsec[0]), np.ascontiguousarray(t.gsec[1]), tok[0], tok[1], allowed,
-        np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly),
-        daily_arr)
+    args = (_keys(sc, draws), draws.table_of_path.astype(np.int64),
+            np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, day_sigma, deterministic,
+            t.calls, np.where(t.tok_mean > 0, t.tok_sd / np.where(t.tok_mean > 0, t.tok_mean, 1.0), 0.0),
+            t.ttl, np.ascontiguousarray(t.gsec[0]), np.ascontiguousarray(t.gsec[1]), tok[0], tok[1], allowed,
+            np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly))
+    key = _digest(args) if memo is not None and not keep_daily else None
+    if key is not None and key in memo:
+        outputs = memo[key]
+    else:
+        wt = warmth if warmth is not None else conditional_warm_tables(args[-1], t.calls, t.ttl)
+        outputs = simulate_paths(*args, *wt, daily_arr)
+        if key is not None:
+            for a in outputs:
+                a.flags.writeable = False  # shared by the strategies that reuse them
+            memo[key] = outputs
+    S, SR, wn, wd, gsec, od_hours, peak_tok, demand = outputs
 
     with np.errstate(invalid="ignore", divide="ignore"):
         pw = np.where(wd > 0, wn / np.where(wd > 0, wd, 1.0), 0.0)  # (P, M, W)
@@ -256,6 +293,18 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         require_finite(name, arr, ("path", "month"), {"path": draws.paths.tolist()},
                        context=f"Monte Carlo block of strategy-applied scenario {sc.name!r}")
     return BlockResult(out, [w.name for w in wls], saas_names, contract_names)
+
+
+def _digest(args: tuple) -> bytes:
+    """A digest of the kernel's inputs: equal digests, equal inputs (dtype, shape and bytes)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=20)
+    for a in args:
+        a = np.asarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.digest()
 
 
 def _keys(sc: Scenario, draws: Draws) -> np.ndarray:

@@ -203,10 +203,24 @@ def _warm_lookup(direct, val, der, share, beta, lam, t, w, n):
             + (3.0 * s2 - 2.0 * s3) * val[t, w, j + 1] + (s3 - s2) * WARM_STEP * der[t, w, j + 1])
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
 def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic,
                calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                warm_tab, daily):
+    """Simulate a block of paths (``simulate_paths`` with the warmth tables built for it).
+
+    The engine builds the tables once per strategy and calls ``simulate_paths`` itself; this form
+    takes the hour shares ``warm_tab`` (from ``warm_tables``) instead.
+    """
+    tables = conditional_warm_tables(warm_tab, calls, ttl)
+    return simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic, calls, cv_tok,
+                          ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
+                          warm_tab, tables[0], tables[1], tables[2], daily)
+
+
+@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
+def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic,
+                   calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
+                   warm_tab, wt_direct, wt_val, wt_der, daily):
     """Simulate a block of paths. Shapes: P paths, M months, D days, W workloads, K tables.
 
     keys (P,) uint64; tab (P,) table index; lam_day (P, M, W) sessions per full working day;
@@ -215,15 +229,27 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
     GPU-seconds per session on owned / neocloud at warmth 0 and 1; tok0, tok1 (K, W) tokens per
     session; allowed (W, 3) api / owned / neocloud; cap_own, cap_res (P, M) GPU-seconds per hour;
     od_cap, usable_neo, spin_up (P,); warm_tab (W, 24) hour shares for the shared-prefix warmth, from
-    ``warm_tables``; daily (P, D, W) receives each day's demanded tokens when it has D columns (a
-    diagnostic; pass (P, 0, W) to skip it).
+    ``warm_tables``, and wt_direct, wt_val, wt_der its ``conditional_warm_tables``; daily (P, D, W)
+    receives each day's demanded tokens when it has D columns (a diagnostic; pass (P, 0, W) to skip
+    it).
 
     Shared-prefix warmth: each day adds n·w(n) to warm_num and n to warm_den, w the conditional
     warmth given the drawn count (see ``conditional_warmth``), so E[warm_num] / E[warm_den] is the
     expected-value engine's session-weighted 1 − exp(−λ_h·TTL) for Poisson counts.
+
+    Days that need no hourly dispatch skip the hour loop: a path-month with no GPU capacity sends
+    each day's sessions whole to the API (or unserved), and a day whose busiest hour fits in the
+    owned pool with 8 sd to spare is served there whole. The busiest hour of such a day is worked
+    out only when an upper bound on it (each workload at its own busiest hour) could raise the
+    month's peak; the bound is computed with the same operations on larger numbers, so skipping is
+    exact in floating point too.
     """
     P, M, W = lam_day.shape
-    wt_direct, wt_val, wt_der = conditional_warm_tables(warm_tab, calls, ttl)
+    hmax = np.zeros(W)  # each workload's busiest hour share (the peak's upper bound)
+    for w in range(W):
+        for h in range(24):
+            if hourly[w, h] > hmax[w]:
+                hmax[w] = hourly[w, h]
     S = np.zeros((P, M, W, N_POOLS))
     SR = np.zeros((P, M, W, N_POOLS))
     warm_num = np.zeros((P, M, W))
@@ -306,42 +332,59 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
                 if (allowed[w, 1] or allowed[w, 2]) and not allowed[w, 1]:
                     all_owned = False
             for d in range(d0, d1):
+                whole = not any_gpu  # no GPU capacity this month: the day goes whole to the API
                 if any_gpu and all_owned and cap_own[p, m] > 0.0:
-                    fits = True
-                    for h in range(24):
-                        mu = 0.0
+                    # first the bound with every workload at its busiest hour, then hour by hour
+                    mu = 0.0
+                    var = 0.0
+                    for w in range(W):
+                        if allowed[w, 1]:
+                            a = n_day[d - d0, w] * r_day[d - d0, w] * hmax[w] * g[w, 0]
+                            mu += a
+                            var += a * g[w, 0]
+                    if deterministic:
                         var = 0.0
-                        for w in range(W):
-                            if allowed[w, 1]:
-                                a = n_day[d - d0, w] * r_day[d - d0, w] * hourly[w, h] * g[w, 0]
-                                mu += a
-                                var += a * g[w, 0]
-                        if deterministic:
+                    whole = mu + 8.0 * math.sqrt(var) <= cap_own[p, m]
+                    if not whole:
+                        whole = True
+                        for h in range(24):
+                            mu = 0.0
                             var = 0.0
-                        if mu + 8.0 * math.sqrt(var) > cap_own[p, m]:
-                            fits = False
-                            break
-                    if fits:
+                            for w in range(W):
+                                if allowed[w, 1]:
+                                    a = n_day[d - d0, w] * r_day[d - d0, w] * hourly[w, h] * g[w, 0]
+                                    mu += a
+                                    var += a * g[w, 0]
+                            if deterministic:
+                                var = 0.0
+                            if mu + 8.0 * math.sqrt(var) > cap_own[p, m]:
+                                whole = False
+                                break
+                if whole:
+                    bound = 0.0
+                    for w in range(W):
+                        bound += n_day[d - d0, w] * r_day[d - d0, w] * hmax[w] * tok[w]
+                    if bound > peak:
                         for h in range(24):
                             hour_tok = 0.0
                             for w in range(W):
                                 hour_tok += n_day[d - d0, w] * r_day[d - d0, w] * hourly[w, h] * tok[w]
                             if hour_tok > peak:
                                 peak = hour_tok
-                        for w in range(W):
-                            n = n_day[d - d0, w]
-                            nr = n * r_day[d - d0, w]
-                            if allowed[w, 1]:
-                                acc_s[w, OWNED] += n
-                                acc_r[w, OWNED] += nr
-                                acc_g[w, 0] += nr * g[w, 0]
-                            else:
-                                dest = API if allowed[w, 0] else UNSERVED
-                                acc_s[w, dest] += n
-                                acc_r[w, dest] += nr
-                        if od_cap[p] > 0.0:
-                            prev_od = 0.0
-                        continue
+                    for w in range(W):
+                        n = n_day[d - d0, w]
+                        nr = n * r_day[d - d0, w]
+                        if any_gpu and allowed[w, 1]:
+                            acc_s[w, OWNED] += n
+                            acc_r[w, OWNED] += nr
+                            acc_g[w, 0] += nr * g[w, 0]
+                        else:
+                            dest = API if allowed[w, 0] else UNSERVED
+                            acc_s[w, dest] += n
+                            acc_r[w, dest] += nr
+                    if od_cap[p] > 0.0:
+                        prev_od = 0.0
+                    continue
                 for h in range(24):
                     hour_tok = 0.0
                     for w in range(W):
@@ -352,7 +395,7 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
                     if hour_tok > peak:
                         peak = hour_tok
                     od_gpus = 0.0
-                    for stage in range(3 if any_gpu else 0):  # owned, reserved, on-demand
+                    for stage in range(3):  # owned, reserved, on-demand
                         q = 0 if stage == 0 else 1
                         if stage == 0:
                             cap = cap_own[p, m]

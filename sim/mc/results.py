@@ -26,55 +26,97 @@ def scenario_hash(sc: Scenario) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def block_dataset(block, sc: Scenario, paths: np.ndarray) -> xr.Dataset:
-    """One strategy's block of paths (a ``sim.mc.engine.BlockResult``) as a Dataset with dims
-    (path, month, pool, workload, ...)."""
-    wl = block.workloads + block.saas + [IDLE]
-    W, S = len(block.workloads), len(block.saas)
-    P, M = block["spend"].shape[:2]
-    data = {}
-    for name in BY_POOL_WORKLOAD:
-        full = np.zeros((P, M, len(POOLS), len(wl)))
-        full[:, :, :, :W] = block[name]
-        data[name] = full
-    data["spend"][:, :, 3, W:W + S] = block["saas_spend"]
-    data["tokens_input"][:, :, 3, W:W + S] = block["saas_tokens_input"]
-    data["tokens_output"][:, :, 3, W:W + S] = block["saas_tokens_output"]
-    data["spend"][:, :, :, -1] = block["idle_cost"]
-    unserved = np.zeros((P, M, len(wl)))
-    unserved[:, :, :W] = block["unserved_tokens"]
-    unserved_s = np.zeros((P, M, len(wl)))
-    unserved_s[:, :, :W] = block["unserved_sessions"]
-    demand_s = np.zeros((P, M, len(wl)))
-    demand_s[:, :, :W] = block["demand_sessions"]
-    months = pd.DatetimeIndex([d.isoformat() for d in sc.horizon.month_starts()])
-    coords = {"path": paths.astype(np.int64), "month": months, "pool": list(POOLS), "workload": wl,
-              "contract": block.contracts, "owned_component": list(OWNED_COMPONENTS)}
-    units = {w.name: w.business_unit for w in sc.workloads}
-    coords["business_unit"] = ("workload", [units.get(w, "(shared)") for w in wl])
-    d4 = ("path", "month", "pool", "workload")
-    ds = xr.Dataset(
-        {k: (d4, v) for k, v in data.items()}
-        | {
-            "unserved_tokens": (("path", "month", "workload"), unserved),
-            "unserved_sessions": (("path", "month", "workload"), unserved_s),
-            "demand_sessions": (("path", "month", "workload"), demand_s),
-            "gpu_hours": (("path", "month", "pool"), block["gpu_hours"]),
-            "utilization": (("path", "month", "pool"), block["utilization"]),
-            "energy_kwh": (("path", "month", "pool"), block["energy_kwh"]),
-            "commit_drawn": (("path", "month", "contract"), block["commit"][..., 0]),
-            "commit_stranded": (("path", "month", "contract"), block["commit"][..., 1]),
-            "overage": (("path", "month", "contract"), block["commit"][..., 2]),
-            "commit_stranded_cost": (("path", "month", "contract"), block["commit"][..., 3]),
-            "overage_cost": (("path", "month", "contract"), block["commit"][..., 4]),
-            "owned_cost": (("path", "month", "owned_component"), block["owned_cost"]),
-            "capex_cash": (("path", "month"), block["capex_cash"]),
-            "peak_hour_tokens": (("path", "month"), block["peak_hour_tokens"]),
-            "gpus_in_service": (("path", "month"), block["gpus_in_service"]),
-        },
-        coords=coords,
-    )
-    return ds
+# Stored dtypes (issue 10). float32 keeps 24 bits, a relative rounding of at most 2^-24 ≈ 6e-8 per
+# value: far below the Monte Carlo error of any quantity tokensim reports (a 10,000-path mean of a
+# spread of 10 % is known to 1e-3), and exact for whole numbers below 2^24 (GPU counts). It is used
+# for physical quantities. Money, contract quantities (a commitment's drawn, stranded and overage,
+# in tokens or currency: finance reconciles them to the cent) and the drawn inputs stay float64.
+FLOAT32 = ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning", "requests", "sessions",
+           "unserved_tokens", "unserved_sessions", "demand_sessions", "gpu_hours", "utilization", "energy_kwh",
+           "peak_hour_tokens", "gpus_in_service")
+
+
+def dtype_of(name: str) -> type:
+    """The dtype a results variable is stored in (``FLOAT32``, else float64)."""
+    return np.float32 if name in FLOAT32 else np.float64
+
+
+def _union(lists: list[list[str]]) -> list[str]:
+    """Names in order of first appearance over the strategies."""
+    out: list[str] = []
+    for names in lists:
+        out += [n for n in names if n not in out]
+    return out
+
+
+def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
+    """One block of paths of every strategy as a Dataset with dims (strategy, path, month, pool,
+    workload, ...), written straight into arrays of the block's size (no per-strategy Dataset, no
+    concatenation).
+
+    ``parts``: (strategy name, strategy-applied scenario, ``sim.mc.engine.BlockResult``, ``Draws``)
+    per strategy. The workload and contract axes are the union over strategies (first appearance;
+    the idle line last); a strategy without a workload, contract or drawn input holds 0 there.
+    """
+    n_s, P = len(parts), int(paths.size)
+    sc0 = parts[0][1]
+    M = parts[0][2]["spend"].shape[1]
+    wl = _union([b.workloads + b.saas for _, _, b, _ in parts]) + [IDLE]
+    contracts = _union([b.contracts for _, _, b, _ in parts])
+    col = {w: i for i, w in enumerate(wl)}
+    np_, nw, nc = len(POOLS), len(wl), len(contracts)
+
+    def alloc(name, *shape):
+        return np.zeros((n_s, P, M) + shape, dtype=dtype_of(name))
+
+    data = {k: alloc(k, np_, nw) for k in BY_POOL_WORKLOAD}
+    for k in ("unserved_tokens", "unserved_sessions", "demand_sessions"):
+        data[k] = alloc(k, nw)
+    for k in ("gpu_hours", "utilization", "energy_kwh"):
+        data[k] = alloc(k, np_)
+    commit = {k: alloc(k, nc) for k in ("commit_drawn", "commit_stranded", "overage", "commit_stranded_cost",
+                                        "overage_cost")}
+    data["owned_cost"] = alloc("owned_cost", len(OWNED_COMPONENTS))
+    for k in ("capex_cash", "peak_hour_tokens", "gpus_in_service"):
+        data[k] = alloc(k)
+    inputs: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    for i, (_, sc, block, draws) in enumerate(parts):
+        tw = [col[w] for w in block.workloads]
+        sw = [col[w] for w in block.saas]
+        for k in BY_POOL_WORKLOAD:
+            data[k][i][..., tw] = block[k]
+        data["spend"][i][:, :, 3, sw] = block["saas_spend"]
+        data["tokens_input"][i][:, :, 3, sw] = block["saas_tokens_input"]
+        data["tokens_output"][i][:, :, 3, sw] = block["saas_tokens_output"]
+        data["spend"][i][:, :, :, -1] = block["idle_cost"]
+        for k in ("unserved_tokens", "unserved_sessions", "demand_sessions"):
+            data[k][i][..., tw] = block[k]
+        for k in ("gpu_hours", "utilization", "energy_kwh", "owned_cost", "capex_cash", "peak_hour_tokens",
+                  "gpus_in_service"):
+            data[k][i] = block[k]
+        cc = [contracts.index(c) for c in block.contracts]
+        for j, k in enumerate(commit):
+            commit[k][i][..., cc] = block["commit"][..., j]
+        for path, vals in draws.scale.items():
+            inputs.setdefault(f"input:{path}", np.zeros((n_s, P)))[i] = vals
+        for path, vals in draws.shape_points.items():
+            inputs.setdefault(f"input:{path}", np.zeros((n_s, P)))[i] = np.asarray(vals, float)[draws.table_of_path]
+        units.update({w.name: w.business_unit for w in sc.workloads if w.name not in units})
+    months = pd.DatetimeIndex([d.isoformat() for d in sc0.horizon.month_starts()])
+    coords = {"strategy": [name for name, *_ in parts], "path": paths.astype(np.int64), "month": months,
+              "pool": list(POOLS), "workload": wl, "contract": contracts, "owned_component": list(OWNED_COMPONENTS),
+              "business_unit": ("workload", [units.get(w, "(shared)") for w in wl])}
+    sp = ("strategy", "path", "month")
+    dims = {k: sp + ("pool", "workload") for k in BY_POOL_WORKLOAD}
+    dims |= {k: sp + ("workload",) for k in ("unserved_tokens", "unserved_sessions", "demand_sessions")}
+    dims |= {k: sp + ("pool",) for k in ("gpu_hours", "utilization", "energy_kwh")}
+    dims |= {"owned_cost": sp + ("owned_component",), "capex_cash": sp, "peak_hour_tokens": sp,
+             "gpus_in_service": sp}
+    variables = {k: (dims[k], v) for k, v in data.items()}
+    variables |= {k: (sp + ("contract",), v) for k, v in commit.items()}
+    variables |= {k: (("strategy", "path"), v) for k, v in inputs.items()}
+    return xr.Dataset(variables, coords=coords)
 
 
 def describe(ds: xr.Dataset) -> xr.Dataset:

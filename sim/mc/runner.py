@@ -23,9 +23,9 @@ from ..catalog.prices import PriceBook
 from ..io.files import remove
 from ..scenario.model import Scenario
 from ..pools.owned import OWNED_COMPONENTS
-from .engine import POOLS, simulate_block
-from .results import (attach_attrs, block_dataset, describe, open_zarr_results, scenario_hash, write_dataset,
-                      zarr_encoding)
+from .engine import POOLS, simulate_block, warmth_tables
+from .results import (BY_POOL_WORKLOAD, assemble_block, attach_attrs, describe, open_zarr_results, scenario_hash,
+                      write_dataset, zarr_encoding, dtype_of)
 from .sampling import draw, shape_points
 from ..expected.session import SessionCache
 from .tables import SessionTables, build_tables
@@ -46,6 +46,7 @@ class Prepared:
     tables: list[SessionTables]
     k_tables: int
     deterministic: bool
+    warmth: list = None  # per strategy: the kernel's shared-prefix warmth tables (``engine.warmth_tables``)
 
 
 def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_TABLES) -> Prepared:
@@ -59,23 +60,20 @@ def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_T
         names.append(strat.name)
         scs.append(s)
         tabs.append(build_tables(s, pts, book, sessions))
-    return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic)
+    return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic,
+                    [warmth_tables(s, tab) for s, tab in zip(scs, tabs)])
 
 
 def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
     """All strategies for one block of global path indices."""
     parts = []
-    for name, s, tab in zip(prep.names, prep.scenarios, prep.tables):
-        k = tab.calls.shape[0]
-        d = draw(s, paths, k, prep.deterministic)
-        block = simulate_block(s, tab, d, PriceBook(s.price_date, s.prices.overrides), prep.deterministic)
-        ds = block_dataset(block, s, paths)
-        for p, vals in d.scale.items():
-            ds[f"input:{p}"] = ("path", np.asarray(vals, float))
-        for p, vals in d.shape_points.items():
-            ds[f"input:{p}"] = ("path", np.asarray(vals, float)[d.table_of_path])
-        parts.append(ds.expand_dims(strategy=[name]))
-    return xr.concat(parts, dim="strategy", join="outer", fill_value=0.0)
+    memo: dict = {}  # strategies with the same demand and capacity share one kernel call
+    for i, (name, s, tab) in enumerate(zip(prep.names, prep.scenarios, prep.tables)):
+        d = draw(s, paths, tab.calls.shape[0], prep.deterministic)
+        block = simulate_block(s, tab, d, PriceBook(s.price_date, s.prices.overrides), prep.deterministic,
+                               warmth=prep.warmth[i] if prep.warmth else None, memo=memo)
+        parts.append((name, s, block, d))
+    return assemble_block(parts, paths)
 
 
 BLOCK_BYTES = 2_000_000_000  # one block of every strategy in memory (the kernel's arrays and the Dataset)
@@ -83,11 +81,17 @@ NETCDF_BYTES = 4_000_000_000  # a NetCDF export holds the whole run in memory on
 
 
 def bytes_per_path(sc: Scenario) -> int:
-    """Bytes one path of every strategy takes in the results (float64; see ``results.block_dataset``)."""
+    """Bytes one path of every strategy takes in the results (the dtypes of ``results.dtype_of``; see
+    ``results.assemble_block``), drawn inputs aside."""
     w = len(sc.workloads) + 1  # token and SaaS workloads, and the idle line
-    per_month = (7 * len(POOLS) * w + 3 * w + 3 * len(POOLS) + 5 * len(sc.contracts)
-                 + len(OWNED_COMPONENTS) + 3)
-    return 8 * len(sc.all_strategies()) * sc.horizon.months * per_month
+    p, c = len(POOLS), len(sc.contracts)
+    values = {k: p * w for k in BY_POOL_WORKLOAD}  # per path-month
+    values |= {k: w for k in ("unserved_tokens", "unserved_sessions", "demand_sessions")}
+    values |= {k: p for k in ("gpu_hours", "utilization", "energy_kwh")}
+    values |= {k: c for k in ("commit_drawn", "commit_stranded", "overage", "commit_stranded_cost", "overage_cost")}
+    values |= {"owned_cost": len(OWNED_COMPONENTS), "capex_cash": 1, "peak_hour_tokens": 1, "gpus_in_service": 1}
+    per_month = sum(n * np.dtype(dtype_of(k)).itemsize for k, n in values.items())
+    return len(sc.all_strategies()) * sc.horizon.months * per_month
 
 
 def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool) -> None:
