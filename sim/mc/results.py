@@ -49,6 +49,13 @@ def _union(lists: list[list[str]]) -> list[str]:
     return out
 
 
+def _cols(idx: list[int]) -> slice | list[int]:
+    """A slice for consecutive columns (a strided copy, much faster than fancy indexing), else the list."""
+    if idx and idx == list(range(idx[0], idx[0] + len(idx))):
+        return slice(idx[0], idx[0] + len(idx))
+    return idx
+
+
 def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
     """One block of paths of every strategy as a Dataset with dims (strategy, path, month, pool,
     workload, ...), written straight into arrays of the block's size (no per-strategy Dataset, no
@@ -82,8 +89,8 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
     inputs: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     for i, (_, sc, block, draws) in enumerate(parts):
-        tw = [col[w] for w in block.workloads]
-        sw = [col[w] for w in block.saas]
+        tw = _cols([col[w] for w in block.workloads])
+        sw = _cols([col[w] for w in block.saas])
         for k in BY_POOL_WORKLOAD:
             data[k][i][..., tw] = block[k]
         data["spend"][i][:, :, 3, sw] = block["saas_spend"]
@@ -95,7 +102,7 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
         for k in ("gpu_hours", "utilization", "energy_kwh", "owned_cost", "capex_cash", "peak_hour_tokens",
                   "gpus_in_service"):
             data[k][i] = block[k]
-        cc = [contracts.index(c) for c in block.contracts]
+        cc = _cols([contracts.index(c) for c in block.contracts])
         for j, k in enumerate(commit):
             commit[k][i][..., cc] = block["commit"][..., j]
         for path, vals in draws.scale.items():
@@ -168,15 +175,22 @@ def attach_attrs(ds: xr.Dataset, sc: Scenario, *, paths_total: int, deterministi
 
 
 def zarr_encoding(ds: xr.Dataset, path_chunk: int) -> dict:
-    """Zarr chunks for ``ds``: ``path_chunk`` paths, whole along every other dimension.
+    """Zarr chunks for ``ds``: ``path_chunk`` paths, whole along every other dimension; data
+    variables compressed with Zstandard at its default level 3.
 
     Given as encoding (not ``ds.chunk``), so writing numpy-backed data needs no chunk manager: Zarr
-    results work without dask installed.
+    results work without dask installed. Zstandard level 3 (measured on a 500-path block of the
+    default scenario, docs/benchmarks.md): a store 3.4× smaller than Zarr's default (Blosc LZ4),
+    written and read no slower; most of a block is zeros (pools and workloads that never meet).
     """
+    from numcodecs import Zstd
+
     enc = {}
     for name, v in ds.variables.items():
         if "path" in v.dims:
             enc[name] = {"chunks": tuple(max(1, path_chunk) if d == "path" else max(1, ds.sizes[d]) for d in v.dims)}
+            if name in ds.data_vars:
+                enc[name]["compressors"] = (Zstd(level=3),)
     return enc
 
 
