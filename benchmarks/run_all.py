@@ -11,6 +11,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUNS = [
+    ["bench_kernel.py", "--paths", "10000", "--threads", "2"],
+    ["bench_run.py", "--paths", "10000", "25000", "100000", "--make-run"],
     ["bench_mc.py", "--paths", "10000", "--threads", "2"],
     ["bench_des.py", "--repeat", "2"],
     ["bench_dask.py", "--paths", "10000", "--block-size", "500"],

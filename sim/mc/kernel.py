@@ -246,6 +246,32 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
     """
     P, M, W = lam_day.shape
     hmax = np.zeros(W)  # each workload's busiest hour share (the peak's upper bound)
+    cls = np.zeros(W, np.int64)  # GPU pools a workload may use: 1 owned, 2 neocloud, 3 both, 0 neither
+    present = np.zeros(4, np.bool_)
+    for w in range(W):
+        cls[w] = (1 if allowed[w, 1] else 0) + (2 if allowed[w, 2] else 0)
+        present[cls[w]] = True
+    coef_used = np.zeros((4, 3), np.bool_)  # the stages a class can be served by
+    coef_used[1, 0] = coef_used[3, 0] = True
+    coef_used[2, 1] = coef_used[2, 2] = coef_used[3, 1] = coef_used[3, 2] = True
+    # distinct hour profiles: workloads that share one are dispatched together
+    pid = np.zeros(W, np.int64)
+    prof = np.zeros((W, 24))
+    NP = 0
+    for w in range(W):
+        pid[w] = NP
+        for j in range(NP):
+            same = True
+            for h in range(24):
+                if prof[j, h] != hourly[w, h]:
+                    same = False
+                    break
+            if same:
+                pid[w] = j
+                break
+        if pid[w] == NP:
+            prof[NP, :] = hourly[w, :]
+            NP += 1
     for w in range(W):
         for h in range(24):
             if hourly[w, h] > hmax[w]:
@@ -273,6 +299,11 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
         acc_s = np.zeros((W, N_POOLS))
         acc_r = np.zeros((W, N_POOLS))
         acc_g = np.zeros((W, 3))
+        Bs = np.zeros((4, W, 2))  # per class, profile and GPU pool kind (owned, neocloud): the day's GPU-seconds
+        Vs = np.zeros((4, W, 2))  # and their variance
+        Ts = np.zeros(W)  # tokens per profile
+        coef = np.zeros((4, 3, 24))  # per class: share of each hour served by owned, reserved, on-demand
+        shc = np.zeros((4, W, 3))  # per class and profile: share of the day served by each stage
         prev_od = 0.0
         for m in range(M):
             d0, d1 = month_start[m], month_start[m + 1]
@@ -385,57 +416,104 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
                     if od_cap[p] > 0.0:
                         prev_od = 0.0
                     continue
+                # hour by hour. Workloads fall in classes by the GPU pools they may use (1 owned,
+                # 2 neocloud, 3 both; 0 neither, or no tokens today), and share hour profiles (pid):
+                # a stage serves the same share of every workload it takes, so the hours need only
+                # each (class, profile)'s day totals (Bs, Vs: mean and variance of GPU-seconds; Ts:
+                # tokens), and a workload's day is its class's served share of each hour (coef)
+                # weighted by its profile (shc).
+                for j in range(NP):
+                    Ts[j] = 0.0
+                    for c in range(4):
+                        for q in range(2):
+                            Bs[c, j, q] = 0.0
+                            Vs[c, j, q] = 0.0
+                for w in range(W):
+                    nr = n_day[d - d0, w] * r_day[d - d0, w]
+                    c = cls[w] if nr > 0.0 else 0
+                    j = pid[w]
+                    Ts[j] += nr * tok[w]
+                    if c > 0:
+                        for q in range(2):
+                            x = nr * g[w, q]
+                            Bs[c, j, q] += x
+                            Vs[c, j, q] += x * g[w, q]
                 for h in range(24):
                     hour_tok = 0.0
-                    for w in range(W):
-                        s = n_day[d - d0, w] * hourly[w, h]
-                        rem_s[w] = s
-                        rem_r[w] = s * r_day[d - d0, w]
-                        hour_tok += rem_r[w] * tok[w]
+                    b_own = 0.0
+                    v_own = 0.0
+                    b2 = 0.0
+                    v2 = 0.0
+                    b3 = 0.0
+                    v3 = 0.0
+                    for j in range(NP):
+                        x = prof[j, h]
+                        hour_tok += x * Ts[j]
+                        b_own += x * (Bs[1, j, 0] + Bs[3, j, 0])
+                        v_own += x * (Vs[1, j, 0] + Vs[3, j, 0])
+                        b2 += x * Bs[2, j, 1]
+                        v2 += x * Vs[2, j, 1]
+                        b3 += x * Bs[3, j, 1]
+                        v3 += x * Vs[3, j, 1]
                     if hour_tok > peak:
                         peak = hour_tok
+                    f0 = 0.0
+                    f1 = 0.0
+                    f2 = 0.0
                     od_gpus = 0.0
-                    for stage in range(3):  # owned, reserved, on-demand
-                        q = 0 if stage == 0 else 1
-                        if stage == 0:
-                            cap = cap_own[p, m]
-                        elif stage == 1:
-                            cap = cap_res[p, m]
-                        else:
-                            cap = od_cap[p]
-                        if cap <= 0.0:
-                            continue
-                        mu = 0.0
-                        var = 0.0
-                        for w in range(W):
-                            if allowed[w, 1 + q] and rem_r[w] > 0.0:
-                                mu += rem_r[w] * g[w, q]
-                                var += rem_r[w] * g[w, q] * g[w, q]
-                        if mu <= 0.0:
-                            continue
-                        done = _expected_min(mu, 0.0 if deterministic else var, cap)
-                        frac = done / mu
-                        for w in range(W):
-                            if allowed[w, 1 + q] and rem_r[w] > 0.0:
-                                ss = rem_s[w] * frac
-                                sr = rem_r[w] * frac
-                                acc_s[w, 1 + stage] += ss
-                                acc_r[w, 1 + stage] += sr
-                                acc_g[w, stage] += sr * g[w, q]
-                                rem_s[w] -= ss
-                                rem_r[w] -= sr
-                        if stage == 2:
-                            od_gpus = done / usable_neo[p]
+                    if cap_own[p, m] > 0.0 and b_own > 0.0:
+                        f0 = _expected_min(b_own, 0.0 if deterministic else v_own, cap_own[p, m]) / b_own
+                    l3 = 1.0 - f0  # class 3's share left after the owned pool
+                    if cap_res[p, m] > 0.0:
+                        mu = b2 + b3 * l3
+                        if mu > 0.0:
+                            f1 = _expected_min(mu, 0.0 if deterministic else v2 + v3 * l3, cap_res[p, m]) / mu
                     if od_cap[p] > 0.0:
+                        mu = (b2 + b3 * l3) * (1.0 - f1)
+                        if mu > 0.0:
+                            done = _expected_min(mu, 0.0 if deterministic else (v2 + v3 * l3) * (1.0 - f1), od_cap[p])
+                            f2 = done / mu
+                            od_gpus = done / usable_neo[p]
                         # GPUs are billed for the hour; each GPU added is billed its spin-up too
                         od_month += od_gpus
                         if od_gpus > prev_od:
                             od_month += (od_gpus - prev_od) * spin_up[p]
                         prev_od = od_gpus
-                    for w in range(W):
-                        dest = API if allowed[w, 0] else UNSERVED
-                        acc_s[w, dest] += rem_s[w]
-                        acc_r[w, dest] += rem_r[w]
+                    coef[1, 0, h] = f0
+                    coef[2, 1, h] = f1
+                    coef[2, 2, h] = (1.0 - f1) * f2
+                    coef[3, 0, h] = f0
+                    coef[3, 1, h] = l3 * f1
+                    coef[3, 2, h] = l3 * (1.0 - f1) * f2
+                for c in range(1, 4):
+                    if not present[c]:
+                        continue
+                    for j in range(NP):
+                        for k in range(3):
+                            sh = 0.0
+                            if coef_used[c, k]:
+                                for h in range(24):
+                                    sh += prof[j, h] * coef[c, k, h]
+                            shc[c, j, k] = sh
+                for w in range(W):
+                    n = n_day[d - d0, w]
+                    nr = n * r_day[d - d0, w]
+                    c = cls[w] if nr > 0.0 else 0
+                    dest = API if allowed[w, 0] else UNSERVED
+                    rest = 1.0  # the share no GPU stage served goes on to the API (or is unserved)
+                    if c > 0:
+                        j = pid[w]
+                        for k in range(3):  # owned, reserved, on-demand
+                            sh = shc[c, j, k]
+                            if sh > 0.0:
+                                acc_s[w, 1 + k] += n * sh
+                                acc_r[w, 1 + k] += nr * sh
+                                acc_g[w, k] += nr * sh * g[w, 0 if k == 0 else 1]
+                                rest -= sh
+                        if rest < 0.0:
+                            rest = 0.0
+                    acc_s[w, dest] += n * rest
+                    acc_r[w, dest] += nr * rest
             peak_tok[p, m] = peak
             od_hours[p, m] = od_month
             for w in range(W):

@@ -23,7 +23,7 @@ from ..catalog.prices import PriceBook
 from ..io.files import remove
 from ..scenario.model import Scenario
 from ..pools.owned import OWNED_COMPONENTS
-from .engine import POOLS, simulate_block, warmth_tables
+from .engine import POOLS, hour_profiles, simulate_block, warmth_tables
 from .results import (BY_POOL_WORKLOAD, assemble_block, attach_attrs, describe, open_zarr_results, scenario_hash,
                       write_dataset, zarr_encoding, dtype_of)
 from .sampling import draw, shape_points
@@ -60,8 +60,14 @@ def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_T
         names.append(strat.name)
         scs.append(s)
         tabs.append(build_tables(s, pts, book, sessions))
-    return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic,
-                    [warmth_tables(s, tab) for s, tab in zip(scs, tabs)])
+    built: dict = {}  # strategies with the same hour shares, calls and TTLs share their tables
+    warmth = []
+    for s, tab in zip(scs, tabs):
+        key = (hour_profiles(s)[1].tobytes(), tab.calls.tobytes(), tab.calls.shape, tab.ttl.tobytes())
+        if key not in built:
+            built[key] = warmth_tables(s, tab)
+        warmth.append(built[key])
+    return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic, warmth)
 
 
 def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
