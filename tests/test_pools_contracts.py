@@ -115,3 +115,14 @@ def test_true_up_pools_the_term():
                         overage_rate=1.0, start_month=0, term_months=4, period_months=1, true_up=True,
                         rollover_share=1.0)
     assert low.cost.sum() == pytest.approx(400.0) and low.stranded.sum() == pytest.approx(360.0)
+
+
+def test_a_period_with_under_one_token_of_use_is_valued_at_the_reference_price():
+    # a GPU pool's overflow to the API can leave 1e-12 tokens in a period, with a cost whose ratio
+    # to them is rounding noise; the commitment must be valued at the reference price then
+    # (hand: 2e8 tokens committed, none drawn, at 1e-6 × (1 − 0.2) each = 160 stranded)
+    use = np.array([1e-12, 0.0])
+    lst = np.array([1e-3, 0.0])  # 1e9 per "token": noise
+    st = settle_commit(use, lst, 1e8, unit="tokens", discount=0.2, overage_rate=1.0, start_month=0,
+                       term_months=2, period_months=1, true_up=True, reference_price=1e-6)
+    assert float(st.stranded_cost.sum()) == pytest.approx(2e8 * 1e-6 * 0.8, rel=1e-9)

@@ -251,9 +251,10 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
     for w in range(W):
         cls[w] = (1 if allowed[w, 1] else 0) + (2 if allowed[w, 2] else 0)
         present[cls[w]] = True
-    coef_used = np.zeros((4, 3), np.bool_)  # the stages a class can be served by
+    coef_used = np.zeros((4, 4), np.bool_)  # the stages a class can be served by (and the rest)
     coef_used[1, 0] = coef_used[3, 0] = True
     coef_used[2, 1] = coef_used[2, 2] = coef_used[3, 1] = coef_used[3, 2] = True
+    coef_used[1, 3] = coef_used[2, 3] = coef_used[3, 3] = True
     # distinct hour profiles: workloads that share one are dispatched together
     pid = np.zeros(W, np.int64)
     prof = np.zeros((W, 24))
@@ -294,16 +295,14 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
         warm = np.zeros(W)
         g = np.zeros((W, 2))
         tok = np.zeros(W)
-        rem_s = np.zeros(W)
-        rem_r = np.zeros(W)
         acc_s = np.zeros((W, N_POOLS))
         acc_r = np.zeros((W, N_POOLS))
         acc_g = np.zeros((W, 3))
         Bs = np.zeros((4, W, 2))  # per class, profile and GPU pool kind (owned, neocloud): the day's GPU-seconds
         Vs = np.zeros((4, W, 2))  # and their variance
         Ts = np.zeros(W)  # tokens per profile
-        coef = np.zeros((4, 3, 24))  # per class: share of each hour served by owned, reserved, on-demand
-        shc = np.zeros((4, W, 3))  # per class and profile: share of the day served by each stage
+        coef = np.zeros((4, 4, 24))  # per class: share of each hour served by owned, reserved, on-demand, none
+        shc = np.zeros((4, W, 4))  # per class and profile: share of the day served by each stage, and by none
         prev_od = 0.0
         for m in range(M):
             d0, d1 = month_start[m], month_start[m + 1]
@@ -433,8 +432,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
                     c = cls[w] if nr > 0.0 else 0
                     j = pid[w]
                     Ts[j] += nr * tok[w]
-                    if c > 0:
-                        for q in range(2):
+                    for q in range(2):  # only the pools the class may use: g is inf elsewhere
+                        if (c == 3) or (c == 1 + q):
                             x = nr * g[w, q]
                             Bs[c, j, q] += x
                             Vs[c, j, q] += x * g[w, q]
@@ -485,11 +484,15 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
                     coef[3, 0, h] = f0
                     coef[3, 1, h] = l3 * f1
                     coef[3, 2, h] = l3 * (1.0 - f1) * f2
+                    # what no stage served, as products: exactly 0 where a stage took everything
+                    coef[1, 3, h] = 1.0 - f0
+                    coef[2, 3, h] = (1.0 - f1) * (1.0 - f2)
+                    coef[3, 3, h] = l3 * (1.0 - f1) * (1.0 - f2)
                 for c in range(1, 4):
                     if not present[c]:
                         continue
                     for j in range(NP):
-                        for k in range(3):
+                        for k in range(4):
                             sh = 0.0
                             if coef_used[c, k]:
                                 for h in range(24):
@@ -509,9 +512,7 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
                                 acc_s[w, 1 + k] += n * sh
                                 acc_r[w, 1 + k] += nr * sh
                                 acc_g[w, k] += nr * sh * g[w, 0 if k == 0 else 1]
-                                rest -= sh
-                        if rest < 0.0:
-                            rest = 0.0
+                        rest = shc[c, j, 3]
                     acc_s[w, dest] += n * rest
                     acc_r[w, dest] += nr * rest
             peak_tok[p, m] = peak

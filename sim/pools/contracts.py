@@ -70,8 +70,10 @@ def settle_commit(use: np.ndarray, list_cost: np.ndarray, amount: float, *, unit
         u = use[..., a:b].sum(-1)
         lc = list_cost[..., a:b].sum(-1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            # list price per token; a period without use values the commitment at the reference
-            p = np.where(u > 0, lc / np.where(u > 0, u, 1.0), reference_price)
+            # list price per token; a period without use values the commitment at the reference.
+            # Under one token of use the ratio is rounding noise (a GPU pool's overflow to the API
+            # can be 1e-9 tokens): it priced a 2e8-token commitment at 1e17 once, so it is not used
+            p = np.where(u >= 1.0, lc / np.where(u >= 1.0, u, 1.0), reference_price)
         if unit == "tokens":
             demand = u
             value_per_unit = p * (1.0 - discount)  # what a committed token costs
