@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..limits import DEFAULT_BLOCK
 from .common import (
     MAX_DES_DAYS,
     MAX_MONTH_INDEX,
@@ -198,8 +199,8 @@ def add_run(r: argparse.ArgumentParser) -> None:
                    help=f"numba threads, 1..{MAX_WORKERS}; at most the machine's (default: all cores)")
     r.add_argument("--scheduler", action=Checked, check=SchedulerAddress(), metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://host:8786")
-    r.add_argument("--block-size", action=Checked, check=Whole(1, MAX_PATHS), default=500, metavar="N",
-                   help="paths per block (results do not depend on it; default 500)")
+    r.add_argument("--block-size", action=Checked, check=Whole(1, MAX_PATHS), default=DEFAULT_BLOCK, metavar="N",
+                   help=f"paths per block (results do not depend on it; default {DEFAULT_BLOCK:,})")
     r.add_argument("--resume", action="store_true", help="reuse finished blocks of an interrupted run")
     fmt = r.add_mutually_exclusive_group()
     fmt.add_argument("--zarr", action="store_true",

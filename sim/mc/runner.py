@@ -21,6 +21,7 @@ import xarray as xr
 
 from ..catalog.prices import PriceBook
 from ..io.files import remove
+from ..limits import DEFAULT_BLOCK
 from ..scenario.model import Scenario
 from ..pools.owned import OWNED_COMPONENTS
 from .engine import POOLS, hour_profiles, simulate_block, warmth_tables
@@ -114,7 +115,7 @@ def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool) -> None:
                        f"memory ({NETCDF_BYTES / 1e9:.0f} GB); stream them with --zarr")
 
 
-def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, block_size: int = 500,
+def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, block_size: int = DEFAULT_BLOCK,
         workers: int | None = None, scheduler: str | None = None, resume: bool = False,
         deterministic: bool = False, zarr: bool = False, progress: Callable[[int, int, float], None] | None = None,
         k_tables: int = DEFAULT_TABLES,

@@ -11,13 +11,13 @@ from ..analysis.tco import (NO_PURCHASE_STRATEGY, check_month, default_workload,
                             purchase_analysis, purchase_fields, sweep_scenario, tco_economics, workload_mix)
 from ..catalog.prices import PriceBook
 from ..expected.forecast import run_expected
-from ..mc.runner import run
+from ..mc.runner import DEFAULT_BLOCK, run
 from ..scenario.model import Scenario
 
 
 def tco_analysis(sc: Scenario, *, workload: str | None = None, paths: int | None = None, month: int = 0,
                  draws: int = 400, purchase_months: list[int] | None = None, run_sweep: bool = True,
-                 block_size: int = 500) -> dict:
+                 block_size: int = DEFAULT_BLOCK) -> dict:
     """Crossovers (deterministic and over draws), cost curves, owned split, purchase-month sweep."""
     workload = workload or default_workload(sc)
     book = PriceBook(sc.price_date, sc.prices.overrides)
