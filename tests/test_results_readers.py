@@ -250,3 +250,30 @@ def test_the_analyses_refuse_non_finite_or_empty_results_themselves(runs, tmp_pa
         open_results(nc, ["spend", "bogus"], purpose="a notebook")
     assert e.value.kind == "usage" and "bogus missing, which a notebook reads" in e.value.problems[0]
     assert open_results(nc, ["spend"]).sizes["path"] == PATHS
+
+
+def test_checks_and_sums_read_by_slices_of_paths_agree_with_whole_arrays(monkeypatch):
+    # a large store is checked and summed slice by slice; the slices must cover every path once
+    import xarray as xr
+
+    from sim import finite
+    from sim.analysis.common import sum_by_paths
+
+    rng = np.random.default_rng(3)
+    da = xr.DataArray(rng.random((2, 1001, 3, 4)), dims=("strategy", "path", "month", "pool"))
+    monkeypatch.setattr(finite, "SLICE_BYTES", 8 * 2 * 3 * 4 * 100)  # 100 paths a slice
+    slices = finite.path_slices(da, finite.SLICE_BYTES)
+    assert len(slices) == 11 and slices[-1] == slice(1000, 1100)
+    assert np.array_equal(np.concatenate([np.arange(1001)[s] for s in slices]), np.arange(1001))
+    monkeypatch.setattr(finite, "path_slices", lambda v, b=finite.SLICE_BYTES: slices)
+    from sim.analysis import common
+
+    monkeypatch.setattr(common, "path_slices", lambda v, b=finite.SLICE_BYTES: slices)
+    assert finite.all_finite(da)
+    got = sum_by_paths(da, ["month", "pool"])
+    assert got.sizes["path"] == 1001
+    assert np.allclose(got.values, da.sum(["month", "pool"]).values, rtol=1e-15)
+    bad = da.copy()
+    bad[1, 1000, 2, 3] = np.nan  # in the last slice only
+    assert not finite.all_finite(bad)
+    assert "path" in finite.dataset_nonfinite(xr.Dataset({"spend": bad}), ["spend"])[0]

@@ -52,6 +52,9 @@ def budget_analysis(ds: xr.Dataset, *, strategy: str | None = None, period: str 
     if budget is not None and not np.isfinite(budget):
         raise AnalysisError(f"budget must be a finite amount, got {budget}")
     strategy = pick_strategy(ds, strategy)
+    # one strategy's spend, read once (a lazily opened store is otherwise read for every grouping,
+    # and a 100,000-path run's four strategies do not fit in memory at once)
+    ds = ds[["spend"]].sel(strategy=[strategy]).load()
     tot = period_spend(ds, strategy, period)  # (path, period)
     require_summable(ds, tot)  # no paths or a NaN: refused, never a mean of 0
     periods = [str(p) for p in tot["period"].values]

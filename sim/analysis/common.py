@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..finite import NonFiniteResultError, dataset_nonfinite, nonfinite_summary
+from ..finite import NonFiniteResultError, dataset_nonfinite, nonfinite_summary, path_slices
 
 QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 PERIODS = ("month", "quarter", "year", "horizon")
@@ -80,12 +80,21 @@ def by_period(da: xr.DataArray, period: str) -> xr.DataArray:
 
 def total_spend(ds: xr.Dataset) -> xr.DataArray:
     """Spend over the horizon per (strategy, path)."""
-    return ds["spend"].sum(["month", "pool", "workload"], skipna=False)
+    return sum_by_paths(ds["spend"], ["month", "pool", "workload"])
 
 
 def monthly_spend(ds: xr.Dataset) -> xr.DataArray:
     """Spend per (strategy, path, month)."""
-    return ds["spend"].sum(["pool", "workload"], skipna=False)
+    return sum_by_paths(ds["spend"], ["pool", "workload"])
+
+
+def sum_by_paths(da: xr.DataArray, dims: list[str]) -> xr.DataArray:
+    """``da.sum(dims, skipna=False)``, read by slices of paths (``sim.finite.path_slices``) so a lazily
+    opened 100,000-path store is summed without being held whole."""
+    slices = path_slices(da)
+    if len(slices) == 1:
+        return da.sum(dims, skipna=False)
+    return xr.concat([da.isel(path=sl).sum(dims, skipna=False) for sl in slices], dim="path")
 
 
 def require_summable(ds: xr.Dataset, agg: xr.DataArray | dict, variables=("spend",), what: str = "spend") -> None:

@@ -358,12 +358,29 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
             # a day whose busiest hour fits in the owned pool with room to spare (8 sd) is served
             # there whole, without the hourly loop; it needs every GPU workload allowed on owned
             all_owned = True
+            all_neo = True  # likewise on the reserved neocloud pool, in months without owned GPUs
             for w in range(W):
                 if (allowed[w, 1] or allowed[w, 2]) and not allowed[w, 1]:
                     all_owned = False
+                if (allowed[w, 1] or allowed[w, 2]) and not allowed[w, 2]:
+                    all_neo = False
             for d in range(d0, d1):
                 whole = not any_gpu  # no GPU capacity this month: the day goes whole to the API
-                if any_gpu and all_owned and cap_own[p, m] > 0.0:
+                to = API  # where a whole day's GPU work goes: OWNED, RES (or nowhere: API)
+                if any_gpu and all_neo and cap_own[p, m] <= 0.0 and cap_res[p, m] > 0.0:
+                    mu = 0.0
+                    var = 0.0
+                    for w in range(W):
+                        if allowed[w, 2]:
+                            a = n_day[d - d0, w] * r_day[d - d0, w] * hmax[w] * g[w, 1]
+                            mu += a
+                            var += a * g[w, 1]
+                    if deterministic:
+                        var = 0.0
+                    whole = mu + 8.0 * math.sqrt(var) <= cap_res[p, m]
+                    to = RES
+                elif any_gpu and all_owned and cap_own[p, m] > 0.0:
+                    to = OWNED
                     # first the bound with every workload at its busiest hour, then hour by hour
                     mu = 0.0
                     var = 0.0
@@ -404,10 +421,14 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
                     for w in range(W):
                         n = n_day[d - d0, w]
                         nr = n * r_day[d - d0, w]
-                        if any_gpu and allowed[w, 1]:
+                        if to == OWNED and allowed[w, 1]:
                             acc_s[w, OWNED] += n
                             acc_r[w, OWNED] += nr
                             acc_g[w, 0] += nr * g[w, 0]
+                        elif to == RES and allowed[w, 2]:
+                            acc_s[w, RES] += n
+                            acc_r[w, RES] += nr
+                            acc_g[w, 1] += nr * g[w, 1]
                         else:
                             dest = API if allowed[w, 0] else UNSERVED
                             acc_s[w, dest] += n

@@ -100,7 +100,7 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
                                        "chargeback": b["chargeback"], "monte_carlo_error": b["mc_error"]}
     summary: dict = {"strategy": strat, "budget_at_confidence": b["budget_at_confidence"], "p_exceed": b["p_exceed"]}
     months = pd.DatetimeIndex(ds["month"].values)
-    ms = monthly_spend(ds).sel(strategy=strat).values  # (path, month)
+    ms = monthly_spend(ds.sel(strategy=[strat])).sel(strategy=strat).values  # (path, month), one strategy read
     q = {qlabel(x): np.quantile(ms, x, axis=0) for x in QUANTILES}
     monthly = pd.DataFrame({"month": [f"{d.year:04d}-{d.month:02d}" for d in months], "mean": ms.mean(axis=0),
                             **{k: v for k, v in q.items()}})
@@ -116,7 +116,7 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
                      f'<div class="v">{_fmt(tot.loc[p, "p50"])} / {_fmt(b["budget_at_confidence"][p])}</div>'
                      + (f'<div class="l">P(spend &gt; {_fmt(budget)}) = {_fmt(b["p_exceed"][p], "pct")}</div>'
                         if budget is not None else "") + "</div>")
-    horizon_total = ds["spend"].sel(strategy=strat).sum(["month", "pool", "workload"]).values
+    horizon_total = ms.sum(axis=-1)
     cards.append(f'<div class="card"><div class="l">whole horizon: median (P5–P95)</div><div class="v">'
                  f'{_fmt(np.median(horizon_total))}</div><div class="l">{_fmt(np.quantile(horizon_total, 0.05))} – '
                  f'{_fmt(np.quantile(horizon_total, 0.95))} {html.escape(cur)}</div></div>')
