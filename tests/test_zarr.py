@@ -130,3 +130,32 @@ def test_a_run_directory_holds_one_run(netcdf_run, tmp_path, capsys):
     obj = _cli(["run", str(SCENARIO), "--paths", "20", "--block-size", str(BLOCK), "--out", str(tmp_path)], capsys)
     assert Path(obj["results"]).name == "results.zarr" and not (tmp_path / "results.nc").exists()
     assert open_results(tmp_path).sizes["path"] == 20
+
+
+def test_stored_dtypes_are_the_documented_ones_and_float32_keeps_2_to_the_minus_24(tmp_path):
+    # README "Stored types": physical quantities float32, money float64; a float32 value is the
+    # float64 one the engine computed, rounded once (relative error at most 2^-24)
+    import numpy as np
+
+    from sim.catalog.prices import PriceBook
+    from sim.mc.engine import simulate_block
+    from sim.mc.results import FLOAT32, assemble_block
+    from sim.mc.runner import prepare
+    from sim.mc.sampling import draw
+
+    sc = load_checked(SCENARIO)
+    ds, path = run(sc, paths=40, block_size=20, out=tmp_path, zarr=True)
+    for v in ds.data_vars:
+        want = np.float32 if v in FLOAT32 else np.float64
+        assert ds[v].dtype == want, v
+    assert {"spend", "commit_stranded_cost", "overage_cost", "owned_cost", "capex_cash"}.isdisjoint(FLOAT32)
+    prep = prepare(sc)
+    s, tab = prep.scenarios[0], prep.tables[0]
+    paths = np.arange(40)
+    d = draw(s, paths, tab.calls.shape[0])
+    block = simulate_block(s, tab, d, PriceBook(s.price_date))
+    stored = assemble_block([(prep.names[0], s, block, d)], paths)
+    exact = block["tokens_output"]  # float64, (path, month, pool, token workload)
+    got = stored["tokens_output"].values[0][..., : exact.shape[-1]].astype(float)
+    assert np.all(np.abs(got - exact) <= 2.0**-24 * np.abs(exact))
+    assert np.array_equal(stored["spend"].values[0][..., : exact.shape[-1]], block["spend"])
