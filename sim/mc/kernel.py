@@ -203,6 +203,22 @@ def _warm_lookup(direct, val, der, share, beta, lam, t, w, n):
             + (3.0 * s2 - 2.0 * s3) * val[t, w, j + 1] + (s3 - s2) * WARM_STEP * der[t, w, j + 1])
 
 
+@nb.njit(cache=True, inline="always")
+def _fits(n_day, r_day, i, share, g, q, allowed, col, cap, deterministic):
+    """The GPU-seconds of day row ``i``'s workloads allowed on pool column ``col`` (GPU kind ``q``), at
+    hour shares ``share`` (W,), fit in ``cap`` with 8 sd to spare."""
+    mu = 0.0
+    var = 0.0
+    for w in range(share.size):
+        if allowed[w, col]:
+            a = n_day[i, w] * r_day[i, w] * share[w] * g[w, q]
+            mu += a
+            var += a * g[w, q]
+    if deterministic:
+        var = 0.0
+    return mu + 8.0 * math.sqrt(var) <= cap
+
+
 def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic,
                calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                warm_tab, daily):
@@ -368,43 +384,17 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
                 whole = not any_gpu  # no GPU capacity this month: the day goes whole to the API
                 to = API  # where a whole day's GPU work goes: OWNED, RES (or nowhere: API)
                 if any_gpu and all_neo and cap_own[p, m] <= 0.0 and cap_res[p, m] > 0.0:
-                    mu = 0.0
-                    var = 0.0
-                    for w in range(W):
-                        if allowed[w, 2]:
-                            a = n_day[d - d0, w] * r_day[d - d0, w] * hmax[w] * g[w, 1]
-                            mu += a
-                            var += a * g[w, 1]
-                    if deterministic:
-                        var = 0.0
-                    whole = mu + 8.0 * math.sqrt(var) <= cap_res[p, m]
+                    whole = _fits(n_day, r_day, d - d0, hmax, g, 1, allowed, 2, cap_res[p, m], deterministic)
                     to = RES
                 elif any_gpu and all_owned and cap_own[p, m] > 0.0:
                     to = OWNED
                     # first the bound with every workload at its busiest hour, then hour by hour
-                    mu = 0.0
-                    var = 0.0
-                    for w in range(W):
-                        if allowed[w, 1]:
-                            a = n_day[d - d0, w] * r_day[d - d0, w] * hmax[w] * g[w, 0]
-                            mu += a
-                            var += a * g[w, 0]
-                    if deterministic:
-                        var = 0.0
-                    whole = mu + 8.0 * math.sqrt(var) <= cap_own[p, m]
+                    whole = _fits(n_day, r_day, d - d0, hmax, g, 0, allowed, 1, cap_own[p, m], deterministic)
                     if not whole:
                         whole = True
                         for h in range(24):
-                            mu = 0.0
-                            var = 0.0
-                            for w in range(W):
-                                if allowed[w, 1]:
-                                    a = n_day[d - d0, w] * r_day[d - d0, w] * hourly[w, h] * g[w, 0]
-                                    mu += a
-                                    var += a * g[w, 0]
-                            if deterministic:
-                                var = 0.0
-                            if mu + 8.0 * math.sqrt(var) > cap_own[p, m]:
+                            if not _fits(n_day, r_day, d - d0, hourly[:, h], g, 0, allowed, 1, cap_own[p, m],
+                                         deterministic):
                                 whole = False
                                 break
                 if whole:
