@@ -82,25 +82,23 @@ def hour_profiles(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return dayw, hourly
 
 
-def warmth_tables(sc: Scenario, tables: SessionTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The kernel's conditional shared-prefix warmth tables for a strategy (``conditional_warm_tables``).
+def warmth_tables(hourly: np.ndarray, tables: SessionTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's conditional shared-prefix warmth tables (``conditional_warm_tables``) for hour
+    shares ``hourly`` (W, 24, from ``hour_profiles``) and a strategy's session tables.
 
     They depend on the hour shares, calls per session and TTLs only, not on the paths: the runner
     builds them once per strategy and every block reuses them.
     """
-    return conditional_warm_tables(warm_tables(hour_profiles(sc)[1]), tables.calls, tables.ttl)
-
-
-KernelMemo = dict  # digest of the kernel's inputs -> its outputs, for one block (see ``simulate_block``)
+    return conditional_warm_tables(warm_tables(hourly), tables.calls, tables.ttl)
 
 
 def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: PriceBook, deterministic: bool = False,
                    keep_daily: bool = False, warmth: tuple | None = None,
-                   memo: KernelMemo | None = None) -> BlockResult:
+                   memo: dict | None = None) -> BlockResult:
     """Arrays for one block of paths (P = len(draws.paths)) of one strategy.
 
     ``warmth`` is the strategy's ``warmth_tables`` (built here when not given). With ``memo`` (one
-    dict per block, shared by the block's strategies), a strategy whose kernel inputs are identical
+    dict per block, from a digest of the kernel's inputs to its outputs, shared by the block's strategies), a strategy whose kernel inputs are identical
     to an earlier one's, byte for byte (strategies that change only contracts or prices), reuses its
     kernel outputs instead of simulating the same demand again: common random numbers make them
     the same numbers.
@@ -150,7 +148,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     if key is not None and key in memo:
         outputs = memo[key]
     else:
-        wt = warmth if warmth is not None else conditional_warm_tables(args[-1], t.calls, t.ttl)
+        wt = warmth if warmth is not None else warmth_tables(hourly, t)
         outputs = simulate_paths(*args, *wt, daily_arr)
         if key is not None:
             for a in outputs:

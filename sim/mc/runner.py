@@ -64,9 +64,10 @@ def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_T
     built: dict = {}  # strategies with the same hour shares, calls and TTLs share their tables
     warmth = []
     for s, tab in zip(scs, tabs):
-        key = (hour_profiles(s)[1].tobytes(), tab.calls.tobytes(), tab.calls.shape, tab.ttl.tobytes())
+        hourly = hour_profiles(s)[1]
+        key = (hourly.tobytes(), tab.calls.tobytes(), tab.calls.shape, tab.ttl.tobytes())
         if key not in built:
-            built[key] = warmth_tables(s, tab)
+            built[key] = warmth_tables(hourly, tab)
         warmth.append(built[key])
     return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic, warmth)
 
@@ -104,7 +105,7 @@ def bytes_per_path(sc: Scenario) -> int:
 def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool) -> None:
     """Refuse, before any allocation, a run whose block or NetCDF export would not fit in memory."""
     per = bytes_per_path(sc)
-    block = per * min(block_size, n) * 3  # the kernel's outputs, the block's Dataset, its strategy concat
+    block = per * min(block_size, n) * 3  # every strategy's arrays, the assembled block, the kernel's outputs
     if block > BLOCK_BYTES:
         fit = max(1, BLOCK_BYTES // (3 * per))
         raise RunError(f"a block of {min(block_size, n):,} paths needs about {block / 1e9:.1f} GB "
