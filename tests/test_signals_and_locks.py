@@ -133,8 +133,6 @@ def test_a_signal_during_the_write_exits_130_and_leaves_nothing(tmp_path, monkey
     import h5netcdf
     import zarr
 
-    from sim.cli import scenario_cmds
-
     if where == "netcdf-close":  # h5py releasing the final file: where the interrupt used to be swallowed
         sent = _signal_in(monkeypatch, h5netcdf.File, "close", _is_final_nc)
     elif where == "zarr-append":  # the second block appended to the streamed store
@@ -142,7 +140,9 @@ def test_a_signal_during_the_write_exits_130_and_leaves_nothing(tmp_path, monkey
     elif where == "zarr-commit":  # the store's last step before it is put in place
         sent = _signal_in(monkeypatch, zarr, "consolidate_metadata", lambda *a, **kw: True)
     else:  # the printed summary is worked out before the results are put in place
-        sent = _signal_in(monkeypatch, scenario_cmds, "_total_spend", lambda *a, **kw: True)
+        from sim.analysis import common
+
+        sent = _signal_in(monkeypatch, common, "total_spend", lambda *a, **kw: True)
     out = tmp_path / "out"
     argv = ["run", CHAT, "--paths", "40", "--block-size", "20", "--out", str(out), "--json"]
     handler = signal.getsignal(signal.SIGINT)
@@ -359,3 +359,19 @@ def test_the_writer_refuses_paths_that_are_not_exactly_the_run():
             _check_paths(path, np.array(["a", "b"]), 5, ["a", "b"])
     with pytest.raises(RuntimeError, match="strategies"):
         _check_paths(np.arange(5), np.array(["a"]), 5, ["a", "b"])
+
+
+def test_a_set_of_files_that_cannot_all_be_replaced_names_the_one_that_failed(tmp_path):
+    # the second target's backup name is taken, so it cannot be put in place: the first is rolled
+    # back, and the message names the second, the one that failed
+    from sim.io.files import OutputError, TEMP_SUFFIX, atomic_write, staged, temp_prefix
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("old a")
+    b.write_text("old b")
+    (tmp_path / f"{temp_prefix(b)}previous{TEMP_SUFFIX}").write_text("in the way")
+    with pytest.raises(OutputError, match="b.csv"):
+        with staged():
+            atomic_write(a, lambda p: p.write_text("new a"))
+            atomic_write(b, lambda p: p.write_text("new b"))
+    assert a.read_text() == "old a" and b.read_text() == "old b"

@@ -241,7 +241,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     def summarise(ds) -> None:  # before the results are put in place: after that a signal changes nothing
         if bar is not None:
             bar.close()
-        total = _total_spend(ds, args.block_size)
+        from ..analysis.common import total_spend
+
+        total = total_spend(ds)  # by slices of paths; a NaN stays NaN (the run refuses those earlier)
         for s in ds["strategy"].values:
             q = total.sel(strategy=s).quantile([0.05, 0.5, 0.95], dim="path").values
             summary[str(s)] = {"mean": float(total.sel(strategy=s).mean()), "p5": float(q[0]), "p50": float(q[1]),
@@ -268,17 +270,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         lines.append(f"  {name:<28}{v['mean']:>14,.0f}{v['p5']:>14,.0f}{v['p50']:>14,.0f}{v['p95']:>14,.0f}")
     emit(args, obj, "\n".join(lines))
     return 0
-
-
-def _total_spend(ds, step: int):
-    """Spend per (strategy, path), summed a block of paths at a time: a streamed Zarr run (read lazily,
-    with or without dask) is never held in memory whole, and both formats sum the same way."""
-    import xarray as xr
-
-    spend = ds["spend"]
-    n = ds.sizes["path"]
-    return xr.concat([spend.isel(path=slice(a, a + step)).sum(["month", "pool", "workload"]).load()
-                      for a in range(0, n, max(1, step))], dim="path")
 
 
 def _check_horizon(sc) -> None:

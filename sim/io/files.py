@@ -194,21 +194,28 @@ def _replace_all(batch: list[tuple[str, Path]]) -> None:
         if target.is_dir():
             raise OutputError(f"cannot write {target}: a directory of that name is in the way")
     backups: list[tuple[Path, Path | None]] = []  # (target, its previous file kept aside, or None)
+    failed = None
     try:
         for tmp, target in batch:
+            failed = target
             old = None
             if target.exists():
                 old = target.with_name(f"{temp_prefix(target)}previous{TEMP_SUFFIX}")
-                os.link(target, old)  # the previous file, kept until every target is in place
+                try:
+                    os.link(target, old)  # the previous file, kept until every target is in place
+                except FileExistsError:
+                    raise
+                except OSError:  # a filesystem without hard links: keep a copy instead
+                    shutil.copy2(target, old)
             backups.append((target, old))
             os.replace(tmp, target)
     except OSError as exc:
-        for target, old in backups:  # undo: every target as it was
+        for done, old in backups:  # undo: every target as it was
             if old is not None:
-                os.replace(old, target)
+                os.replace(old, done)
             else:
-                _unlink(target)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}; no file was replaced") from None
+                _unlink(done)
+        raise OutputError(f"cannot write {failed}: {exc.strerror or exc}; no file was replaced") from None
     for _, old in backups:
         if old is not None:
             _unlink(old)

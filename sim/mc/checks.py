@@ -33,9 +33,9 @@ from ..finite import NonFiniteResultError, dataset_nonfinite, path_slices
 # the scenario file; seed: compare pairs paths; paths and months: the consistency checks; currency)
 REQUIRED_ATTRS = ("scenario", "scenario_hash", "seed", "paths", "currency", "months")
 INDEX = ("strategy", "path", "month", "pool", "workload")  # dimensions every results file has
-BY_POOL_WORKLOAD = ("strategy", "path", "month", "pool", "workload")
+# the dimensions of each results variable: sim.mc.results.assemble_block writes them from this table
 DIMS: dict[str, tuple[str, ...]] = {
-    **{v: BY_POOL_WORKLOAD for v in ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning",
+    **{v: INDEX for v in ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning",
                                      "requests", "sessions", "spend")},
     **{v: ("strategy", "path", "month", "workload") for v in ("unserved_tokens", "unserved_sessions",
                                                             "demand_sessions")},
@@ -179,18 +179,23 @@ def results_problems(ds, variables: Sequence[str] = BUDGET, *, source: str = "re
                             f"path_start and path_stop say (position {i} holds path={p[i]}): the file mixes runs; "
                             "rerun into an empty directory")
 
-    values = [f"{where} {m}; no answer from this file would be honest (it is damaged or was written by a faulty "
-              "run: rerun tokensim run)" for m in dataset_nonfinite(ds, readable)]
-    if not values and "spend" in readable and "path" in ds["spend"].dims:
-        # finite values whose horizon total is not (1e308 in two months): every table sums them
+    # spend is read once: its horizon sums per path are finite exactly when every value is finite and
+    # they do not overflow (a NaN or an infinity makes its sum one); only a file that fails is read again
+    # to locate the bad values
+    summed_ok = True
+    if "spend" in readable and "path" in ds["spend"].dims:
         sp = ds["spend"]
         over = [d for d in sp.dims if d not in ("path", "strategy")]
-        with np.errstate(over="ignore", invalid="ignore"):  # by slices of paths, like the finiteness check
-            finite = all(np.isfinite((sp if sl == slice(None) else sp.isel(path=sl)).sum(over).values).all()
-                         for sl in path_slices(sp))
-        if not finite:
-            values.append(f"{where} spend summed over the horizon is not finite (the values are finite but too "
-                          "large to add up); no answer from this file would be honest")
+        with np.errstate(over="ignore", invalid="ignore"):  # by slices of paths
+            summed_ok = all(np.isfinite((sp if sl == slice(None) else sp.isel(path=sl)).sum(over, skipna=False)
+                                        .values).all()
+                            for sl in path_slices(sp))
+    scan = [v for v in readable if not (v == "spend" and summed_ok and "path" in ds["spend"].dims)]
+    values = [f"{where} {m}; no answer from this file would be honest (it is damaged or was written by a faulty "
+              "run: rerun tokensim run)" for m in dataset_nonfinite(ds, scan)]
+    if not values and not summed_ok:  # finite values whose horizon total is not (1e308 in two months)
+        values.append(f"{where} spend summed over the horizon is not finite (the values are finite but too "
+                      "large to add up); no answer from this file would be honest")
     return bad, values
 
 

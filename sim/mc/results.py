@@ -14,6 +14,7 @@ from .. import __version__
 from ..catalog.prices import library_version
 from ..expected.forecast import IDLE
 from ..scenario.model import Scenario
+from .checks import DIMS
 from .engine import OWNED_COMPONENTS, POOLS
 
 BY_POOL_WORKLOAD = ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning", "requests", "sessions",
@@ -114,14 +115,7 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
     coords = {"strategy": [name for name, *_ in parts], "path": paths.astype(np.int64), "month": months,
               "pool": list(POOLS), "workload": wl, "contract": contracts, "owned_component": list(OWNED_COMPONENTS),
               "business_unit": ("workload", [units.get(w, "(shared)") for w in wl])}
-    sp = ("strategy", "path", "month")
-    dims = {k: sp + ("pool", "workload") for k in BY_POOL_WORKLOAD}
-    dims |= {k: sp + ("workload",) for k in ("unserved_tokens", "unserved_sessions", "demand_sessions")}
-    dims |= {k: sp + ("pool",) for k in ("gpu_hours", "utilization", "energy_kwh")}
-    dims |= {"owned_cost": sp + ("owned_component",), "capex_cash": sp, "peak_hour_tokens": sp,
-             "gpus_in_service": sp}
-    variables = {k: (dims[k], v) for k, v in data.items()}
-    variables |= {k: (sp + ("contract",), v) for k, v in commit.items()}
+    variables = {k: (DIMS[k], v) for k, v in (data | commit).items()}
     variables |= {k: (("strategy", "path"), v) for k, v in inputs.items()}
     return xr.Dataset(variables, coords=coords)
 
