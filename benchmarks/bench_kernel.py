@@ -36,6 +36,7 @@ from sim.mc.rng import mix64, normal, poisson  # noqa: E402
 
 @nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
 def draw_floor(keys, lam_day, dayw, month_start, day_sigma, cv_tok, tab):
+    # day_sigma (P,): the kernel's stationary, non-persistent day shock (phi = 0) draws the same
     """The kernel's random draws and nothing else (their sum, so none is optimised away)."""
     P, M, W = lam_day.shape
     out = np.zeros(P)
@@ -47,7 +48,7 @@ def draw_floor(keys, lam_day, dayw, month_start, day_sigma, cv_tok, tab):
         acc = 0.0
         for m in range(M):
             for d in range(month_start[m], month_start[m + 1]):
-                shock = math.exp(day_sigma * normal(k_shock, d) - 0.5 * day_sigma * day_sigma)
+                shock = math.exp(day_sigma[p] * normal(k_shock, d) - 0.5 * day_sigma[p] * day_sigma[p])
                 for w in range(W):
                     c = d * W + w
                     n = poisson(lam_day[p, m, w] * dayw[w, d] * shock, k_pois, c)
@@ -92,14 +93,15 @@ def best(fn, repeat: int) -> float:
 
 def numpy_reference(a, seed: int = 1):
     """Plain single-threaded numpy Monte Carlo of one API-only workload without a shared prefix."""
-    (keys, tab, lam_day, dayw, hourly, month_start, day_sigma, _det, calls, cv_tok, ttl, g0, g1, tok0, tok1,
+    (keys, tab, lam_day, dayw, hourly, month_start, day_sigma, _phi, _start, _anchored, _growth, _det, calls, cv_tok, ttl, g0,
+     g1, tok0, tok1,
      *_rest) = a
     assert lam_day.shape[2] == 1 and ttl[0] == 0.0
     rng = np.random.default_rng(seed)
     P, M, _ = lam_day.shape
     D = int(month_start[-1])
     month_of_day = np.repeat(np.arange(M), np.diff(month_start))
-    shock = np.exp(day_sigma * rng.standard_normal((P, D)) - 0.5 * day_sigma ** 2)
+    shock = np.exp(day_sigma[:, None] * rng.standard_normal((P, D)) - 0.5 * day_sigma[:, None] ** 2)
     n = rng.poisson(lam_day[:, month_of_day, 0] * dayw[0] * shock).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(n > 0, 1.0 + cv_tok[tab, 0][:, None] * rng.standard_normal((P, D)) / np.sqrt(n), 1.0)
@@ -135,7 +137,7 @@ def main() -> None:
     # 1. the benchmark scenario against its draw floor
     nb.set_num_threads(threads)
     a = kernel_args(bench_scenario(), args.paths)
-    floor_args = (a[0], a[2], a[3], a[5], a[6], a[9], a[1])
+    floor_args = (a[0], a[2], a[3], a[5], a[6], a[13], a[1])
     run_kernel(*a), draw_floor(*floor_args)  # compile / load the cache
     out["threading_layer"] = nb.threading_layer()
     tk, tf = [], []

@@ -35,6 +35,7 @@ MAX_TOKENS = 1e15  # tokens in one field (per call, per seat-month, a yearly com
 MAX_MONEY = 1e12  # currency in one price or cost field
 MAX_VALUE = 1e12  # any other count, duration or rate
 MAX_TREND = 10.0  # a yearly change of +1,000 %
+MAX_GROWTH_LN = 14.0  # demand_noise.growth_per_day × horizon days: ×1.2e6 over the horizon at most
 MIN_MAGNITUDE = 1e-12  # a non-zero number smaller than this is 0 written oddly (1e-320 underflowed in one engine)
 MIN_ACTIVITY = 1e-6  # smallest non-zero weekly activity weight (1e-320 made every session vanish: $0)
 MAX_DAY_ACTIVITY = 10.0  # a day ten times as busy as a full working day is a typo, not a forecast

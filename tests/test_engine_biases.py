@@ -47,11 +47,12 @@ def _kernel_warmth(lam_day: float, calls: float, ttl: float, paths: int = 3000, 
     P, W = paths, 1
     h = SHARE[None, :]
     out = run_kernel(path_keys(seed, np.arange(P, dtype=np.int64)), np.zeros(P, np.int64),
-                     np.full((P, 1, W), lam_day), np.ones((W, days)), h, np.array([0, days], np.int64), 0.0, False,
+                     np.full((P, 1, W), lam_day), np.ones((W, days)), h, np.array([0, days], np.int64),
+                     np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P, np.bool_), np.zeros(P), False,
                      np.full((1, W), calls), np.zeros((1, W)), np.array([ttl]), np.ones((1, W, 2)),
                      np.ones((1, W, 2)), np.ones((1, W)), np.ones((1, W)), np.array([[True, False, False]]),
                      np.zeros((P, 1)), np.zeros((P, 1)), np.zeros(P), np.ones(P), np.zeros(P), warm_tables(h),
-                     np.zeros((P, 0, W)))
+                     np.zeros((P, 0, W, 2)))
     num, den = out[2][:, 0, 0], out[3][:, 0, 0]
     r = num.sum() / den.sum()
     se = math.sqrt(float(((num - r * den) ** 2).sum()) * P / (P - 1)) / den.sum()

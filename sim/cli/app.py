@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from . import analysis_cmds, registry, scenario_cmds
+from . import analysis_cmds, calibrate_cmds, registry, scenario_cmds
 from ..io import interrupt, outdir
 from .common import (
     EXIT_BAD_INPUT,
@@ -27,7 +27,7 @@ from .common import (
 )
 from .registry import Command, parsers
 
-COMMANDS: tuple[Command, ...] = scenario_cmds.COMMANDS + analysis_cmds.COMMANDS
+COMMANDS: tuple[Command, ...] = scenario_cmds.COMMANDS + analysis_cmds.COMMANDS + calibrate_cmds.COMMANDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,6 +108,10 @@ def _main(argv: list[str], want_json: bool) -> int:
         from ..io.files import OutputError
         from ..scenario import ScenarioError
 
+        from ..calibrate.usage import UsageError as InputFileError
+
+        if isinstance(exc, InputFileError):  # a usage export that cannot be read
+            return fail([str(p) for p in exc.problems], "input")
         if isinstance(exc, ScenarioError):
             return fail([str(p) for p in exc.problems], "scenario")
         if isinstance(exc, OutputError):

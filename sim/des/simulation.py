@@ -72,6 +72,7 @@ import pandas as pd
 import simpy
 
 from ..catalog.prices import PriceBook
+from ..demand.daily import mean_day_factors
 from ..demand.population import adoption_users, profile_arrays
 from ..finite import require_finite
 from ..expected.forecast import rate_per_user_day
@@ -135,10 +136,16 @@ def _month_users(sc: Scenario, start_month: int, users: int | None) -> dict[str,
     return {k: int(round(v)) for k, v in raw.items()}
 
 
-def _day_weights(weekly: np.ndarray, hourly: np.ndarray, day0: date, hours: int) -> np.ndarray:
+def _day_weights(weekly: np.ndarray, hourly: np.ndarray, day0: date, hours: int, factor: np.ndarray) -> np.ndarray:
+    """Hour weights from ``day0`` on, times each day's mean demand factor (``factor`` per day)."""
     h = np.arange(hours)
     dows = np.array([(day0 + timedelta(days=int(d))).weekday() for d in h // 24])
-    return weekly[dows] * hourly[h % 24]
+    return weekly[dows] * hourly[h % 24] * factor[h // 24]
+
+
+def _day_factors(sc: Scenario, day0: date, days: int) -> np.ndarray:
+    """``mean_day_factors`` (growth and the anchored day shock) for ``days`` days from ``day0``."""
+    return mean_day_factors(sc.demand_noise, days, (day0 - sc.horizon.start_date).days)
 
 
 def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, peak: bool = False,
@@ -180,10 +187,12 @@ def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, 
     if peak:
         ndays = calendar.monthrange(month_start.year, month_start.month)[1]
         load = np.zeros(ndays)
+        fac = _day_factors(sc, month_start, ndays)
         for w in wls:
             weekly = profiles[w.business_unit][0]
             for d in range(ndays):
-                load[d] += bu_users[w.business_unit] * rate_per_user_day(w) * weekly[(month_start + timedelta(d)).weekday()]
+                load[d] += (bu_users[w.business_unit] * rate_per_user_day(w) * weekly[(month_start + timedelta(d)).weekday()]
+                            * fac[d])
         day0 = month_start + timedelta(days=int(np.argmax(load)))
         hours = 24
     else:
@@ -213,12 +222,13 @@ def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, 
 
     runs: list[_Workload] = []
     expected_sessions = {}
+    factors = _day_factors(sc, day0, (hours + 23) // 24)
     for i, w in enumerate(wls):
         weekly, hourly = profiles[w.business_unit]
         cdf = cdfs[w.business_unit]
-        lam = (cdf[-1] if cdf.size else 0.0) * rate_per_user_day(w) * _day_weights(weekly, hourly, day0, hours)
-        expected_sessions[w.name] = float(bu_users[w.business_unit] * rate_per_user_day(w)
-                                          * _day_weights(weekly, hourly, day0, hours).sum())
+        hw_ = _day_weights(weekly, hourly, day0, hours, factors)
+        lam = (cdf[-1] if cdf.size else 0.0) * rate_per_user_day(w) * hw_
+        expected_sessions[w.name] = float(bu_users[w.business_unit] * rate_per_user_day(w) * hw_.sum())
         wr = _Workload(sim, w, i, lam, cdf, root)
         runs.append(wr)
         if wr.is_batch and not wr.gen and not api.limited:

@@ -22,6 +22,7 @@ from .. import __version__
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook, library_version
 from ..pools.contracts import seat_cost, settle_api_contracts
+from ..demand.daily import mean_day_factors
 from ..demand.population import (adoption_users, hour_weights, month_day_weight, month_hours,
                                  month_of_hour, profile_arrays)
 from ..pools.api import api_trends
@@ -80,11 +81,13 @@ class _Ctx:
         self.users: dict[str, np.ndarray] = {}
         self.hourw: dict[str, np.ndarray] = {}
         self.dayw: dict[str, np.ndarray] = {}
+        # growth and the anchored day shock (sim.demand.daily), each day's 24 hours alike
+        day_factor = np.repeat(mean_day_factors(sc.demand_noise, hz.days), 24)
         for bu in sc.business_units:
             act = bu.activity or sc.activity
             weekly, hourly = profile_arrays(act)
             self.users[bu.name] = adoption_users(bu.users, self.months)
-            self.hourw[bu.name] = hour_weights(hz, weekly, hourly)
+            self.hourw[bu.name] = hour_weights(hz, weekly, hourly) * day_factor
             self.dayw[bu.name] = month_day_weight(hz, weekly)
 
     def month_sum(self, x: np.ndarray) -> np.ndarray:

@@ -7,7 +7,6 @@ vectorised over paths (no Python loop per path or per hour).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook
 from ..pools.contracts import seat_cost, settle_api_contracts
+from ..demand.daily import day_sigma
 from ..demand.population import adoption_users, day_weights, month_hours, month_of_hour, profile_arrays
 from ..pools.api import api_trends
 from ..pools.gpu import usable_seconds_per_gpu_hour, usable_share
@@ -117,8 +117,13 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     dayw, hourly = hour_profiles(sc)
     for j, w in enumerate(wls):
         lam_day[:, :, j] = users_bu[w.business_unit] * _arr(vf(w.rate, w.rate_key), P)[:, None]
-    day_cv = float(sc.demand_noise.day_cv)
-    day_sigma = math.sqrt(math.log(1.0 + day_cv * day_cv))
+    dn = sc.demand_noise
+    sig = np.ascontiguousarray(day_sigma(_arr(vf(dn.day_cv, "demand_noise.day_cv"), P)))
+    phi = np.ascontiguousarray(_arr(vf(dn.persistence, "demand_noise.persistence"), P))
+    growth = np.ascontiguousarray(_arr(vf(dn.growth_per_day, "demand_noise.growth_per_day"), P))
+    anchored = np.full(P, dn.start_deviation is not None)
+    start_dev = (np.zeros(P) if dn.start_deviation is None
+                 else np.ascontiguousarray(_arr(vf(dn.start_deviation, "demand_noise.start_deviation"), P)))
     allowed = np.array([[("api" in w.allowed_pools),
                          ("owned" in w.allowed_pools) and sc.pools.owned.enabled,
                          ("neocloud" in w.allowed_pools) and sc.pools.neocloud.enabled] for w in wls], dtype=np.bool_)
@@ -138,9 +143,9 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     od_cap = _arr(on_demand_cap(sc, vf), P) * usable_neo
     spin = _arr(vf(neo.spin_up_hours, "pools.neocloud.spin_up_hours"), P)
 
-    daily_arr = np.zeros((P, D if keep_daily else 0, W))
+    daily_arr = np.zeros((P, D if keep_daily else 0, W, 2))
     args = (_keys(sc, draws), draws.table_of_path.astype(np.int64),
-            np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, day_sigma, deterministic,
+            np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, sig, phi, start_dev, anchored, growth, deterministic,
             t.calls, np.where(t.tok_mean > 0, t.tok_sd / np.where(t.tok_mean > 0, t.tok_mean, 1.0), 0.0),
             t.ttl, np.ascontiguousarray(t.gsec[0]), np.ascontiguousarray(t.gsec[1]), tok[0], tok[1], allowed,
             np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly))
@@ -286,7 +291,15 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
                saas_spend=np.stack(saas_spend, -1) if saas_spend else np.zeros((P, M, 0)),
                saas_tokens_input=np.stack([a for a, _ in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)),
                saas_tokens_output=np.stack([b for _, b in saas_tok], -1) if saas_tok else np.zeros((P, M, 0)))
-    out["daily_tokens"] = daily_arr
+    out["daily_sessions"] = daily_arr[..., 0]
+    out["daily_tokens"] = daily_arr[..., 1]
+    if keep_daily:  # requests a day: the day's sessions at its month's requests per session
+        rs, ss = requests.sum(2), sessions.sum(2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per = np.where(ss > 0, rs / np.where(ss > 0, ss, 1.0), 0.0)
+        out["daily_requests"] = daily_arr[..., 0] * per[:, np.repeat(np.arange(M), np.diff(cal.month_start))]
+    else:
+        out["daily_requests"] = daily_arr[..., 0]
     for name, arr in out.items():
         require_finite(name, arr, ("path", "month"), {"path": draws.paths.tolist()},
                        context=f"Monte Carlo block of strategy-applied scenario {sc.name!r}")

@@ -22,6 +22,7 @@ import math
 import numba as nb
 import numpy as np
 
+from ..demand.daily import mean_shock
 from .rng import mix64, normal, poisson
 
 N_POOLS = 5  # api, owned, neocloud reserved, neocloud on-demand, unserved
@@ -250,7 +251,7 @@ def _fits(n_day, r_day, i, share, g, q, allowed, col, cap, deterministic):
     return mu + 8.0 * math.sqrt(var) <= cap
 
 
-def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic,
+def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, deterministic,
                calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                warm_tab, daily):
     """Simulate a block of paths (``simulate_paths`` with the warmth tables built for it).
@@ -259,20 +260,23 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, determi
     takes the hour shares ``warm_tab`` (from ``warm_tables``) instead.
     """
     tables = conditional_warm_tables(warm_tab, calls, ttl)
-    return simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic, calls, cv_tok,
+    return simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored,
+                          growth, deterministic, calls, cv_tok,
                           ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                           warm_tab, tables[0], tables[1], tables[2], daily)
 
 
 @nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
-def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, deterministic,
+def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, deterministic,
                    calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                    warm_tab, wt_direct, wt_val, wt_der, daily):
     """Simulate a block of paths. Shapes: P paths, M months, D days, W workloads, K tables.
 
     keys (P,) uint64; tab (P,) table index; lam_day (P, M, W) sessions per full working day;
     dayw (W, D) day weights; hourly (W, 24) hour shares; month_start (M + 1,) first day of each
-    month; calls, cv_tok (K, W); ttl (W,) shared-prefix TTL in s (0: none); g0, g1 (K, W, 2)
+    month; day_sigma, phi, start_dev, anchored, growth (P,) the day shock's σ, its AR(1) coefficient,
+    the log deviation of the day before the horizon (used where ``anchored``; elsewhere the shock
+    starts stationary) and the drift per day (``sim.demand.daily``); calls, cv_tok (K, W); ttl (W,) shared-prefix TTL in s (0: none); g0, g1 (K, W, 2)
     GPU-seconds per session on owned / neocloud at warmth 0 and 1; tok0, tok1 (K, W) tokens per
     session; allowed (W, 3) api / owned / neocloud; cap_own, cap_res (P, M) GPU-seconds per hour;
     od_cap, usable_neo, spin_up (P,); warm_tab (W, 24) hour shares for the shared-prefix warmth, from
@@ -354,6 +358,12 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
         wd = np.zeros(W)
         dem = np.zeros(W)
         prev_od = 0.0
+        sig = day_sigma[p]
+        ph = phi[p]
+        g_day = growth[p]
+        stationary = not anchored[p]  # (a flag: fastmath assumes no NaN, so isnan would be folded away)
+        innov = math.sqrt(1.0 - ph * ph) * sig
+        log_shock = 0.0 if stationary else start_dev[p] + 0.5 * sig * sig  # the log shock of the day before
         for m in range(M):
             d0, d1 = month_start[m], month_start[m + 1]
             wn[:] = 0.0
@@ -362,9 +372,17 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
             # pass 1: the month's draws and the warmth of shared prompt caches
             for d in range(d0, d1):
                 if deterministic:
-                    shock = 1.0
+                    shock = 1.0 if stationary else mean_shock(ph, sig, start_dev[p], d + 1.0)
                 else:
-                    shock = math.exp(day_sigma * normal(k_shock, d) - 0.5 * day_sigma * day_sigma)
+                    # AR(1) log shock: with ph = 0 and a stationary start, x = σ·ε as before (same bytes)
+                    z = normal(k_shock, d)
+                    if d == 0 and stationary:
+                        log_shock = sig * z
+                    else:
+                        log_shock = ph * log_shock + innov * z
+                    shock = math.exp(log_shock - 0.5 * sig * sig)
+                if g_day != 0.0:
+                    shock *= math.exp(g_day * d)
                 for w in range(W):
                     lam = lam_day[p, m, w] * dayw[w, d] * shock
                     c = d * W + w
@@ -403,7 +421,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, det
             if daily.shape[1] > 0:
                 for d in range(d0, d1):
                     for w in range(W):
-                        daily[p, d, w] = n_day[d - d0, w] * r_day[d - d0, w] * tok[w]
+                        daily[p, d, w, 0] = n_day[d - d0, w]
+                        daily[p, d, w, 1] = n_day[d - d0, w] * r_day[d - d0, w] * tok[w]
             # pass 2: dispatch hour by hour (accumulate locally, store once a month)
             acc_s[:, :] = 0.0
             acc_r[:, :] = 0.0

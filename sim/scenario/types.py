@@ -73,6 +73,10 @@ Positive = Annotated[Num, _bounded(0.0, MAX_VALUE, "value", lo_open=True)]
 Money = Annotated[Num, _bounded(0.0, MAX_MONEY, "an amount of money")]
 Trend = Annotated[Num, _bounded(-1.0, MAX_TREND, "a yearly change (−1 = free, 0 = flat)", lo_open=True)]
 AnyNum = Num
+Persistence = Annotated[Num, _bounded(-0.99, 0.99, "an autocorrelation")]
+# ±0.05 a day (a fitted short-run trend); the horizon check (Scenario) keeps |growth|·days within ±14 (×1.2e6)
+DailyGrowth = Annotated[Num, _bounded(-0.05, 0.05, "a growth per day (ln change)")]
+LogDeviation = Annotated[Num, _bounded(-5.0, 5.0, "a log deviation")]
 
 
 class Model(BaseModel):

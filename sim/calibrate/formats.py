@@ -1,0 +1,534 @@
+"""Readers of usage exports, detected by content (``--format auto``) or named.
+
+Formats (the column names each needs are in ``NEEDS``):
+
+- ``generic`` CSV or Parquet, one row per request (``timestamp``, ``input_tokens``, ``output_tokens``,
+  optional ``cached_tokens``, ``cache_write_tokens``, ``reasoning_tokens``, ``model``, ``user``,
+  ``project``, ``workload``) or one row per period (``period_start``, optional ``period_end``,
+  ``requests``, optional token columns, ``model``, ``cost``, ``currency``). In request rows
+  ``input_tokens`` is the whole prompt; cached and cache-write tokens are taken out of it.
+- ``openai``: the organization Usage API (completions) and Costs API JSON: a page, a list of
+  pages, or JSON lines of pages. ``input_tokens`` includes ``input_cached_tokens``.
+- ``anthropic``: the Admin API messages usage report and cost report JSON; the input counts are
+  disjoint; cost ``amount`` is a decimal string in cents.
+- ``azure-trace`` (Azure LLM inference CSV: ``TIMESTAMP``, ``ContextTokens``, ``GeneratedTokens``),
+  ``mooncake`` (JSON lines: ``timestamp`` ms, ``input_length``, ``output_length``) and ``servegen``
+  (per-window rates: ``window_start_s``, ``total_rate_rps``, ``suspected_gap``; gap windows are
+  missing data), the traces in ``calibration/traces/``.
+
+Request rows are streamed in chunks and summed per hour, so memory is bounded by the number of
+hours × groups, not by the file (a sample of at most ``MAX_LENGTH_SAMPLE`` requests keeps their
+lengths). Every bad value is reported with its file, line and column; isolated bad rows are
+counted and the first few named, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .usage import KEYS, MAX_LENGTH_SAMPLE, QUANTITIES, TOKEN_COLUMNS, Usage, UsageError, empty_periods, problem
+
+CHUNK_ROWS = 250_000
+SHOW_ROWS = 5  # bad rows named in a message
+NEEDS = {
+    "generic": "timestamp, input_tokens, output_tokens (one row per request) or period_start, requests "
+               "(one row per period)",
+    "openai": "JSON pages whose data[] buckets have start_time, end_time and results[]",
+    "anthropic": "JSON pages whose data[] buckets have starting_at, ending_at and results[]",
+    "azure-trace": "TIMESTAMP, ContextTokens, GeneratedTokens",
+    "mooncake": "JSON lines with timestamp, input_length, output_length",
+    "servegen": "model, window_start_s, total_rate_rps, suspected_gap",
+    "focus": "FOCUS 1.2/1.3 columns ChargePeriodStart, ChargePeriodEnd, ConsumedQuantity, BilledCost",
+}
+FORMATS = tuple(NEEDS)
+
+
+# ---- opening files ----------------------------------------------------------------------------
+def _is_parquet(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
+def _text_head(path: Path, n: int = 65536) -> str:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        return fh.read(n).decode("utf-8", errors="replace")
+
+
+def _columns(path: Path) -> list[str] | None:
+    """The header of a CSV or Parquet file (None if it is neither)."""
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    head = _text_head(path).lstrip("\ufeff")
+    if head.lstrip().startswith(("{", "[")):
+        return None
+    first = head.splitlines()[0] if head else ""
+    return [c.strip().strip('"') for c in first.split(",")] if "," in first else None
+
+
+def _chunks(path: Path, usecols=None) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(first line number, chunk) of a CSV (line 1 is the header) or Parquet file (row 1 = line 2)."""
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        line = 2
+        for batch in pf.iter_batches(batch_size=CHUNK_ROWS, columns=usecols):
+            df = batch.to_pandas()
+            yield line, df
+            line += len(df)
+        return
+    line = 2
+    for df in pd.read_csv(path, chunksize=CHUNK_ROWS, usecols=usecols, dtype=str, keep_default_na=False,
+                          compression="infer", encoding="utf-8-sig"):
+        yield line, df
+        line += len(df)
+
+
+def _lines(rows: np.ndarray, first: int) -> str:
+    shown = ", ".join(str(first + int(i)) for i in rows[:SHOW_ROWS])
+    more = f" and {rows.size - SHOW_ROWS:,} more" if rows.size > SHOW_ROWS else ""
+    return f"line{'s' if rows.size > 1 else ''} {shown}{more}"
+
+
+class _Bad:
+    """Bad values per (column, what) over all chunks: the count and the first few lines."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.seen: dict[tuple[str, str], list] = {}
+
+    def add(self, column: str, what: str, mask: np.ndarray, first_line: int) -> None:
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            ent = self.seen.setdefault((column, what), [0, []])
+            ent[0] += rows.size
+            ent[1].extend((first_line + rows[:SHOW_ROWS]).tolist())
+
+    def raise_if_any(self) -> None:
+        if not self.seen:
+            return
+        probs = []
+        for (col, what), (n, lines) in self.seen.items():
+            shown = ", ".join(str(x) for x in lines[:SHOW_ROWS])
+            more = f" and {n - SHOW_ROWS:,} more" if n > SHOW_ROWS else ""
+            probs.append(problem(self.file, f"{n:,} row{'s' if n > 1 else ''} with {what} (line{'s' if n > 1 else ''} "
+                                            f"{shown}{more})", lines[0], col))
+        raise UsageError(probs)
+
+
+def _number(df: pd.DataFrame, col: str, bad: _Bad, line: int, required: bool) -> np.ndarray:
+    if col not in df.columns:
+        return np.full(len(df), np.nan)
+    raw = df[col]
+    if not pd.api.types.is_numeric_dtype(raw):
+        txt = raw.astype(str).str.strip()
+        empty = txt.eq("")
+        val = pd.to_numeric(txt.where(~empty, None), errors="coerce").to_numpy(float)
+        bad.add(col, "a value that is not a number", np.isnan(val) & ~empty.to_numpy(), line)
+        if required:
+            bad.add(col, "no value", empty.to_numpy(), line)
+    else:
+        val = raw.to_numpy(float, na_value=np.nan)
+        if required:
+            bad.add(col, "no value", np.isnan(val), line)
+    bad.add(col, "a negative quantity", val < 0, line)
+    bad.add(col, "an infinite quantity", np.isinf(val), line)
+    return val
+
+
+def _time(df: pd.DataFrame, col: str, bad: _Bad, line: int, unit: str | None = None) -> pd.Series:
+    raw = df[col]
+    if unit is not None:
+        num = pd.to_numeric(raw, errors="coerce")
+        t = pd.to_datetime(num, unit=unit, utc=True, errors="coerce")
+    else:
+        t = pd.to_datetime(raw.astype(str).str.strip(), utc=True, errors="coerce", format="mixed")
+    bad.add(col, "a timestamp that cannot be read", t.isna().to_numpy(), line)
+    return t
+
+
+# ---- request rows, summed per hour ------------------------------------------------------------
+class _HourSums:
+    """Requests summed per (hour, keys) over streamed chunks, with a sample of their lengths."""
+
+    def __init__(self, file: str, fmt: str, seed: int = 0):
+        self.file, self.fmt = file, fmt
+        self.parts: list[pd.DataFrame] = []
+        self.sample: list[pd.DataFrame] = []
+        self.n = 0
+        self.first: pd.Timestamp | None = None
+        self.last: pd.Timestamp | None = None
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, t: pd.Series, q: dict[str, np.ndarray], keys: dict[str, pd.Series]) -> None:
+        if not len(t):
+            return
+        df = pd.DataFrame({"start": t.dt.floor("h").to_numpy(), **{k: np.asarray(v, float) for k, v in q.items()},
+                           **{k: keys[k].to_numpy(str) if k in keys else "" for k in KEYS}})
+        df["requests"] = 1.0
+        lo, hi = t.min(), t.max()
+        self.first = lo if self.first is None else min(self.first, lo)
+        self.last = hi if self.last is None else max(self.last, hi)
+        g = df.groupby(["start", *KEYS], sort=False).sum(min_count=1).reset_index()
+        self.parts.append(g)
+        # the length sample: each request kept with probability MAX_LENGTH_SAMPLE / rows so far
+        lens = pd.DataFrame({k: np.asarray(q[k], float) for k in ("input_tokens", "output_tokens") if k in q})
+        self.n += len(df)
+        self.sample.append(lens.sample(n=min(len(lens), MAX_LENGTH_SAMPLE), random_state=int(self.rng.integers(2**31))))
+        kept = pd.concat(self.sample, ignore_index=True)
+        if len(kept) > 2 * MAX_LENGTH_SAMPLE:
+            self.sample = [kept.sample(n=MAX_LENGTH_SAMPLE, random_state=int(self.rng.integers(2**31)))]
+
+    def usage(self, currency: str = "") -> Usage:
+        if not self.parts:
+            raise UsageError([problem(self.file, f"no requests in this {self.fmt} file")])
+        g = pd.concat(self.parts, ignore_index=True).groupby(["start", *KEYS], sort=True).sum(min_count=1).reset_index()
+        out = empty_periods(len(g))
+        out["start"] = pd.to_datetime(g["start"], utc=True)
+        out["end"] = out["start"] + pd.Timedelta(hours=1)
+        for c in QUANTITIES:
+            if c in g:
+                out[c] = g[c].to_numpy(float)
+        for k in KEYS:
+            out[k] = g[k].to_numpy(str)
+        out["currency"] = currency
+        # the first and last hour are covered only from the first to the last request
+        out.attrs["span"] = (self.first, self.last)
+        lengths = pd.concat(self.sample, ignore_index=True)
+        if len(lengths) > MAX_LENGTH_SAMPLE:
+            lengths = lengths.sample(n=MAX_LENGTH_SAMPLE, random_state=0)
+        return Usage([self.file], [self.fmt], out, lengths.reset_index(drop=True), [], True)
+
+
+def _request_rows(path: Path, fmt: str, cols: dict[str, str], ts_unit: str | None = None) -> Usage:
+    """Request rows of a CSV/Parquet file; ``cols`` maps our names to the file's columns."""
+    f = str(path)
+    acc = _HourSums(f, fmt)
+    bad = _Bad(f)
+    for line, df in _chunks(path):
+        t = _time(df, cols["timestamp"], bad, line, ts_unit)
+        q = {}
+        for ours in ("input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens"):
+            if ours in cols and cols[ours] in df.columns:
+                q[ours] = _number(df, cols[ours], bad, line, ours in ("input_tokens", "output_tokens"))
+        if "cached_tokens" in q or "cache_write_tokens" in q:  # input_tokens is the whole prompt: take them out
+            rest = q["input_tokens"] - np.nan_to_num(q.get("cached_tokens", 0.0)) - np.nan_to_num(q.get("cache_write_tokens", 0.0))
+            bad.add(cols.get("cached_tokens", "cached_tokens"), "cached + cache-write tokens above input_tokens",
+                    rest < 0, line)
+            q["input_tokens"] = rest
+        keys = {k: df[k].astype(str) for k in KEYS if k in df.columns}
+        ok = t.notna().to_numpy() & np.all([np.isfinite(v) | np.isnan(v) for v in q.values()], axis=0)
+        acc.add(t[ok], {k: v[ok] for k, v in q.items()}, {k: v[ok] for k, v in keys.items()})
+    bad.raise_if_any()
+    return acc.usage()
+
+
+def _period_rows(path: Path) -> Usage:
+    f = str(path)
+    bad = _Bad(f)
+    parts = []
+    for line, df in _chunks(path):
+        out = empty_periods(len(df))
+        out["start"] = _time(df, "period_start", bad, line).to_numpy()
+        out["end"] = (_time(df, "period_end", bad, line).to_numpy() if "period_end" in df.columns else pd.NaT)
+        for q in QUANTITIES:
+            out[q] = _number(df, q, bad, line, q == "requests")
+        out["currency"] = df["currency"].astype(str).str.strip().to_numpy() if "currency" in df.columns else ""
+        for k in KEYS:
+            if k in df.columns:
+                out[k] = df[k].astype(str).to_numpy()
+        out.index = np.arange(line, line + len(df))
+        parts.append(out)
+    bad.raise_if_any()
+    if not parts or not sum(len(p) for p in parts):
+        raise UsageError([problem(f, "no rows in this generic period file")])
+    p = pd.concat(parts)
+    if p["end"].isna().all():  # no period_end: each period lasts until the next start (the last: the modal step)
+        starts = np.sort(p["start"].unique())
+        step = pd.Series(np.diff(starts)).mode().iloc[0] if starts.size > 1 else pd.Timedelta(days=1)
+        p["end"] = p["start"] + step
+    bad_end = (p["end"] <= p["start"]).to_numpy()
+    if bad_end.any():
+        rows = p.index.to_numpy()[bad_end]
+        raise UsageError([problem(f, f"{rows.size:,} period(s) ending at or before they start ({_lines(rows, 0)})",
+                                  int(rows[0]), "period_end")])
+    return Usage([f], ["generic"], p.reset_index(drop=True), None, [], False)
+
+
+def _servegen(path: Path) -> Usage:
+    f = str(path)
+    bad = _Bad(f)
+    parts = []
+    gaps = 0
+    for line, df in _chunks(path):
+        rate = _number(df, "total_rate_rps", bad, line, True)
+        t0 = _number(df, "window_start_s", bad, line, True)
+        gap = _number(df, "suspected_gap", bad, line, False) if "suspected_gap" in df.columns else np.zeros(len(df))
+        keep = np.nan_to_num(gap) == 0  # a collection gap is missing data, not a zero window
+        gaps += int((~keep).sum())
+        out = empty_periods(int(keep.sum()))
+        start = pd.Timestamp("1970-01-01", tz="UTC") + pd.to_timedelta(t0[keep], unit="s")
+        out["start"] = start
+        out["end"] = start + pd.Timedelta(seconds=600)
+        out["requests"] = rate[keep] * 600.0
+        out["model"] = df["model"].astype(str).to_numpy()[keep] if "model" in df.columns else ""
+        parts.append(out)
+    bad.raise_if_any()
+    p = pd.concat(parts, ignore_index=True)
+    warn = [f"{f}: {gaps:,} window(s) marked suspected_gap are treated as missing data"] if gaps else []
+    return Usage([f], ["servegen"], p, None, warn, False)
+
+
+# ---- JSON exports -----------------------------------------------------------------------------
+def _json_pages(path: Path) -> list[dict]:
+    """The pages of a JSON export: one object, a list of objects, or JSON lines of objects."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig") as fh:
+        text = fh.read()
+    try:
+        obj = json.loads(text)
+        pages = obj if isinstance(obj, list) else [obj]
+    except json.JSONDecodeError as exc:
+        pages = []
+        for i, ln in enumerate(text.splitlines(), 1):
+            if not ln.strip():
+                continue
+            try:
+                pages.append(json.loads(ln))
+            except json.JSONDecodeError:
+                raise UsageError([problem(str(path), f"not JSON: {exc.msg}", exc.lineno)]) from None
+            del i
+    if not all(isinstance(p, dict) for p in pages):
+        raise UsageError([problem(str(path), "expected JSON objects (pages with a data list)")])
+    return pages
+
+
+def _buckets(path: Path, pages: list[dict], start_key: str, end_key: str) -> Iterator[tuple[str, dict, dict]]:
+    """(where, bucket, result) of every result of every bucket of every page."""
+    for i, page in enumerate(pages):
+        data = page.get("data")
+        if not isinstance(data, list):
+            raise UsageError([problem(str(path), "a page has no data list", None, f"[{i}].data")])
+        for j, b in enumerate(data):
+            if not isinstance(b, dict) or start_key not in b or end_key not in b:
+                raise UsageError([problem(str(path), f"a bucket has no {start_key}/{end_key}", None,
+                                          f"[{i}].data[{j}]")])
+            for k, r in enumerate(b.get("results") or []):
+                yield f"[{i}].data[{j}].results[{k}]", b, r
+
+
+def _num(path: Path, where: str, r: dict, key: str, probs: list, required: bool = False) -> float:
+    cur = r
+    for part in key.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    if cur is None:
+        if required:
+            probs.append(problem(str(path), "missing", None, f"{where}.{key}"))
+        return np.nan
+    try:
+        v = float(cur)
+    except (TypeError, ValueError):
+        probs.append(problem(str(path), f"expected a number, got {cur!r}", None, f"{where}.{key}"))
+        return np.nan
+    if not np.isfinite(v) or v < 0:
+        probs.append(problem(str(path), f"expected a finite quantity >= 0, got {cur!r}", None, f"{where}.{key}"))
+        return np.nan
+    return v
+
+
+def _rows_to_usage(path: Path, fmt: str, rows: list[dict], probs: list) -> Usage:
+    if probs:
+        raise UsageError(probs[:50])
+    if not rows:
+        raise UsageError([problem(str(path), f"no usage rows in this {fmt} export (empty buckets)")])
+    df = pd.DataFrame(rows)
+    out = empty_periods(len(df))
+    for c in df.columns:
+        out[c] = df[c].to_numpy()
+    out["start"] = pd.to_datetime(out["start"], utc=True)
+    out["end"] = pd.to_datetime(out["end"], utc=True)
+    return Usage([str(path)], [fmt], out, None, [], False)
+
+
+def _openai(path: Path) -> Usage:
+    pages = _json_pages(path)
+    rows, probs = [], []
+    for where, b, r in _buckets(path, pages, "start_time", "end_time"):
+        start = pd.Timestamp(int(b["start_time"]), unit="s", tz="UTC")
+        end = pd.Timestamp(int(b["end_time"]), unit="s", tz="UTC")
+        key = {"model": str(r.get("model") or ""), "project": str(r.get("project_id") or ""),
+               "user": str(r.get("user_id") or "")}
+        if "amount" in r or str(r.get("object", "")).endswith("costs.result"):
+            amt = r.get("amount") or {}
+            v = _num(path, where, r, "amount.value", probs, True)
+            rows.append({"start": start, "end": end, "cost": v, "currency": str(amt.get("currency", "")).upper(), **key,
+                         "workload": str(r.get("line_item") or "")})
+            continue
+        inp = _num(path, where, r, "input_tokens", probs, True)
+        cached = _num(path, where, r, "input_cached_tokens", probs)
+        write = _num(path, where, r, "input_cache_write_tokens", probs)
+        fresh = inp - np.nan_to_num(cached) - np.nan_to_num(write)
+        if fresh < 0:
+            probs.append(problem(str(path), f"input_cached_tokens above input_tokens ({cached:g} > {inp:g}): "
+                                            "input_tokens includes the cached ones", None, f"{where}.input_cached_tokens"))
+        rows.append({"start": start, "end": end, "requests": _num(path, where, r, "num_model_requests", probs, True),
+                     "input_tokens": fresh, "cached_tokens": cached, "cache_write_tokens": write,
+                     "output_tokens": _num(path, where, r, "output_tokens", probs, True), **key})
+    return _rows_to_usage(path, "openai", rows, probs)
+
+
+def _anthropic(path: Path) -> Usage:
+    pages = _json_pages(path)
+    rows, probs = [], []
+    for where, b, r in _buckets(path, pages, "starting_at", "ending_at"):
+        start, end = pd.Timestamp(b["starting_at"]), pd.Timestamp(b["ending_at"])
+        key = {"model": str(r.get("model") or ""), "project": str(r.get("workspace_id") or "")}
+        if "amount" in r:  # the cost report: a decimal string in cents
+            v = _num(path, where, r, "amount", probs, True)
+            rows.append({"start": start, "end": end, "cost": v / 100.0, "currency": str(r.get("currency", "")).upper(),
+                         **key, "workload": str(r.get("cost_type") or "")})
+            continue
+        w5 = _num(path, where, r, "cache_creation.ephemeral_5m_input_tokens", probs)
+        w1 = _num(path, where, r, "cache_creation.ephemeral_1h_input_tokens", probs)
+        rows.append({"start": start, "end": end, "requests": np.nan,
+                     "input_tokens": _num(path, where, r, "uncached_input_tokens", probs, True),
+                     "cached_tokens": _num(path, where, r, "cache_read_input_tokens", probs),
+                     "cache_write_tokens": np.nansum([w5, w1]) if not (np.isnan(w5) and np.isnan(w1)) else np.nan,
+                     "output_tokens": _num(path, where, r, "output_tokens", probs, True), **key})
+    return _rows_to_usage(path, "anthropic", rows, probs)
+
+
+def _mooncake(path: Path) -> Usage:
+    f = str(path)
+    acc = _HourSums(f, "mooncake")
+    bad = _Bad(f)
+    for line, df in _json_line_chunks(path):
+        t = _time(df, "timestamp", bad, line, "ms")
+        q = {"input_tokens": _number(df, "input_length", bad, line, True),
+             "output_tokens": _number(df, "output_length", bad, line, True)}
+        acc.add(t, q, {})
+    bad.raise_if_any()
+    u = acc.usage()
+    u.warnings.append(f"{f}: Mooncake timestamps are milliseconds from the trace's start; day 0 is 1970-01-01")
+    return u
+
+
+def _json_line_chunks(path: Path) -> Iterator[tuple[int, pd.DataFrame]]:
+    line = 1
+    for df in pd.read_json(path, lines=True, chunksize=CHUNK_ROWS, compression="infer"):
+        yield line, df
+        line += len(df)
+
+
+def _focus(path: Path) -> Usage:
+    raise UsageError([problem(str(path), "FOCUS exports are recognised but not read yet (issue 11 continues); "
+                                         "export the AI rows as a generic period CSV (period_start, requests, "
+                                         "token columns, cost, currency) meanwhile")])
+
+
+READERS: dict[str, Callable[[Path], Usage]] = {
+    "openai": _openai,
+    "anthropic": _anthropic,
+    "azure-trace": lambda p: _request_rows(p, "azure-trace", {"timestamp": "TIMESTAMP", "input_tokens": "ContextTokens",
+                                                               "output_tokens": "GeneratedTokens"}),
+    "mooncake": _mooncake,
+    "servegen": _servegen,
+    "focus": _focus,
+}
+
+
+def _generic(path: Path) -> Usage:
+    cols = _columns(path) or []
+    if "timestamp" in cols:
+        return _request_rows(path, "generic", {c: c for c in ("timestamp",) + TOKEN_COLUMNS})
+    return _period_rows(path)
+
+
+READERS["generic"] = _generic
+
+
+def detect(path: Path) -> tuple[str | None, list[str]]:
+    """The format of ``path`` by its content, and why each format was ruled out."""
+    why: list[str] = []
+    cols = _columns(path)
+    if cols is not None:
+        s = set(cols)
+        tests = [("servegen", {"window_start_s", "total_rate_rps"}),
+                 ("azure-trace", {"TIMESTAMP", "ContextTokens", "GeneratedTokens"}),
+                 ("focus", {"ChargePeriodStart", "BilledCost"}),
+                 ("generic", {"timestamp", "input_tokens", "output_tokens"}),
+                 ("generic", {"period_start", "requests"})]
+        for fmt, need in tests:
+            if need <= s:
+                return fmt, why
+        why.append(f"a table with columns {', '.join(cols[:12])}{' …' if len(cols) > 12 else ''}: "
+                   + "; ".join(f"{k} needs {v}" for k, v in NEEDS.items()
+                               if k not in ("openai", "anthropic", "mooncake")))
+        return None, why
+    head = _text_head(path).lstrip("\ufeff").lstrip()
+    if not head:
+        return None, ["the file is empty"]
+    first = head.splitlines()[0]
+    try:
+        obj = json.loads(first)
+    except json.JSONDecodeError:
+        try:
+            obj = json.loads(_text_head(path, 50_000_000).lstrip("\ufeff"))
+        except json.JSONDecodeError:
+            return None, ["not a CSV with a header, not Parquet, and not JSON"]
+    if isinstance(obj, list):
+        obj = obj[0] if obj else {}
+    if isinstance(obj, dict):
+        if {"timestamp", "input_length", "output_length"} <= set(obj):
+            return "mooncake", why
+        data = obj.get("data")
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            if "start_time" in data[0]:
+                return "openai", why
+            if "starting_at" in data[0]:
+                return "anthropic", why
+        why.append("JSON, but neither an OpenAI page (data[].start_time), an Anthropic page (data[].starting_at) "
+                   "nor Mooncake lines (timestamp, input_length, output_length)")
+    return None, why
+
+
+def read(path: str | Path, fmt: str = "auto") -> Usage:
+    """Read one export (``fmt`` one of ``FORMATS`` or ``auto``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError([problem(str(p), "no such file")])
+    if p.stat().st_size == 0:
+        raise UsageError([problem(str(p), "the file is empty: no usage to calibrate on")])
+    if fmt == "auto":
+        found, why = detect(p)
+        if found is None:
+            raise UsageError([problem(str(p), "could not tell the format: " + "; ".join(why)
+                                      + f". Name one with --format ({', '.join(FORMATS)})")])
+        fmt = found
+    if fmt not in READERS:
+        raise UsageError([problem(str(p), f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)} or auto")])
+    if fmt in ("generic", "azure-trace", "servegen", "focus"):
+        cols = _columns(p)
+        need = {"azure-trace": {"TIMESTAMP", "ContextTokens", "GeneratedTokens"},
+                "servegen": {"window_start_s", "total_rate_rps"}}.get(fmt)
+        if cols is None:
+            raise UsageError([problem(str(p), f"a {fmt} file is a CSV or Parquet table; this is not one")])
+        if fmt == "generic":
+            s = set(cols)
+            if not ({"timestamp", "input_tokens", "output_tokens"} <= s or {"period_start", "requests"} <= s):
+                miss = sorted({"timestamp", "input_tokens", "output_tokens"} - s)
+                raise UsageError([problem(str(p), f"missing column(s) {', '.join(miss)}: a generic file needs "
+                                                  + NEEDS["generic"], 1)])
+        elif need and not need <= set(cols):
+            raise UsageError([problem(str(p), f"missing column(s) {', '.join(sorted(need - set(cols)))}: a {fmt} "
+                                              f"file needs {NEEDS[fmt]}", 1)])
+    return READERS[fmt](p)

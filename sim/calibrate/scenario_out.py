@@ -1,0 +1,98 @@
+"""A fitted series as scenario text: each parameter its posterior, correlations between them.
+
+Each uncertain parameter is written as a ``discrete`` distribution of ``QUANTILES`` equal-probability
+quantiles of its posterior draws, and every pair as a rank correlation (Spearman, from the same
+draws), so the Monte Carlo's Gaussian copula carries the joint posterior (the level and the start
+deviation are almost exactly opposed: the last day is observed). The unit of work is one request
+(a one-turn chat session), so the engine's sessions are the series' requests.
+
+Mapping to ``demand_noise`` (sim.demand.daily), with day 0 the horizon's first day, ``gap`` days
+after the last training day: rate = exp(β₀ + β₁·(gap + 1) + σ_u²/2) (the mean level, the shock
+having mean 1), growth_per_day = β₁, persistence = φ, day_cv = √(exp(σ_u²) − 1), start_deviation
+= φ^gap·u_T − σ_u²/2 with u_T = ln y_T − β₀.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .fit import DemandFit
+
+QUANTILES = 41
+GROWTH_BOUND = 0.05  # the scenario's bound on growth_per_day
+
+
+def _discrete(x: np.ndarray) -> dict:
+    u = (np.arange(QUANTILES) + 0.5) / QUANTILES
+    vals = np.quantile(x, u)
+    if np.ptp(vals) == 0:
+        return float(vals[0])
+    return {"dist": "discrete", "values": [float(v) for v in vals]}
+
+
+def demand_parameters(fit: DemandFit, gap: int = 0, horizon_days: int = 31) -> dict[str, np.ndarray]:
+    """Posterior draws of the scenario's demand fields for a horizon starting ``gap`` days after the fit."""
+    s2 = fit.sigma_u ** 2
+    g = np.clip(fit.trend, -min(GROWTH_BOUND, 14.0 / horizon_days), min(GROWTH_BOUND, 14.0 / horizon_days))
+    u_t = fit.last_log - fit.level
+    return {
+        "rate": np.exp(fit.level + fit.trend * (gap + 1) + s2 / 2),
+        "growth_per_day": g,
+        "persistence": fit.phi,
+        "day_cv": np.sqrt(np.expm1(s2)),
+        "start_deviation": np.clip(fit.phi ** gap * u_t - s2 / 2, -5.0, 5.0),
+    }
+
+
+def _consistent(rho_s: np.ndarray) -> np.ndarray:
+    """The nearest rank-correlation matrix whose Gaussian copula is positive definite: the copula's
+    normal correlations 2·sin(π·ρ/6) with eigenvalues floored at 1e-3, rescaled to a unit
+    diagonal, and mapped back (a sample's ρ = ±1 pair is otherwise singular and refused)."""
+    r = 2.0 * np.sin(np.pi * rho_s / 6.0)
+    w, v = np.linalg.eigh(r)
+    r = (v * np.maximum(w, 1e-3)) @ v.T
+    d = np.sqrt(np.diag(r))
+    r = np.clip(r / np.outer(d, d), -1.0, 1.0)
+    return 6.0 / np.pi * np.arcsin(r / 2.0)
+
+
+FIELDS = {"rate": "workloads.{w}.sessions_per_user_per_day", "growth_per_day": "demand_noise.growth_per_day",
+          "persistence": "demand_noise.persistence", "day_cv": "demand_noise.day_cv",
+          "start_deviation": "demand_noise.start_deviation"}
+
+
+def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1, gap: int = 0,
+                      hour_profile: np.ndarray | None = None, paths: int = 2000, seed: int = 20261201,
+                      model: str = "calibrated/model", name: str | None = None) -> dict:
+    """Scenario (as a dict for YAML) forecasting ``fit``'s series from ``start``."""
+    w = name or "series"
+    days = months * 31
+    par = demand_parameters(fit, gap, days)
+    wl = {"name": w, "kind": "chat", "business_unit": "calibrated", "sessions_per_user_per_day": _discrete(par["rate"]),
+          "turns": 1, "system_prompt_tokens": 0, "user_message_tokens": 1, "output_tokens": 1,
+          "models": {"api": model}}
+    hourly = (hour_profile if hour_profile is not None else np.full(24, 1 / 24)).tolist()
+    noise = {k: _discrete(par[k]) for k in ("day_cv", "persistence", "growth_per_day", "start_deviation")}
+    names = [k for k in ("rate", "growth_per_day", "persistence", "day_cv", "start_deviation")
+             if not isinstance(wl["sessions_per_user_per_day"] if k == "rate" else noise[k], float)]
+    corr = []
+    if len(names) > 1:
+        rho = _consistent(np.atleast_2d(stats.spearmanr(np.column_stack([par[k] for k in names])).statistic))
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                r = float(np.clip(rho[i, j], -1.0, 1.0))
+                if abs(r) >= 0.05:
+                    corr.append({"between": [FIELDS[names[i]].format(w=w), FIELDS[names[j]].format(w=w)],
+                                 "rho": round(r, 4)})
+    return {
+        "name": f"calibrated {fit.group}"[:100], "seed": seed, "paths": paths,
+        "horizon": {"start": start, "months": months},
+        "prices": {"date": f"{start}-01", "overrides": [{"model": model, "input": 1.0, "output": 1.0}]},
+        "activity": {"weekly": [1.0] * 7, "hourly": hourly},
+        "demand_noise": noise,
+        "business_units": [{"name": "calibrated", "users": {"curve": "fixed", "ceiling": 1}, "intensity_sigma": 0.0}],
+        "workloads": [wl],
+        "pools": {"api": {"price_trend": {"commodity_per_year": 0.0, "frontier_per_year": 0.0}}},
+        "correlations": corr,
+    }
