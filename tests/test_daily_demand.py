@@ -132,3 +132,22 @@ def test_out_of_range_demand_noise_is_refused(noise, where):
     with pytest.raises(ScenarioError) as e:
         _sc(**noise)
     assert where in str(e.value)
+
+
+def test_run_daily_keeps_days_that_sum_to_the_months(tmp_path):
+    import xarray as xr
+
+    sc = _sc(months=2, day_cv=0.2, persistence=0.4)
+    plain, _ = run(sc, paths=30, out=tmp_path / "a", zarr=True)
+    daily, _ = run(sc, paths=30, out=tmp_path / "b", zarr=True, daily=True)
+    a = xr.open_zarr(tmp_path / "a" / "results.zarr")
+    b = xr.open_zarr(tmp_path / "b" / "results.zarr")
+    assert "daily_sessions" not in a and b["daily_sessions"].dims == ("strategy", "path", "day", "workload")
+    assert b.sizes["day"] == 59 and str(b["day"].values[0])[:10] == "2027-01-01"
+    for v in a.data_vars:  # keeping days changes nothing else, byte for byte
+        assert a[v].values.tobytes() == b[v].values.tobytes(), v
+    months = b["daily_sessions"].isel(strategy=0, workload=0).astype(float)
+    per_month = months.groupby(months["day"].dt.month).sum().transpose("path", "month").values
+    want = b["demand_sessions"].isel(strategy=0, workload=0).astype(float).values
+    assert np.allclose(per_month, want, rtol=1e-6)  # float32 storage of each
+    assert float(b["daily_requests"].sum()) == pytest.approx(float(b["daily_sessions"].sum()), rel=1e-6)  # 1 call

@@ -21,6 +21,7 @@ from .fit import DemandFit
 
 QUANTILES = 41
 GROWTH_BOUND = 0.05  # the scenario's bound on growth_per_day
+PLACEHOLDER = "calibrated/unpriced"  # the model of a series the catalog cannot price
 
 
 def _discrete(x: np.ndarray) -> dict:
@@ -46,17 +47,21 @@ def demand_parameters(fit: DemandFit, gap: int = 0, horizon_days: int = 31) -> d
 
 
 def _consistent(rho_s: np.ndarray) -> np.ndarray:
-    """The nearest rank-correlation matrix whose Gaussian copula is positive definite: the copula's
-    normal correlations 2·sin(π·ρ/6) with eigenvalues floored at 1e-3, rescaled to a unit
-    diagonal, and mapped back (a sample's ρ = ±1 pair is otherwise singular and refused)."""
-    r = 2.0 * np.sin(np.pi * rho_s / 6.0)
-    w, v = np.linalg.eigh(r)
-    r = (v * np.maximum(w, 1e-3)) @ v.T
-    d = np.sqrt(np.diag(r))
-    r = np.clip(r / np.outer(d, d), -1.0, 1.0)
-    return 6.0 / np.pi * np.arcsin(r / 2.0)
+    """The sample's rank correlations made a valid scenario matrix: entries below ``MIN_RHO`` in size
+    dropped, rounded to 4 decimals, and shrunk towards 0 until the matrix is positive definite (the
+    loader's check; a ρ = ±1 pair of the posterior is otherwise singular and refused)."""
+    r = np.where(np.abs(rho_s) >= MIN_RHO, rho_s, 0.0)
+    np.fill_diagonal(r, 1.0)
+    for _ in range(200):
+        out = np.round(r, 4)
+        if np.linalg.eigvalsh(out).min() > 1e-6:
+            return out
+        off = r - np.eye(len(r))
+        r = np.eye(len(r)) + 0.97 * off
+    return np.eye(len(r))
 
 
+MIN_RHO = 0.05
 FIELDS = {"rate": "workloads.{w}.sessions_per_user_per_day", "growth_per_day": "demand_noise.growth_per_day",
           "persistence": "demand_noise.persistence", "day_cv": "demand_noise.day_cv",
           "start_deviation": "demand_noise.start_deviation"}
@@ -64,14 +69,22 @@ FIELDS = {"rate": "workloads.{w}.sessions_per_user_per_day", "growth_per_day": "
 
 def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1, gap: int = 0,
                       hour_profile: np.ndarray | None = None, paths: int = 2000, seed: int = 20261201,
-                      model: str = "calibrated/model", name: str | None = None) -> dict:
-    """Scenario (as a dict for YAML) forecasting ``fit``'s series from ``start``."""
+                      model: str | None = None, input_tokens: float | None = None, output_tokens: float | None = None,
+                      discount: float | None = None, name: str | None = None) -> dict:
+    """Scenario (as a dict for YAML) forecasting ``fit``'s series from ``start``.
+
+    ``model`` a catalog model ("provider/model", priced by the library, less ``discount``); without
+    one the requests are priced at a placeholder of 1 per million tokens (``PLACEHOLDER``), which the
+    caller must say. Tokens per request default to 1 in and 1 out (a volume-only series)."""
     w = name or "series"
     days = months * 31
     par = demand_parameters(fit, gap, days)
+    ref = model or PLACEHOLDER
     wl = {"name": w, "kind": "chat", "business_unit": "calibrated", "sessions_per_user_per_day": _discrete(par["rate"]),
-          "turns": 1, "system_prompt_tokens": 0, "user_message_tokens": 1, "output_tokens": 1,
-          "models": {"api": model}}
+          "turns": 1, "system_prompt_tokens": 0, "user_message_tokens": float(input_tokens or 1.0),
+          "output_tokens": float(output_tokens or 1.0), "models": {"api": ref}}
+    over = [{"model": ref, "input": 1.0, "output": 1.0}] if model is None else (
+        [{"model": ref, "discount": round(float(discount), 6)}] if discount is not None and discount > 0 else [])
     hourly = (hour_profile if hour_profile is not None else np.full(24, 1 / 24)).tolist()
     noise = {k: _discrete(par[k]) for k in ("day_cv", "persistence", "growth_per_day", "start_deviation")}
     names = [k for k in ("rate", "growth_per_day", "persistence", "day_cv", "start_deviation")
@@ -81,14 +94,14 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
         rho = _consistent(np.atleast_2d(stats.spearmanr(np.column_stack([par[k] for k in names])).statistic))
         for i in range(len(names)):
             for j in range(i + 1, len(names)):
-                r = float(np.clip(rho[i, j], -1.0, 1.0))
-                if abs(r) >= 0.05:
+                r = float(rho[i, j])
+                if r != 0.0:
                     corr.append({"between": [FIELDS[names[i]].format(w=w), FIELDS[names[j]].format(w=w)],
                                  "rho": round(r, 4)})
     return {
         "name": f"calibrated {fit.group}"[:100], "seed": seed, "paths": paths,
         "horizon": {"start": start, "months": months},
-        "prices": {"date": f"{start}-01", "overrides": [{"model": model, "input": 1.0, "output": 1.0}]},
+        "prices": {"date": f"{start}-01", "overrides": over},
         "activity": {"weekly": [1.0] * 7, "hourly": hourly},
         "demand_noise": noise,
         "business_units": [{"name": "calibrated", "users": {"curve": "fixed", "ceiling": 1}, "intensity_sigma": 0.0}],

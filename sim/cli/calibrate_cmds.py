@@ -57,15 +57,16 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    import numpy as np
     import yaml
 
     from ..calibrate.fit import FitError, fit_series
-    from ..calibrate.scenario_out import forecast_scenario
+    from ..calibrate.scenario_out import PLACEHOLDER, forecast_scenario
+    from ..calibrate.shape import request_shape
     from ..io.files import staged, write_csv, write_text
     from ..scenario import load_scenario_text
 
     u, series = _series(args)
+    group = None if args.group_by == "none" else args.group_by
     until = None
     if args.train_until:
         try:
@@ -73,7 +74,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--train-until must be a date YYYY-MM-DD, got {args.train_until!r}") from None
     out = Path(args.output)
-    fits, docs, actuals, warnings = [], [], [], list(u.warnings)
+    fits, docs, warnings = [], [], list(u.warnings)
     for s in series:
         v = s.values if until is None else s.values[s.values.index.date <= until]
         try:
@@ -92,23 +93,30 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         else:
             start = dt.date(last.year + (last.month // 12), last.month % 12 + 1, 1)
             gap = (start - last).days - 1
+        window = u.periods if group is None else u.periods[u.periods[group].astype(str).replace("", "(none)") == s.group]
+        window = window[window["start"].dt.date <= last]
+        shape = request_shape(window, start)
+        if shape.model_ref is None:
+            warnings.append(f"{s.group}: no catalog model to price it; requests are priced at a placeholder "
+                            f"({PLACEHOLDER}, 1 per million tokens): set workloads[0].models.api")
+        if shape.input_per_request is None:
+            warnings.append(f"{s.group}: the export has no token counts per request; 1 input and 1 output token "
+                            "per request assumed (a volume-only forecast)")
         sc = forecast_scenario(fit, start=f"{start.year:04d}-{start.month:02d}", months=args.months, gap=gap,
-                               hour_profile=s.hour_profile, paths=args.paths, name=_name(s.group))
+                               hour_profile=s.hour_profile, paths=args.paths, name=_name(s.group),
+                               model=shape.model_ref, input_tokens=shape.input_per_request,
+                               output_tokens=shape.output_per_request, discount=shape.discount)
         sc["description"] = (f"Calibrated by tokensim calibrate from {', '.join(u.files)} ({', '.join(u.formats)}): "
                              f"{s.quantity} per day of {s.group}, fitted on {fit.days} days "
                              f"{fit.first_day.date()}..{last} (sim.calibrate.fit); every uncertain number is "
                              "its posterior (41 quantiles), correlations from the same draws.")
         text = yaml.safe_dump(sc, sort_keys=False)
         load_scenario_text(text, file=str(out))  # it must validate, or nothing is written
-        fits.append(fit.summary())
+        fits.append(fit.summary() | {"requests": shape.summary()})
         docs.append((s.group, text))
-        actuals.append(s.values.rename("requests").rename_axis("day").reset_index().assign(group=s.group))
     if not docs:
         raise UsageError("; ".join(warnings) or "nothing to calibrate")
-    import pandas as pd
-
-    act = pd.concat(actuals, ignore_index=True)
-    act["day"] = pd.to_datetime(act["day"]).dt.date
+    act = _actuals(u, None if args.group_by == "none" else args.group_by)
     files = {}
     with staged():
         for group, text in docs:
@@ -116,7 +124,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             write_text(path, text)
             files[group] = str(path)
         act_path = out.with_name(f"{out.stem}.actuals.csv")
-        write_csv(act_path, act[["group", "day", "requests"]])
+        write_csv(act_path, act)
     res = {"ok": True, "command": "calibrate", "files": u.files, "formats": u.formats, "scenarios": files,
            "actuals": str(act_path), "fits": fits, "warnings": warnings}
     lines = [f"calibrated {len(fits)} series from {', '.join(u.files)}"]
@@ -126,15 +134,33 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                      f"persistence {f['persistence']['mean']:.2f}, day sd {f['sigma_log']['mean']:.3f} -> "
                      f"{files[f['group']]}")
     lines += [f"  warning: {w}" for w in warnings]
-    del np
     emit(args, res, "\n".join(lines))
     return 0
+
+
+def _actuals(u, group: str | None):
+    """Every group's daily totals of each quantity the export carries (missing days empty), for
+    budget-vs-actuals and later comparisons."""
+    import pandas as pd
+
+    from ..calibrate.series import daily
+    from ..calibrate.usage import QUANTITIES
+
+    cols = {}
+    for q in QUANTITIES:
+        if u.periods[q].notna().any():
+            for s in daily(u, group, q):
+                cols.setdefault(s.group, {})[q] = s.values
+    frames = [pd.DataFrame(v).rename_axis("day").reset_index().assign(group=g) for g, v in cols.items()]
+    act = pd.concat(frames, ignore_index=True)
+    act["day"] = pd.to_datetime(act["day"]).dt.date
+    return act[["group", "day"] + [q for q in QUANTITIES if q in act.columns]]
 
 
 def _name(group: str) -> str:
     import re
 
-    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", group).strip("._-") or "series"
+    s = re.sub(r"[^A-Za-z0-9_-]+", "_", group).strip("_-") or "series"
     return s[:60] if s[0].isalnum() else f"g{s}"[:60]
 
 

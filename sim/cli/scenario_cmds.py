@@ -207,6 +207,9 @@ def add_run(r: argparse.ArgumentParser) -> None:
                      help="write DIR/results.zarr, streamed block by block (the default; memory independent of paths)")
     fmt.add_argument("--netcdf", action="store_true",
                      help="export DIR/results.nc once the run ends (holds the run in memory once; at most 4 GB)")
+    r.add_argument("--daily", action="store_true",
+                   help="also keep demand per day (daily_sessions, daily_requests, daily_tokens over a day "
+                        "coordinate); about days x workloads x 12 bytes more per path and strategy")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -253,7 +256,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         ds, path = run(sc, paths=paths, out=out, block_size=args.block_size, workers=args.workers,
                        scheduler=args.scheduler, resume=args.resume, zarr=not args.netcdf, progress=progress,
-                       before_commit=summarise)
+                       before_commit=summarise, daily=args.daily)
     except RunError as exc:
         raise UsageError(str(exc)) from None
     finally:

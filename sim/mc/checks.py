@@ -33,6 +33,7 @@ from ..finite import NonFiniteResultError, dataset_nonfinite, path_slices
 # the scenario file; seed: compare pairs paths; paths and months: the consistency checks; currency)
 REQUIRED_ATTRS = ("scenario", "scenario_hash", "seed", "paths", "currency", "months")
 INDEX = ("strategy", "path", "month", "pool", "workload")  # dimensions every results file has
+DAILY = ("daily_sessions", "daily_requests", "daily_tokens")  # written by run --daily
 # the dimensions of each results variable: sim.mc.results.assemble_block writes them from this table
 DIMS: dict[str, tuple[str, ...]] = {
     **{v: INDEX for v in ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning",
@@ -44,6 +45,8 @@ DIMS: dict[str, tuple[str, ...]] = {
                                                             "commit_stranded_cost", "overage_cost")},
     "owned_cost": ("strategy", "path", "month", "owned_component"),
     **{v: ("strategy", "path", "month") for v in ("capex_cash", "peak_hour_tokens", "gpus_in_service")},
+    # run --daily only: demand per day (before dispatch) of each token workload
+    **{v: ("strategy", "path", "day", "workload") for v in DAILY},
 }
 
 # what each reading command uses

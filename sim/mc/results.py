@@ -14,7 +14,7 @@ from .. import __version__
 from ..catalog.prices import library_version
 from ..expected.forecast import IDLE
 from ..scenario.model import Scenario
-from .checks import DIMS
+from .checks import DAILY, DIMS
 from .engine import OWNED_COMPONENTS, POOLS
 
 BY_POOL_WORKLOAD = ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning", "requests", "sessions",
@@ -34,7 +34,7 @@ def scenario_hash(sc: Scenario) -> str:
 # in tokens or currency: finance reconciles them to the cent) and the drawn inputs stay float64.
 FLOAT32 = ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning", "requests", "sessions",
            "unserved_tokens", "unserved_sessions", "demand_sessions", "gpu_hours", "utilization", "energy_kwh",
-           "peak_hour_tokens", "gpus_in_service")
+           "peak_hour_tokens", "gpus_in_service", *DAILY)
 
 
 def dtype_of(name: str) -> type:
@@ -87,6 +87,10 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
     data["owned_cost"] = alloc("owned_cost", len(OWNED_COMPONENTS))
     for k in ("capex_cash", "peak_hour_tokens", "gpus_in_service"):
         data[k] = alloc(k)
+    D = parts[0][2]["daily_requests"].shape[1]
+    if D:  # run --daily: demand per day of the token workloads (0 on SaaS and idle lines)
+        for k in DAILY:
+            data[k] = np.zeros((n_s, P, D, nw), dtype=dtype_of(k))
     inputs: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     for i, (_, sc, block, draws) in enumerate(parts):
@@ -103,6 +107,9 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
         for k in ("gpu_hours", "utilization", "energy_kwh", "owned_cost", "capex_cash", "peak_hour_tokens",
                   "gpus_in_service"):
             data[k][i] = block[k]
+        if D:
+            for k in DAILY:
+                data[k][i][..., tw] = block[k]
         cc = _cols([contracts.index(c) for c in block.contracts])
         for j, k in enumerate(commit):
             commit[k][i][..., cc] = block["commit"][..., j]
@@ -115,6 +122,8 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
     coords = {"strategy": [name for name, *_ in parts], "path": paths.astype(np.int64), "month": months,
               "pool": list(POOLS), "workload": wl, "contract": contracts, "owned_component": list(OWNED_COMPONENTS),
               "business_unit": ("workload", [units.get(w, "(shared)") for w in wl])}
+    if D:
+        coords["day"] = pd.date_range(sc0.horizon.start_date.isoformat(), periods=D, freq="D")
     variables = {k: (DIMS[k], v) for k, v in (data | commit).items()}
     variables |= {k: (("strategy", "path"), v) for k, v in inputs.items()}
     return xr.Dataset(variables, coords=coords)
@@ -147,6 +156,9 @@ def describe(ds: xr.Dataset) -> xr.Dataset:
         "capex_cash": ("currency", "cash paid for GPU orders (cash view)"),
         "peak_hour_tokens": ("tokens", "largest hourly token demand of the month"),
         "gpus_in_service": ("GPUs", "owned GPUs serving"),
+        "daily_sessions": ("sessions", "sessions demanded on the day (run --daily), before dispatch"),
+        "daily_requests": ("calls", "model calls demanded on the day, at the month's calls per session"),
+        "daily_tokens": ("tokens", "tokens demanded on the day (input, cached and output)"),
     }
     for k, (u, d) in doc.items():
         if k in ds:

@@ -27,6 +27,7 @@ from ..pools.owned import OWNED_COMPONENTS
 from .engine import POOLS, hour_profiles, simulate_block, warmth_tables
 from .results import (BY_POOL_WORKLOAD, assemble_block, attach_attrs, describe, open_zarr_results, scenario_hash,
                       write_dataset, zarr_encoding, dtype_of)
+from .checks import DAILY
 from .sampling import draw, shape_points
 from ..expected.session import SessionCache
 from .tables import SessionTables, build_tables
@@ -48,9 +49,10 @@ class Prepared:
     k_tables: int
     deterministic: bool
     warmth: list = None  # per strategy: the kernel's shared-prefix warmth tables (``engine.warmth_tables``)
+    daily: bool = False  # keep demand per day (run --daily)
 
 
-def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_TABLES) -> Prepared:
+def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_TABLES, daily: bool = False) -> Prepared:
     names, scs, tabs = [], [], []
     sessions = SessionCache()  # one per run: strategies share their unchanged workloads' sessions
     for strat in sc.all_strategies():
@@ -69,7 +71,7 @@ def prepare(sc: Scenario, deterministic: bool = False, k_tables: int = DEFAULT_T
         if key not in built:
             built[key] = warmth_tables(hourly, tab)
         warmth.append(built[key])
-    return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic, warmth)
+    return Prepared(names, scs, tabs, k if not deterministic else 1, deterministic, warmth, daily)
 
 
 def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
@@ -79,7 +81,7 @@ def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
     for i, (name, s, tab) in enumerate(zip(prep.names, prep.scenarios, prep.tables)):
         d = draw(s, paths, tab.calls.shape[0], prep.deterministic)
         block = simulate_block(s, tab, d, PriceBook(s.price_date, s.prices.overrides), prep.deterministic,
-                               warmth=prep.warmth[i] if prep.warmth else None, memo=memo)
+                               keep_daily=prep.daily, warmth=prep.warmth[i] if prep.warmth else None, memo=memo)
         parts.append((name, s, block, d))
     return assemble_block(parts, paths)
 
@@ -88,7 +90,7 @@ BLOCK_BYTES = 2_000_000_000  # one block of every strategy in memory (the kernel
 NETCDF_BYTES = 4_000_000_000  # a NetCDF export holds the whole run in memory once
 
 
-def bytes_per_path(sc: Scenario) -> int:
+def bytes_per_path(sc: Scenario, daily: bool = False) -> int:
     """Bytes one path of every strategy takes in the results (the dtypes of ``results.dtype_of``; see
     ``results.assemble_block``), drawn inputs aside."""
     w = len(sc.workloads) + 1  # token and SaaS workloads, and the idle line
@@ -99,12 +101,13 @@ def bytes_per_path(sc: Scenario) -> int:
     values |= {k: c for k in ("commit_drawn", "commit_stranded", "overage", "commit_stranded_cost", "overage_cost")}
     values |= {"owned_cost": len(OWNED_COMPONENTS), "capex_cash": 1, "peak_hour_tokens": 1, "gpus_in_service": 1}
     per_month = sum(n * np.dtype(dtype_of(k)).itemsize for k, n in values.items())
-    return len(sc.all_strategies()) * sc.horizon.months * per_month
+    per_day = len(DAILY) * w * np.dtype(dtype_of(DAILY[0])).itemsize if daily else 0
+    return len(sc.all_strategies()) * (sc.horizon.months * per_month + sc.horizon.days * per_day)
 
 
-def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool) -> None:
+def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool, daily: bool = False) -> None:
     """Refuse, before any allocation, a run whose block or NetCDF export would not fit in memory."""
-    per = bytes_per_path(sc)
+    per = bytes_per_path(sc, daily)
     block = per * min(block_size, n) * 3  # every strategy's arrays, the assembled block, the kernel's outputs
     if block > BLOCK_BYTES:
         fit = max(1, BLOCK_BYTES // (3 * per))
@@ -119,7 +122,7 @@ def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool) -> None:
 def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, block_size: int = DEFAULT_BLOCK,
         workers: int | None = None, scheduler: str | None = None, resume: bool = False,
         deterministic: bool = False, zarr: bool = False, progress: Callable[[int, int, float], None] | None = None,
-        k_tables: int = DEFAULT_TABLES,
+        k_tables: int = DEFAULT_TABLES, daily: bool = False,
         before_commit: Callable[[xr.Dataset], None] | None = None) -> tuple[xr.Dataset, Path | None]:
     """Simulate ``paths`` paths of every strategy; write DIR/results.nc (``zarr``: DIR/results.zarr)
     when ``out`` is given, streaming blocks as they finish (:func:`_stream`).
@@ -143,9 +146,9 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         if workers < 1:
             raise RunError(f"workers must be >= 1, got {workers}")
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
-    check_size(sc, n, block_size, netcdf=out is None or not zarr)
+    check_size(sc, n, block_size, netcdf=out is None or not zarr, daily=daily)
     opts = dict(n=n, block_size=block_size, scheduler=scheduler, resume=resume, deterministic=deterministic,
-                zarr=zarr, progress=progress, k_tables=k_tables, before_commit=before_commit)
+                zarr=zarr, progress=progress, k_tables=k_tables, before_commit=before_commit, daily=daily)
     if out is None:
         return _run(sc, None, **opts)
     from ..io import outdir
@@ -161,11 +164,12 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
 
 def _run(sc: Scenario, out: Path | None, *, n: int, block_size: int, scheduler: str | None, resume: bool,
          deterministic: bool, zarr: bool, progress: Callable[[int, int, float], None] | None,
-         k_tables: int, before_commit: Callable[[xr.Dataset], None] | None) -> tuple[xr.Dataset, Path | None]:
+         k_tables: int, before_commit: Callable[[xr.Dataset], None] | None,
+         daily: bool = False) -> tuple[xr.Dataset, Path | None]:
     from ..io import interrupt
 
     with interrupt.deferred():  # the session tables run numba kernels too
-        prep = prepare(sc, deterministic, k_tables)
+        prep = prepare(sc, deterministic, k_tables, daily)
     blocks = [np.arange(a, min(a + block_size, n)) for a in range(0, n, block_size)]
     if out is None:  # in memory (the studies' small runs): no store, nothing to resume
         parts = []
@@ -181,7 +185,7 @@ def _run(sc: Scenario, out: Path | None, *, n: int, block_size: int, scheduler: 
         return ds, None
     return _stream(sc, out, prep, blocks, n=n, block_size=block_size, scheduler=scheduler, resume=resume,
                    deterministic=deterministic, netcdf=not zarr, progress=progress, k_tables=k_tables,
-                   before_commit=before_commit)
+                   before_commit=before_commit)  # prep carries daily
 
 
 def _stream(sc: Scenario, out: Path, prep: Prepared, blocks: list[np.ndarray], *, n: int, block_size: int,
@@ -195,7 +199,7 @@ def _stream(sc: Scenario, out: Path, prep: Prepared, blocks: list[np.ndarray], *
     memory holds at most the blocks that finished out of order (Dask), never the run."""
     from ..io import interrupt
 
-    tag = f"{scenario_hash(sc)[:16]}-{n}-{block_size}-{int(deterministic)}-{k_tables}"
+    tag = f"{scenario_hash(sc)[:16]}-{n}-{block_size}-{int(deterministic)}-{k_tables}" + ("-daily" if prep.daily else "")
     staging = out / STAGING
     done = _resume_point(staging, tag, block_size, n) if resume else 0
     if done == 0:

@@ -1,0 +1,68 @@
+"""What one request of a group looks like, and what it was billed against list price.
+
+From the training window of one group: mean tokens per request (all input, the cached share of it,
+output), the model when the price catalog knows it, and, when the export carries cost, the
+effective price paid against the catalog's list price for the same tokens. The scenario prices every
+input token as fresh (prompt caching is not fitted yet), so the discount it carries is against that
+modelled cost: it closes the gap to the bill exactly, cache savings included.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..catalog.prices import PriceBook
+
+
+@dataclass
+class RequestShape:
+    requests: float
+    input_per_request: float | None  # all input tokens (fresh, cached, cache-write)
+    cached_share: float | None  # of the input
+    output_per_request: float | None
+    model_ref: str | None  # "provider/model" when the catalog knows the group's model
+    billed: float | None  # cost in the window (export currency)
+    list_cost: float | None  # the same tokens at the catalog's list price, cache reads and writes at theirs
+    modelled_cost: float | None  # as the calibrated scenario prices them: every input token fresh
+    discount: float | None  # 1 − billed / modelled: closes the gap to the bill (cache savings included)
+
+    def summary(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
+    """The shape of the requests in ``periods`` (one group's training window)."""
+    tot = {c: float(periods[c].sum(min_count=1)) if periods[c].notna().any() else np.nan
+           for c in ("requests", "input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens", "cost")}
+    n = tot["requests"]
+    fresh = np.nan_to_num(tot["input_tokens"])
+    cached, write = np.nan_to_num(tot["cached_tokens"]), np.nan_to_num(tot["cache_write_tokens"])
+    inp = fresh + cached + write
+    have_tokens = not np.isnan(tot["input_tokens"]) or not np.isnan(tot["output_tokens"])
+    models = sorted(set(periods["model"]) - {""})
+    ref = None
+    card = None
+    if len(models) == 1:
+        book = PriceBook(price_date)
+        try:
+            card = book.card(models[0])
+            ref = f"{card.provider}/{card.model_id}"
+        except Exception:  # noqa: BLE001 - an unknown model: the caller says so
+            card = None
+    list_cost = modelled = None
+    if card is not None and have_tokens:
+        r = card.base
+        out = np.nan_to_num(tot["output_tokens"]) * r.output
+        list_cost = (fresh * r.input + cached * r.cached_input + write * r.cache_write_5m + out) / 1e6
+        modelled = (inp * r.input + out) / 1e6
+    billed = None if np.isnan(tot["cost"]) else tot["cost"]
+    disc = (1.0 - billed / modelled) if billed is not None and modelled else None
+    ok_n = n > 0 if not np.isnan(n) else False
+    return RequestShape(
+        n, inp / n if ok_n and have_tokens else None, cached / inp if inp > 0 else None,
+        float(np.nan_to_num(tot["output_tokens"]) / n) if ok_n and have_tokens else None, ref, billed, list_cost,
+        modelled, disc)

@@ -1,0 +1,107 @@
+"""tokensim calibrate and tokensim backtest: outputs, JSON keys and the bad-input contract.
+
+The backtest check is the honest one the fit can fail: on the ServeGen m-large and m-small series
+(calibration/traces), fitting on 7 days and forecasting the next 7 (the only origin 14 days allow)
+must beat both naive baselines in CRPS: the last training week repeated and the training days'
+empirical spread. Coverage is reported (docs/calibration.md), not asserted here: 14 held-out days
+from two series cannot pin a 90 % band closer than about ±16 % (one binomial standard error at
+n = 14 is 8 %).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from sim.cli import main
+from sim.scenario import load_scenario
+from tests.conftest import refusal
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVEGEN = str(ROOT / "calibration" / "traces" / "servegen_rate_10min.csv")
+FIX = Path(__file__).resolve().parent / "fixtures" / "usage"
+
+
+def test_backtest_beats_the_naive_baselines_on_servegen(capsys, tmp_path):
+    csv = tmp_path / "days.csv"
+    assert main(["backtest", SERVEGEN, "--train-days", "7", "--horizon-days", "7", "--paths", "1000",
+                 "--csv", str(csv), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    p = r["pooled"]
+    assert p["days_evaluated"] == 14 and set(r["series"]) == {"m-large", "m-small"}
+    assert set(p["coverage"]) == {"p5_p95", "p25_p75"} and len(p["pit"]) == 10 and sum(p["pit"]) == 14
+    assert p["crps"] < p["baselines"]["last_week_repeated"]["crps"]
+    assert p["crps"] < p["baselines"]["training_spread"]["crps"]
+    assert any("too short, skipped" in w for w in r["warnings"])  # deepseek-r1 and mm-image have one day
+    assert csv.exists() and len(csv.read_text().splitlines()) == 15
+
+
+def test_calibrate_writes_scenarios_that_run(capsys, tmp_path):
+    out = tmp_path / "cal.yaml"
+    assert main(["calibrate", SERVEGEN, "--train-until", "1970-01-07", "--start", "2027-01", "-o", str(out),
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert set(r["scenarios"]) == {"m-large", "m-small"}
+    assert [f["days"] for f in r["fits"]] == [7, 7]  # --train-until: days 0..6 only
+    sc = load_scenario(r["scenarios"]["m-small"])
+    assert sc.horizon.start == "2027-01" and sc.demand_noise.start_deviation is not None
+    acts = (tmp_path / "cal.actuals.csv").read_text().splitlines()
+    assert acts[0] == "group,day,requests" and len(acts) == 1 + 1 + 14 + 14 + 1  # every group, every day
+    assert yaml.safe_load(Path(r["scenarios"]["m-large"]).read_text())["workloads"][0]["name"] == "m-large"
+    assert main(["run", r["scenarios"]["m-small"], "--paths", "50", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+
+
+def test_openai_export_calibrates(capsys, tmp_path):
+    out = tmp_path / "o.yaml"
+    assert main(["calibrate", str(FIX / "openai_usage.json"), "--group-by", "none", "-o", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["formats"] == ["openai"] and r["fits"][0]["days"] == 6
+    assert load_scenario(out).horizon.start == "2026-02"  # the month after the last day
+
+
+def test_bad_exports_are_refused_with_located_messages(capsys, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    m = refusal(["calibrate", str(empty), "-o", str(tmp_path / "x.yaml")], capsys, "input")
+    assert m == [f"{empty}: the file is empty: no usage to calibrate on"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,input_tokens,output_tokens\nsoon,1,1\n2026-01-01T00:00:00Z,-1,1\n")
+    m = refusal(["backtest", str(bad), "--train-days", "7"], capsys, "input", problems=2)
+    assert any(":2: timestamp:" in x for x in m) and any(":3: input_tokens:" in x for x in m)
+    # both files at once: one message per problem of each
+    refusal(["calibrate", str(empty), str(bad), "-o", str(tmp_path / "x.yaml")], capsys, "input", problems=3)
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_too_short_for_a_backtest_is_a_usage_error(capsys):
+    m = refusal(["backtest", str(FIX / "generic_periods.csv"), "--train-days", "7", "--horizon-days", "3"], capsys,
+                "usage")
+    assert "no series has 10 days" in m[0]
+
+
+def test_billed_cost_reconciles_through_the_catalog(capsys, tmp_path):
+    """Billed at 75 % of gpt-4.1-mini's list price ($0.40 in, $1.60 out per million, genai-prices):
+    the fit finds a 25 % discount, and the calibrated scenario prices a request at the billed cost
+    per request of the training window (within 1 %)."""
+    from sim.expected.forecast import run_expected
+
+    rows = ["period_start,period_end,requests,input_tokens,output_tokens,model,cost,currency"]
+    for d in range(10):
+        n = 1000 + 10 * d
+        list_cost = n * (2000 * 0.40 + 500 * 1.60) / 1e6
+        rows.append(f"2026-03-{d + 1:02d},2026-03-{d + 2:02d},{n},{2000 * n},{500 * n},gpt-4.1-mini,"
+                    f"{0.75 * list_cost:.10f},USD")
+    f = tmp_path / "bill.csv"
+    f.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "b.yaml"
+    assert main(["calibrate", str(f), "-o", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    shape = r["fits"][0]["requests"]
+    assert shape["model_ref"] == "openai/gpt-4.1-mini" and abs(shape["discount"] - 0.25) < 1e-9
+    sc = load_scenario(out)
+    fc = run_expected(sc)
+    per_request = fc.total() / float(fc.lines["sessions"].sum())
+    billed = 0.75 * (2000 * 0.40 + 500 * 1.60) / 1e6  # per request, every day alike
+    assert abs(per_request / billed - 1) < 0.01
