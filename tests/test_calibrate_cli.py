@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from sim.cli import main
@@ -105,3 +106,21 @@ def test_billed_cost_reconciles_through_the_catalog(capsys, tmp_path):
     per_request = fc.total() / float(fc.lines["sessions"].sum())
     billed = 0.75 * (2000 * 0.40 + 500 * 1.60) / 1e6  # per request, every day alike
     assert abs(per_request / billed - 1) < 0.01
+
+
+def test_focus_and_anthropic_exports_calibrate_on_tokens(capsys, tmp_path):
+    """Neither a FOCUS bill nor Anthropic's usage report counts requests: the fit is on tokens (a
+    modelled request is 1,000 tokens of the group's mix), and the billed models are found in the
+    catalog from their meter names."""
+    assert main(["calibrate", str(FIX / "focus_1_2.csv"), "-o", str(tmp_path / "f.yaml"), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    refs = {f["group"]: f["requests"]["model_ref"] for f in r["fits"]}
+    assert refs["Claude3.5Sonnet"] == "anthropic/claude-3-5-sonnet" and refs["Gemini 2.5 Flash"] == "google/gemini-2.5-flash"
+    assert all(f["quantity"] == "tokens" for f in r["fits"])
+    sc = load_scenario(r["scenarios"]["Claude3.5Sonnet"])
+    w = sc.workloads[0]
+    # Bedrock mix per day: n in + n/2 read + n/10 write = 1.6 n input, n/5 output: 1.6 / 1.8 of 1,000 tokens
+    assert w.user_message_tokens == pytest.approx(1000 * 1.6 / 1.8) and w.output_tokens == pytest.approx(1000 * 0.2 / 1.8)
+    assert main(["calibrate", str(FIX / "anthropic_usage.json"), "-o", str(tmp_path / "a.yaml"), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["fits"][0]["quantity"] == "tokens" and r["fits"][0]["requests"]["model_ref"] == "anthropic/claude-sonnet-4-5"

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("name, fmt", [
     ("openai_usage.json", "openai"), ("openai_costs.json", "openai"), ("anthropic_usage.json", "anthropic"),
     ("anthropic_cost.json", "anthropic"), ("generic_requests.csv", "generic"), ("generic_periods.csv", "generic"),
+    ("focus_1_2.csv", "focus"),
 ])
 def test_formats_are_detected_by_content(name, fmt):
     assert detect(FIX / name)[0] == fmt
@@ -134,3 +135,35 @@ def test_mixed_currencies_and_empty_buckets_are_refused(tmp_path):
     f.write_text(json.dumps({"object": "page", "data": [{"start_time": 0, "end_time": 86400, "results": []}]}))
     with pytest.raises(UsageError, match="no usage rows"):
         read(f)
+
+
+def test_focus_ai_rows_by_direction_unit_and_model():
+    """tests/fixtures/usage/focus_1_2.csv: 7 days of Bedrock (tokens, direction in x_UsageType),
+    Azure OpenAI (1K blocks, x_SkuMeterName) and Vertex (1M units, SkuMeter) rows, plus EC2 and tax
+    rows that are not AI usage. Day d (1..7) bills n = 10⁶·d Bedrock input tokens, n/5 output, n/2
+    cache reads and n/10 cache writes; Azure n/1000 K input and n/4000 K output; Vertex 2·d M input."""
+    u = read(FIX / "focus_1_2.csv")
+    assert u.formats == ["focus"]
+    by = u.periods.groupby("model")[["input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens",
+                                      "cost"]].sum()
+    tri = 28  # Σ d for d = 1..7
+    assert by.loc["Claude3.5Sonnet", "input_tokens"] == 1e6 * tri
+    assert by.loc["Claude3.5Sonnet", "output_tokens"] == 2e5 * tri
+    assert by.loc["Claude3.5Sonnet", "cached_tokens"] == 5e5 * tri
+    assert by.loc["Claude3.5Sonnet", "cache_write_tokens"] == 1e5 * tri
+    assert by.loc["gpt 4o mini 0718", "input_tokens"] == 1e6 * tri  # 1K blocks × 1,000
+    assert by.loc["gpt 4o mini 0718", "output_tokens"] == 2.5e5 * tri
+    assert by.loc["Gemini 2.5 Flash", "input_tokens"] == 2e6 * tri  # 1M units
+    # cost: Bedrock $3 in / $15 out / $0.30 read / $3.75 write per M; EC2 ($10) and tax ($1) are not AI usage
+    assert by["cost"].sum() == pytest.approx(tri * (3 + 0.2 * 15 + 0.5 * 0.3 + 0.1 * 3.75) + tri * (0.15 + 0.25 * 0.6)
+                                             + tri * 0.6)
+    assert u.periods["requests"].isna().all()
+
+
+def test_focus_without_ai_rows_or_with_an_unknown_unit_is_refused(tmp_path):
+    head = "ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceCategory,ServiceName,ConsumedQuantity,ConsumedUnit,BilledCost,BillingCurrency,SkuMeter\n"
+    m = _err(tmp_path, "f.csv", head + "2026-06-01T00:00:00Z,2026-06-02T00:00:00Z,Usage,Compute,EC2,24,Hours,10,USD,Box\n")
+    assert "no AI rows" in m[0]
+    m = _err(tmp_path, "g.csv", head + "2026-06-01T00:00:00Z,2026-06-02T00:00:00Z,Usage,AI and Machine Learning,X,"
+                                       "5,Pages,1,USD,Model input tokens\n")
+    assert "ConsumedUnit 'Pages', which is not a token count" in m[0]

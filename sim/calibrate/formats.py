@@ -429,10 +429,98 @@ def _json_line_chunks(path: Path) -> Iterator[tuple[int, pd.DataFrame]]:
         line += len(df)
 
 
+# ---- FOCUS 1.2 / 1.3 cost-and-usage exports ---------------------------------------------------
+AI_CATEGORY = "AI and Machine Learning"
+_METER_COLS = ("x_SkuMeterName", "SkuMeter", "x_UsageType", "SkuPriceDetails", "ChargeDescription")
+# token direction from the meter text, most specific first (Bedrock usage types, Azure meter names,
+# Vertex SKU descriptions: sim/calibrate docs and shared/research/pricing-ecosystem.md §2.3)
+_DIRECTIONS = (("cached_tokens", r"cache[-_ ]?read|cached[-_ ]?input|cache[-_ ]?hit|cached"),
+               ("cache_write_tokens", r"cache[-_ ]?write|cache[-_ ]?creation"),
+               ("output_tokens", r"output|completion|generated|\bout\b|outp"),
+               ("input_tokens", r"input|prompt|\binp\b|\bin\b"))
+_UNIT = r"(?i)^\s*(?:(\d+(?:\.\d+)?)\s*([kKmM])?\s*)?(tokens?|units?)?\s*$"
+
+
+def _unit_scale(unit: pd.Series) -> np.ndarray:
+    """Tokens per unit of ConsumedUnit: 'Tokens' 1, '1K' or '1K Tokens' or '1000 Tokens' 1e3, '1M' 1e6;
+    NaN for a unit that is not a token count (hours, requests, ...)."""
+    m = unit.astype(str).str.extract(_UNIT)
+    num = pd.to_numeric(m[0], errors="coerce").fillna(1.0)
+    mult = m[1].str.lower().map({"k": 1e3, "m": 1e6}).fillna(1.0)
+    ok = m[2].notna() | m[0].notna()
+    return np.where(ok, num * mult, np.nan)
+
+
 def _focus(path: Path) -> Usage:
-    raise UsageError([problem(str(path), "FOCUS exports are recognised but not read yet (issue 11 continues); "
-                                         "export the AI rows as a generic period CSV (period_start, requests, "
-                                         "token columns, cost, currency) meanwhile")])
+    f = str(path)
+    bad = _Bad(f)
+    parts, n_ai, skipped_units = [], 0, {}
+    for line, df in _chunks(path):
+        cat = df["ServiceCategory"].astype(str).str.strip() if "ServiceCategory" in df.columns else pd.Series("", index=df.index)
+        meter = pd.Series("", index=df.index)
+        for c in _METER_COLS:
+            if c in df.columns:
+                meter = meter + " " + df[c].astype(str)
+        tokenish = meter.str.contains(r"token", case=False, regex=True)
+        ai = (cat == AI_CATEGORY) | tokenish
+        charge = df["ChargeCategory"].astype(str).str.strip() if "ChargeCategory" in df.columns else pd.Series("Usage", index=df.index)
+        use = ai & (charge == "Usage")
+        n_ai += int(ai.sum())
+        if not use.any():
+            continue
+        d = df[use.to_numpy()]
+        m = meter[use.to_numpy()]
+        first = line + int(np.flatnonzero(use.to_numpy())[0])
+        start = _time(d, "ChargePeriodStart", bad, first)
+        end = _time(d, "ChargePeriodEnd", bad, first)
+        qty = _number(d, "ConsumedQuantity", bad, first, False)
+        unit = d["ConsumedUnit"] if "ConsumedUnit" in d.columns else pd.Series("", index=d.index)
+        scale = _unit_scale(unit)
+        cost = _number(d, "BilledCost", bad, first, True)
+        out = empty_periods(len(d))
+        out["start"], out["end"] = start.to_numpy(), end.to_numpy()
+        out["cost"] = cost
+        out["currency"] = d["BillingCurrency"].astype(str).str.upper().to_numpy() if "BillingCurrency" in d.columns else ""
+        assigned = np.zeros(len(d), bool)
+        for col, pat in _DIRECTIONS:
+            hit = m.str.contains(pat, case=False, regex=True).to_numpy() & ~assigned & np.isfinite(scale)
+            out.loc[hit, col] = (qty * scale)[hit]
+            assigned |= hit
+        req = unit.astype(str).str.contains(r"request", case=False).to_numpy()
+        out.loc[req, "requests"] = qty[req]
+        for u_, k in unit[~(assigned | req) & tokenish[use.to_numpy()].to_numpy()].value_counts().items():
+            skipped_units[str(u_)] = skipped_units.get(str(u_), 0) + int(k)
+        out["model"] = _focus_model(d, m).to_numpy()
+        out["project"] = d["SubAccountId"].astype(str).to_numpy() if "SubAccountId" in d.columns else ""
+        out["workload"] = d["ServiceName"].astype(str).to_numpy() if "ServiceName" in d.columns else ""
+        parts.append(out)
+    bad.raise_if_any()
+    if not parts:
+        why = "no AI rows" if n_ai == 0 else f"{n_ai:,} AI rows but none with ChargeCategory Usage"
+        raise UsageError([problem(f, f"{why}: a FOCUS export's AI rows have ServiceCategory '{AI_CATEGORY}' or a "
+                                     "token meter (SkuMeter, x_SkuMeterName, x_UsageType)")])
+    if skipped_units:
+        raise UsageError([problem(f, f"{n:,} token row(s) with ConsumedUnit {u!r}, which is not a token count "
+                                     "(expected Tokens, 1K, 1M, 1000 Tokens)", None, "ConsumedUnit")
+                          for u, n in skipped_units.items()])
+    p = pd.concat(parts, ignore_index=True)
+    return Usage([f], ["focus"], p, None, [], False)
+
+
+def _focus_model(d: pd.DataFrame, meter: pd.Series) -> pd.Series:
+    """The model of each row: an x_Model column when there is one, else the meter text without its
+    direction, unit and region words (e.g. Bedrock 'USE1-Claude3.5Sonnet-input-tokens' -> 'Claude3.5Sonnet')."""
+    if "x_Model" in d.columns:
+        return d["x_Model"].astype(str)
+    src = pd.Series("", index=d.index)
+    for c in ("x_SkuMeterName", "x_UsageType", "SkuMeter"):  # per row, the first that is filled in
+        if c in d.columns:
+            src = src.where(src != "", d[c].astype(str).str.strip())
+    src = src.where(src != "", meter)
+    t = src.astype(str).str.replace(r"^[A-Z]{2,4}\d-", "", regex=True)
+    t = t.str.replace(r"(?i)[-_ ]*(cache[-_ ]?(read|write|creation)|cached|input|output|prompt|completion|inp|outp|"
+                      r"tokens?|count|glbl|global|regional|batch|\d+[kKmM])\b", " ", regex=True)
+    return t.str.replace(r"[-_ ]+", " ", regex=True).str.strip()
 
 
 READERS: dict[str, Callable[[Path], Usage]] = {

@@ -48,8 +48,12 @@ def _hour_profile(p: pd.DataFrame, q: str) -> np.ndarray:
 
 
 def daily(u: Usage, group_by: str | None, quantity: str = "requests") -> list[DailySeries]:
-    """Daily series of ``quantity`` per value of ``group_by`` (None: one series of everything)."""
+    """Daily series of ``quantity`` per value of ``group_by`` (None: one series of everything);
+    ``tokens`` is every token column together (input, cached, cache-write, output)."""
     p = u.periods
+    if quantity == "tokens":
+        p = p.assign(tokens=p[["input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens"]].sum(
+            axis=1, min_count=1))
     if p[quantity].notna().sum() == 0:
         raise UsageError([problem(", ".join(u.files), f"the export has no {quantity} to fit")])
     if group_by and group_by not in p.columns:

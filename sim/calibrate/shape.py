@@ -10,6 +10,7 @@ modelled cost: it closes the gap to the bill exactly, cache savings included.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,18 @@ class RequestShape:
         return {k: v for k, v in self.__dict__.items()}
 
 
+def model_candidates(name: str) -> list[str]:
+    """Spellings of a billed model name to look up in the catalog: as billed, then lower case with
+    words and digit runs hyphenated (FOCUS meters: 'Claude3.5Sonnet' -> 'claude-3.5-sonnet',
+    'gpt 4o mini 0718' -> 'gpt-4o-mini-0718'), then without a trailing date or version stamp."""
+    out = [name]
+    t = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z]{2,})", "-", name.strip().lower())
+    t = re.sub(r"[\s_]+", "-", t)
+    out.append(t)
+    out.append(re.sub(r"-(\d{4}|\d{8}|\d{4}-\d{2}-\d{2}|v\d+(:\d+)?)$", "", t))
+    return list(dict.fromkeys(out))
+
+
 def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
     """The shape of the requests in ``periods`` (one group's training window)."""
     tot = {c: float(periods[c].sum(min_count=1)) if periods[c].notna().any() else np.nan
@@ -48,11 +61,13 @@ def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
     card = None
     if len(models) == 1:
         book = PriceBook(price_date)
-        try:
-            card = book.card(models[0])
-            ref = f"{card.provider}/{card.model_id}"
-        except Exception:  # noqa: BLE001 - an unknown model: the caller says so
-            card = None
+        for name in model_candidates(models[0]):
+            try:
+                card = book.card(name)
+                ref = f"{card.provider}/{card.model_id}"
+                break
+            except Exception:  # noqa: BLE001 - an unknown model: the caller says so
+                card = None
     list_cost = modelled = None
     if card is not None and have_tokens:
         r = card.base

@@ -15,6 +15,7 @@ from .registry import Command
 
 FORMAT_CHOICES = ("auto", "generic", "openai", "anthropic", "focus", "azure-trace", "mooncake", "servegen")
 GROUPS = ("none", "workload", "model", "project", "user")
+QUANTITY_CHOICES = ("auto", "requests", "tokens")
 MAX_DAYS = 3660
 
 
@@ -33,18 +34,32 @@ def _read_all(files: list[str], fmt: str):
     return merge(parts)
 
 
+TOKEN_UNIT = 1000.0  # with --quantity tokens, one modelled request is 1,000 tokens of the group's mix
+
+
 def _series(args: argparse.Namespace):
+    """The usage read from the files and its daily series of the quantity asked for (``auto``:
+    requests where the export counts them, else tokens: Anthropic reports and FOCUS bills do not)."""
     from ..calibrate.series import daily
 
     u = _read_all(args.files, args.format)
     group = None if args.group_by == "none" else args.group_by
-    return u, daily(u, group, "requests")
+    q = args.quantity
+    if q == "auto":
+        q = "requests" if u.periods["requests"].notna().any() else "tokens"
+    series = daily(u, group, q)
+    if q == "tokens":  # fitted in thousands of tokens: a modelled request is TOKEN_UNIT tokens
+        for s in series:
+            s.values = s.values / TOKEN_UNIT
+    return u, series
 
 
 def add_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="usage exports (CSV, Parquet, JSON)")
     p.add_argument("--format", action=Checked, check=Choice(FORMAT_CHOICES), default="auto")
     p.add_argument("--group-by", action=Checked, check=Choice(GROUPS), default="model")
+    p.add_argument("--quantity", action=Checked, check=Choice(QUANTITY_CHOICES), default="auto",
+                   help="the daily volume to fit: requests, or tokens (auto: requests when the export counts them)")
     p.add_argument("--train-until", default=None, help="last day (YYYY-MM-DD) the fit may see; later days are kept "
                                                        "as actuals only")
     p.add_argument("--months", action=Checked, check=Whole(1, 24), default=1,
@@ -57,6 +72,7 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    import numpy as np
     import yaml
 
     from ..calibrate.fit import FitError, fit_series
@@ -99,13 +115,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if shape.model_ref is None:
             warnings.append(f"{s.group}: no catalog model to price it; requests are priced at a placeholder "
                             f"({PLACEHOLDER}, 1 per million tokens): set workloads[0].models.api")
-        if shape.input_per_request is None:
+        inp, outp = shape.input_per_request, shape.output_per_request
+        if s.quantity == "tokens":  # a modelled request is TOKEN_UNIT tokens in the group's input/output mix
+            tok_in = float(np.nansum([window[c].sum() for c in ("input_tokens", "cached_tokens", "cache_write_tokens")]))
+            tok_out = float(np.nansum(window["output_tokens"]))
+            inp, outp = TOKEN_UNIT * tok_in / (tok_in + tok_out), TOKEN_UNIT * tok_out / (tok_in + tok_out)
+            shape = request_shape(window.assign(requests=(tok_in + tok_out) / TOKEN_UNIT / max(1, len(window))),
+                                  start)
+        elif inp is None:
             warnings.append(f"{s.group}: the export has no token counts per request; 1 input and 1 output token "
                             "per request assumed (a volume-only forecast)")
         sc = forecast_scenario(fit, start=f"{start.year:04d}-{start.month:02d}", months=args.months, gap=gap,
                                hour_profile=s.hour_profile, paths=args.paths, name=_name(s.group),
-                               model=shape.model_ref, input_tokens=shape.input_per_request,
-                               output_tokens=shape.output_per_request, discount=shape.discount)
+                               model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount)
         sc["description"] = (f"Calibrated by tokensim calibrate from {', '.join(u.files)} ({', '.join(u.formats)}): "
                              f"{s.quantity} per day of {s.group}, fitted on {fit.days} days "
                              f"{fit.first_day.date()}..{last} (sim.calibrate.fit); every uncertain number is "
@@ -168,6 +190,8 @@ def add_backtest(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="usage exports (CSV, Parquet, JSON)")
     p.add_argument("--format", action=Checked, check=Choice(FORMAT_CHOICES), default="auto")
     p.add_argument("--group-by", action=Checked, check=Choice(GROUPS), default="model")
+    p.add_argument("--quantity", action=Checked, check=Choice(QUANTITY_CHOICES), default="auto",
+                   help="the daily volume to forecast and score: requests or tokens (auto: requests when counted)")
     p.add_argument("--train-days", action=Checked, check=Whole(4, MAX_DAYS), required=True)
     p.add_argument("--horizon-days", action=Checked, check=Whole(1, 31), default=7)
     p.add_argument("--origins", action=Checked, check=Whole(1, 1000), default=None)
