@@ -124,3 +124,56 @@ def test_focus_and_anthropic_exports_calibrate_on_tokens(capsys, tmp_path):
     assert main(["calibrate", str(FIX / "anthropic_usage.json"), "-o", str(tmp_path / "a.yaml"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["fits"][0]["quantity"] == "tokens" and r["fits"][0]["requests"]["model_ref"] == "anthropic/claude-sonnet-4-5"
+
+
+def test_budget_runway_from_actuals(capsys, tmp_path):
+    """An export of 56 days at 1 % growth a day, billed with a cost column: calibrate, run, then
+    budget --actuals. Year to date, burn rate and the runout day are recomputed here by hand, day by
+    day, from the actuals and the results file (a month's spend spread evenly over its days)."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    rows = ["period_start,period_end,requests,input_tokens,output_tokens,model,cost,currency"]
+    d0 = dt.date(2026, 2, 1)
+    costs = []
+    for d in range(56):
+        day = d0 + dt.timedelta(days=d)
+        n = int(100000 * 1.01 ** d)
+        costs.append(0.8 * n * (2000 * 0.40 + 500 * 1.60) / 1e6)
+        rows.append(f"{day},{day + dt.timedelta(days=1)},{n},{2000 * n},{500 * n},gpt-4.1-mini,{costs[-1]:.6f},USD")
+    bill = tmp_path / "bill.csv"
+    bill.write_text("\n".join(rows) + "\n")
+    assert main(["calibrate", str(bill), "--months", "9", "-o", str(tmp_path / "c.yaml")]) == 0
+    assert main(["run", str(tmp_path / "c.yaml"), "--paths", "100", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["budget", str(tmp_path / "run"), "--budget", "100000", "--actuals", str(tmp_path / "c.actuals.csv"),
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)["runway"]
+    costs = np.round(costs, 6)
+    burn = costs[-30:].mean()
+    assert r["burn_rate_per_day"] == pytest.approx(burn, rel=1e-9)
+    ytd = costs.sum() + 3 * burn  # Mar 29..31 are unknown: at the burn rate
+    assert r["ytd_spend"] == pytest.approx(ytd, rel=1e-9)
+    ds = xr.open_zarr(tmp_path / "run" / "results.zarr")
+    spend = ds["spend"].isel(strategy=0).sum(["pool", "workload"]).values  # (path, month) Apr..Dec
+    months = pd.DatetimeIndex(ds["month"].values)
+    hits = []
+    for p in range(spend.shape[0]):  # day by day, path by path
+        cum, day_i, hit = ytd, 0, None
+        for m, start in enumerate(months):
+            days = pd.Period(start, "M").days_in_month
+            for _ in range(days):
+                cum += spend[p, m] / days
+                if hit is None and cum > 100000:
+                    hit = day_i
+                day_i += 1
+        hits.append(hit)
+    p50 = int(np.quantile(np.array(hits), 0.5, method="lower"))
+    assert r["runout_date"]["p50"] == (dt.date(2026, 4, 1) + dt.timedelta(days=p50)).isoformat()
+    assert r["year_total"]["p50"] == pytest.approx(ytd + np.median(spend.sum(1)), rel=1e-9)
+    # --actuals without a budget is a usage error
+    m = refusal(["budget", str(tmp_path / "run"), "--actuals", str(tmp_path / "c.actuals.csv")], capsys, "usage")
+    assert "--actuals needs --budget" in m[0]

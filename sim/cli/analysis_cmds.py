@@ -179,6 +179,9 @@ def add_budget(b: argparse.ArgumentParser) -> None:
     b.add_argument("--confidence", action=Checked, check=Probability(), default=0.9,
                    help="confidence of the budget (default 0.9)")
     b.add_argument("--strategy", help="strategy of the results (default: the first)")
+    b.add_argument("--actuals", metavar="CSV",
+                   help="daily actual cost (the *.actuals.csv of tokensim calibrate): year to date, burn rate, the "
+                        "rest of the year and the date the --budget (for the year) runs out")
 
 
 @_refusing
@@ -186,14 +189,23 @@ def cmd_budget(args: argparse.Namespace) -> int:
     from ..analysis.budget import budget_analysis, budget_text
 
     t0 = time.time()
+    if args.actuals and args.budget is None:
+        raise _usage("--actuals needs --budget: the year's budget whose runway it measures")
     ds = _results(args.results, "budget")
     r = _analysis(budget_analysis, ds, strategy=args.strategy, period=args.period, budget=args.budget,
                   confidence=args.confidence)
     obj = {"ok": True, "results": args.results, **{k: v for k, v in r.items() if k != "p_exceed"}}
     if args.budget is not None:
         obj["p_exceed"] = r["p_exceed"]
+    text = budget_text(r)
+    if args.actuals:
+        from ..analysis.runway import read_actuals, runway, runway_text
+
+        rw = _analysis(runway, ds, _analysis(read_actuals, args.actuals), args.budget, strategy=args.strategy)
+        obj["runway"] = rw
+        text += "\n\n" + runway_text(rw)
     obj["seconds"] = round(time.time() - t0, 2)
-    _emit(args, obj, budget_text(r))
+    _emit(args, obj, text)
     return 0
 
 

@@ -1,0 +1,133 @@
+"""Budget against actuals: year-to-date spend, burn rate, the rest of the year and the runout date.
+
+Actuals are the daily ``cost`` that ``tokensim calibrate`` writes (``*.actuals.csv``: group, day,
+…, cost), summed over groups; missing days stay missing (the burn rate is the mean of known days).
+The year is the calendar year of the forecast's first month. Year to date is the actual cost of
+that year's days before the forecast starts; days between the last actual and the forecast's
+start are unknown and filled at the burn rate of the last 30 known days (said in ``notes``).
+The rest of the year is each path's forecast spend of the year's remaining months; a month's
+spend is spread evenly over its days, so the runout date is the first day on which year-to-date
+plus the path's spend so far exceeds the budget. Quantiles of dates are over paths; a path that
+does not run out within the year counts as running out after it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .common import AnalysisError, pick_strategy
+
+BURN_DAYS = 30
+QS = (0.1, 0.5, 0.9)
+
+
+def read_actuals(path: str) -> pd.DataFrame:
+    """Daily actual cost (day, cost) from a calibrate actuals CSV; refused without a cost column."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise AnalysisError(f"{path}: cannot read the actuals ({exc})") from None
+    missing = [c for c in ("day", "cost") if c not in df.columns]
+    if missing:
+        raise AnalysisError(f"{path}: the actuals have no {' or '.join(missing)} column (they come from "
+                            "tokensim calibrate of an export with cost: OpenAI or Anthropic cost reports, FOCUS, "
+                            "a generic period file with cost)")
+    day = pd.to_datetime(df["day"], errors="coerce")
+    if day.isna().any():
+        i = int(np.flatnonzero(day.isna())[0])
+        raise AnalysisError(f"{path}:{i + 2}: day: not a date: {df['day'].iloc[i]!r}")
+    cost = pd.to_numeric(df["cost"], errors="coerce")
+    bad = df["cost"].notna() & cost.isna() | (cost < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise AnalysisError(f"{path}:{i + 2}: cost: expected an amount >= 0, got {df['cost'].iloc[i]!r}")
+    out = pd.DataFrame({"day": day, "cost": cost}).groupby("day")["cost"].sum(min_count=1).dropna()
+    if out.empty:
+        raise AnalysisError(f"{path}: no day with a cost")
+    return out
+
+
+def runway(ds: xr.Dataset, actuals: pd.Series, budget: float, strategy: str | None = None) -> dict:
+    """The runway of ``budget`` for the forecast's first calendar year (see the module docstring)."""
+    if not np.isfinite(budget) or budget < 0:
+        raise AnalysisError(f"budget must be a finite amount >= 0, got {budget}")
+    strategy = pick_strategy(ds, strategy)
+    months = pd.DatetimeIndex(ds["month"].values)
+    start = months[0]
+    year = start.year
+    sp = ds["spend"].sel(strategy=strategy).sum(["pool", "workload"], skipna=False).load()  # (path, month)
+    in_year = months.year == year
+    m_year = months[in_year]
+    spend = np.asarray(sp.values[:, in_year], float)
+    if not np.isfinite(spend).all():
+        raise AnalysisError("the results' spend is not finite")
+    notes = []
+    act = actuals[(actuals.index.year == year) & (actuals.index < start)]
+    after = actuals[actuals.index >= start]
+    if len(after):
+        notes.append(f"{len(after)} actual day(s) from {after.index[0].date()} on fall inside the forecast and are "
+                     "not used (rerun calibrate with a later --train-until)")
+    known = actuals[actuals.index < start]
+    burn = float(known.iloc[-BURN_DAYS:].mean()) if len(known) else float("nan")
+    ytd = float(act.sum())
+    last = known.index[-1] if len(known) else None
+    gap = (start - last).days - 1 if last is not None and last.year == year else 0
+    if gap > 0:
+        ytd += gap * burn
+        notes.append(f"{gap} day(s) between the last actual ({last.date()}) and the forecast's start are filled at "
+                     f"the burn rate ({burn:,.2f} a day)")
+    if not len(act):
+        notes.append(f"no actual cost in {year} before the forecast starts: year to date is 0")
+    days_in = np.array([pd.Period(m, "M").days_in_month for m in m_year])
+    daily = np.repeat(spend / days_in[None, :], days_in, axis=1)  # (path, day) even within months
+    cum = ytd + np.cumsum(daily, axis=1)
+    first_day = pd.Timestamp(m_year[0])
+    over = cum > budget
+    hit = np.where(over.any(axis=1), over.argmax(axis=1), cum.shape[1])  # index of the runout day
+    year_end = pd.Timestamp(_dt.date(year, 12, 31))
+    covered_to = first_day + pd.Timedelta(days=cum.shape[1] - 1)
+    rest = spend.sum(axis=1)
+    total = ytd + rest
+
+    def date_q(q: float):
+        i = float(np.quantile(hit, q, method="lower"))
+        if ytd > budget:
+            return "already exceeded"
+        if i >= cum.shape[1]:
+            return None  # after the forecast's last day of the year
+        return (first_day + pd.Timedelta(days=int(i))).date().isoformat()
+
+    if covered_to < year_end:
+        notes.append(f"the forecast covers {year} only to {covered_to.date()}: the rest of the year and the runout "
+                     "are to that day")
+    return {
+        "strategy": strategy, "year": year, "budget": budget, "currency": ds.attrs.get("currency", ""),
+        "actual_days": int(len(act)), "ytd_spend": ytd, "burn_rate_per_day": burn,
+        "forecast_from": first_day.date().isoformat(), "forecast_to": covered_to.date().isoformat(),
+        "rest_of_year": {f"p{int(q * 100)}": float(np.quantile(rest, q)) for q in QS},
+        "year_total": {f"p{int(q * 100)}": float(np.quantile(total, q)) for q in QS},
+        "p_exceed_year": float(np.mean(total > budget)),
+        "runout_date": {f"p{int(q * 100)}": date_q(q) for q in QS},
+        "share_not_run_out": float(np.mean(hit >= cum.shape[1])) if ytd <= budget else 0.0,
+        "notes": notes,
+    }
+
+
+def runway_text(r: dict) -> str:
+    cur = r["currency"]
+    q = r["runout_date"]
+    lines = [f"Budget runway {r['year']}: budget {r['budget']:,.0f} {cur}, strategy {r['strategy']!r}",
+             f"  year to date  {r['ytd_spend']:>14,.0f}  ({r['actual_days']} actual days; burn rate "
+             f"{r['burn_rate_per_day']:,.0f} a day)",
+             f"  rest of year  P10 {r['rest_of_year']['p10']:,.0f}  P50 {r['rest_of_year']['p50']:,.0f}  "
+             f"P90 {r['rest_of_year']['p90']:,.0f}  (forecast {r['forecast_from']}..{r['forecast_to']})",
+             f"  year total    P10 {r['year_total']['p10']:,.0f}  P50 {r['year_total']['p50']:,.0f}  "
+             f"P90 {r['year_total']['p90']:,.0f};  P(year > budget) {r['p_exceed_year']:.1%}",
+             "  runs out      " + "  ".join(f"{k.upper()} {v or 'not in ' + str(r['year'])}" for k, v in q.items())
+             + f"  ({r['share_not_run_out']:.0%} of paths do not run out)"]
+    lines += [f"  note: {n}" for n in r["notes"]]
+    return "\n".join(lines)
