@@ -177,3 +177,26 @@ def test_budget_runway_from_actuals(capsys, tmp_path):
     # --actuals without a budget is a usage error
     m = refusal(["budget", str(tmp_path / "run"), "--actuals", str(tmp_path / "c.actuals.csv")], capsys, "usage")
     assert "--actuals needs --budget" in m[0]
+
+
+def test_backtest_html_page_and_other_quantities(capsys, tmp_path):
+    import re
+
+    page = tmp_path / "bt.html"
+    assert main(["backtest", SERVEGEN, "--train-days", "7", "--horizon-days", "2", "--paths", "500",
+                 "--html", str(page), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    text = page.read_text()
+    assert len(re.findall(r"data:image/png;base64,", text)) == 2 and "PIT" in text
+    assert (tmp_path / "bt_scores.csv").exists() and (tmp_path / "bt_days.csv").exists()
+    assert sorted(Path(p).name for p in r["html"]) == ["bt.html", "bt_days.csv", "bt_scores.csv"]
+    # tokens and cost of a billed export: 10 days, train 7 and forecast 3 from the one origin they allow
+    rows = ["period_start,period_end,requests,input_tokens,output_tokens,model,cost,currency"]
+    for d in range(10):
+        n = 1000 + 37 * d + (d % 3) * 50
+        rows.append(f"2026-03-{d + 1:02d},2026-03-{d + 2:02d},{n},{2000 * n},{500 * n},gpt-4.1-mini,{n * 0.0016:.6f},USD")
+    f = tmp_path / "bill.csv"
+    f.write_text("\n".join(rows) + "\n")
+    for q in ("tokens", "cost"):
+        assert main(["backtest", str(f), "--train-days", "7", "--horizon-days", "3", "--quantity", q, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["pooled"]["days_evaluated"] == 3

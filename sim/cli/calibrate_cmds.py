@@ -190,8 +190,9 @@ def add_backtest(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="usage exports (CSV, Parquet, JSON)")
     p.add_argument("--format", action=Checked, check=Choice(FORMAT_CHOICES), default="auto")
     p.add_argument("--group-by", action=Checked, check=Choice(GROUPS), default="model")
-    p.add_argument("--quantity", action=Checked, check=Choice(QUANTITY_CHOICES), default="auto",
-                   help="the daily volume to forecast and score: requests or tokens (auto: requests when counted)")
+    p.add_argument("--quantity", action=Checked, check=Choice(QUANTITY_CHOICES + ("cost",)), default="auto",
+                   help="the daily series to forecast and score: requests, tokens or cost (auto: requests when "
+                        "counted, else tokens); cost is forecast as a volume of its own (prices constant in the window)")
     p.add_argument("--train-days", action=Checked, check=Whole(4, MAX_DAYS), required=True)
     p.add_argument("--horizon-days", action=Checked, check=Whole(1, 31), default=7)
     p.add_argument("--origins", action=Checked, check=Whole(1, 1000), default=None)
@@ -200,6 +201,9 @@ def add_backtest(p: argparse.ArgumentParser) -> None:
                    help="skip series with fewer complete days (default: train + horizon days)")
     p.add_argument("--csv", action=Checked, check=OutFile((".csv",)), default=None,
                    help="write every held-out day's forecast and actual here")
+    p.add_argument("--html", action=Checked, check=OutFile((".html", ".htm")), default=None,
+                   help="write a page with the scores, the band-vs-actual chart and the PIT histogram "
+                        "(its tables as CSV beside it)")
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -221,6 +225,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.csv:
         with staged():
             write_csv(Path(args.csv), bt.table())
+    if args.html:
+        from ..report.backtest import backtest_page
+        from ..report.html import write_report
+
+        page, tables = backtest_page(r, bt.table(), u.files)
+        r["html"] = [str(p) for p in write_report(Path(args.html), page, tables)]
     p = r["pooled"]
     text = [f"backtest: train {args.train_days} days, forecast {args.horizon_days}, {p['days_evaluated']} held-out "
             f"days over {len(r['series'])} series, {args.paths:,} paths",

@@ -224,3 +224,47 @@ def tornado(df: pd.DataFrame, base: float, metric: str, currency: str, top: int 
     ax.set_title("What drives the forecast: each input swung from its P10 to its P90")
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     return png(fig)
+
+
+def backtest_bands(days: pd.DataFrame, unit: str = "requests") -> bytes:
+    """Each series' held-out days: the P5–P95 and P25–P75 bands and the median of the forecast made
+    at that day's origin, and the actual (one panel per series; origins one after another)."""
+    series = list(dict.fromkeys(days["series"]))
+    fig, axes = _fig(9.0, 2.8 * len(series), 1, len(series))
+    for ax, s in zip(axes[:, 0], series):
+        d = days[days["series"] == s].reset_index(drop=True)
+        x = np.arange(len(d))
+        ax.fill_between(x, d["p5"], d["p95"], color=BLUE, alpha=0.15, step="mid", label="P5–P95")
+        ax.fill_between(x, d["p25"], d["p75"], color=BLUE, alpha=0.30, step="mid", label="P25–P75")
+        ax.plot(x, d["p50"], color=BLUE, lw=1.2, drawstyle="steps-mid", label="median forecast")
+        ax.plot(x, d["actual"], "o", color="#c23b3b", ms=4, label="actual (held out)")
+        starts = np.flatnonzero(d["origin"].ne(d["origin"].shift()))
+        for i in starts[1:]:
+            ax.axvline(i - 0.5, color="#999", lw=0.8, ls=":")
+        ax.set_xticks(x[:: max(1, len(x) // 10)])
+        ax.set_xticklabels(d["day"].iloc[:: max(1, len(x) // 10)], rotation=30, ha="right", fontsize=8)
+        ax.yaxis.set_major_formatter(FuncFormatter(_tokens))
+        ax.set_ylabel(f"{unit} per day")
+        ax.set_title(f"{s}: forecast bands vs held-out actuals (dotted lines: a new origin)", fontsize=10)
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return png(fig)
+
+
+def pit_histogram(pit: np.ndarray, bins: int = 10) -> bytes:
+    """Histogram of probability-integral-transform values with the flat line a calibrated forecast
+    would give (and its ±2 binomial standard deviations)."""
+    fig, ax = _fig(6.0, 3.4)
+    ax = ax[0, 0]
+    counts, edges = np.histogram(pit, bins=bins, range=(0.0, 1.0))
+    n = max(1, len(pit))
+    ax.bar(edges[:-1], counts, width=1.0 / bins, align="edge", color=BLUE, alpha=0.7, edgecolor="white")
+    e = n / bins
+    sd = math.sqrt(n * (1 / bins) * (1 - 1 / bins))
+    ax.axhline(e, color="#333", lw=1, label="calibrated (flat)")
+    ax.axhspan(max(0.0, e - 2 * sd), e + 2 * sd, color="#999", alpha=0.15, label="±2 sd of a flat histogram")
+    ax.set_xlabel("PIT: share of forecast paths below the actual")
+    ax.set_ylabel("held-out days")
+    ax.set_title("Probability integral transform (U: bands too narrow; ∩: too wide)", fontsize=10)
+    ax.legend(fontsize=8)
+    return png(fig)
