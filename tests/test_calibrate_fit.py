@@ -96,3 +96,20 @@ def test_too_little_history():
     y5 = pd.Series([1.0, 2.0, 3.0, 2.0, 1.0], index=pd.date_range("2026-01-01", periods=5, freq="D"))
     f = fit_series(y5)
     assert any("too few for a trend" in w for w in f.warnings) and np.all(f.trend == 0)
+
+
+def test_weekly_profile_round_trip():
+    """A weekly profile simulated by the engine is fitted back (geometric-mean-1 form): the mean over
+    20 paths lies within 4 standard errors (its sd across paths / √20) of the truth."""
+    week = [1.2, 1.1, 1.0, 1.0, 0.9, 0.5, 0.4]
+    sc = make([chat(sessions_per_user_per_day=100, turns=1)], horizon={"start": "2027-01", "months": 3},
+              business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 1e7}, "intensity_sigma": 0.0,
+                               "activity": {"weekly": week}}],
+              demand_noise={"day_cv": 0.1, "persistence": 0.3})
+    book = PriceBook(sc.price_date, sc.prices.overrides)
+    tab = build_tables(sc, shape_points(sc, 1, True), book)
+    req = simulate_block(sc, tab, draw(sc, np.arange(20), 1), book, keep_daily=True)["daily_requests"][:, :, 0]
+    days = pd.date_range("2027-01-01", periods=req.shape[1], freq="D")
+    est = np.array([np.exp(fit_series(pd.Series(req[p], index=days), seed=p).weekday) for p in range(20)])
+    true = np.array(week) / np.exp(np.mean(np.log(week)))
+    assert np.all(np.abs(est.mean(0) - true) < 4 * est.std(0, ddof=1) / math.sqrt(20) + 1e-9)

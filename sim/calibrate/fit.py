@@ -1,7 +1,8 @@
 """Fit the day-level demand model of ``sim.demand.daily`` to a daily series, with its uncertainty.
 
-Model: ln y_t = β₀ + β₁·t + u_t, u_t = φ·u_(t−1) + e_t, e_t ~ N(0, σ_e²), t = 0 on the last training
-day (so β₀ is the level there and β₁ the trend per day). Posterior, exactly, on a grid of φ:
+Model: ln y_t = β₀ + β₁·t + w_(weekday t) + u_t, u_t = φ·u_(t−1) + e_t, e_t ~ N(0, σ_e²), t = 0 on
+the last training day (so β₀ is the level of an average day there and β₁ the trend per day); the
+weekday effects w (sum 0 over the week) are fitted from ``MIN_WEEKLY_DAYS`` days on. Posterior, exactly, on a grid of φ:
 
 - prior φ uniform on ``PHI_GRID`` (−0.5 … 0.95: stationary; a near-unit root with a free trend
   from days of data extrapolates without bound), p(β, σ_e²) ∝ 1/σ_e² (Jeffreys);
@@ -30,6 +31,7 @@ import pandas as pd
 PHI_GRID = np.linspace(-0.5, 0.95, 59)
 MIN_DAYS = 4
 MIN_TREND_DAYS = 6
+MIN_WEEKLY_DAYS = 21  # three weeks: each weekday seen three times
 DRAWS = 4000
 
 
@@ -47,10 +49,12 @@ class DemandFit:
     first_day: pd.Timestamp
     last_day: pd.Timestamp
     last_log: float  # ln y on the last training day
-    level: np.ndarray  # (DRAWS,) β₀: ln level on the last training day
+    level: np.ndarray  # (DRAWS,) β₀: ln level of an average day on the last training day
     trend: np.ndarray  # β₁ per day
     phi: np.ndarray
     sigma_u: np.ndarray  # stationary sd of u: √(σ_e² / (1 − φ²))
+    weekday: np.ndarray  # (7,) posterior mean log effect of Monday..Sunday, mean 0 (zeros: not fitted)
+    last_weekday_effect: np.ndarray  # (DRAWS,) the effect of the last training day's weekday
     phi_posterior: np.ndarray  # (grid,) p(φ | y)
     residual_r1: float  # lag-1 autocorrelation of the OLS residuals (a fit statistic)
     warnings: list[str] = field(default_factory=list)
@@ -64,11 +68,18 @@ class DemandFit:
                 "first_day": self.first_day.date().isoformat(), "last_day": self.last_day.date().isoformat(),
                 "level_per_day": float(np.exp(np.median(self.level))), "ln_level": s(self.level),
                 "trend_per_day": s(self.trend), "persistence": s(self.phi), "sigma_log": s(self.sigma_u),
+                "weekly": [float(x) for x in np.exp(self.weekday)],
                 "residual_lag1_autocorrelation": self.residual_r1, "warnings": self.warnings}
 
 
-def _design(t: np.ndarray, trend: bool) -> np.ndarray:
-    return np.column_stack([np.ones(t.size), t]) if trend else np.ones((t.size, 1))
+def _design(t: np.ndarray, trend: bool, dow: np.ndarray | None = None) -> np.ndarray:
+    """Intercept, trend, and with ``dow`` (weekday of each day, Monday 0) six weekday columns coded to
+    sum to zero over the week, so the intercept stays the level of an average day."""
+    cols = [np.ones(t.size)] + ([t] if trend else [])
+    if dow is not None:
+        for k in range(6):
+            cols.append((dow == k).astype(float) - (dow == 6).astype(float))
+    return np.column_stack(cols)
 
 
 def _transform(y: np.ndarray, X: np.ndarray, t: np.ndarray, phi: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -104,8 +115,10 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
     if not trend:
         warnings.append(f"{group}: {known.size} days are too few for a trend (at least {MIN_TREND_DAYS}); "
                         "prior used: no trend")
-    X = _design(t, trend)
+    dow = np.asarray(known.index.day_of_week) if known.size >= MIN_WEEKLY_DAYS else None
+    X = _design(t, trend, dow)
     T, k = X.shape
+    nb = 2 if trend else 1  # level and trend columns; the weekday columns follow
     fits = []
     logp = np.empty(PHI_GRID.size)
     for i, phi in enumerate(PHI_GRID):
@@ -122,6 +135,7 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
     level = np.empty(DRAWS)
     slope = np.zeros(DRAWS)
     s2 = np.empty(DRAWS)
+    week = np.zeros((DRAWS, 7))
     for g in np.unique(gi):  # per grid point, its draws at once
         idx = np.flatnonzero(gi == g)
         b, ssr, V = fits[g]
@@ -131,12 +145,18 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
         level[idx] = beta[:, 0]
         if trend:
             slope[idx] = beta[:, 1]
+        if dow is not None:
+            week[idx, :6] = beta[:, nb:nb + 6]
+            week[idx, 6] = -beta[:, nb:nb + 6].sum(axis=1)
         s2[idx] = se2
     phi = PHI_GRID[gi]
     sigma_u = np.sqrt(s2 / (1.0 - phi * phi))
     res = sm.OLS(y, X).fit().resid
     r1 = float(np.sum(res[1:] * res[:-1]) / np.sum(res * res)) if np.sum(res * res) > 0 else 0.0
-    if T < 14:
-        warnings.append(f"{group}: {T} days cannot show a weekly pattern (at least 14); prior used: every day alike")
-    return DemandFit(group, quantity, T, known.index[0], day0, float(y[-1]), level, slope, phi, sigma_u, w, r1,
-                     warnings)
+    if dow is None:
+        warnings.append(f"{group}: {T} days are too few for a weekly pattern (at least {MIN_WEEKLY_DAYS}); prior "
+                        "used: every day alike")
+    # the level is that of an average day; the last day's weekday effect is not part of its deviation
+    last_effect = week[:, int(known.index[-1].day_of_week)]
+    return DemandFit(group, quantity, T, known.index[0], day0, float(y[-1]), level, slope, phi,
+                     sigma_u, week.mean(axis=0), last_effect, w, r1, warnings)

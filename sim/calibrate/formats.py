@@ -370,8 +370,11 @@ def _openai(path: Path) -> Usage:
         if "amount" in r or str(r.get("object", "")).endswith("costs.result"):
             amt = r.get("amount") or {}
             v = _num(path, where, r, "amount.value", probs, True)
+            item = str(r.get("line_item") or "")
+            # a line item is "<model>, <input|output|...>": its model joins the usage rows of that model
+            key["model"] = key["model"] or item.split(",")[0].strip()
             rows.append({"start": start, "end": end, "cost": v, "currency": str(amt.get("currency", "")).upper(), **key,
-                         "workload": str(r.get("line_item") or "")})
+                         "workload": item})
             continue
         inp = _num(path, where, r, "input_tokens", probs, True)
         cached = _num(path, where, r, "input_cached_tokens", probs)

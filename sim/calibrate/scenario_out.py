@@ -7,9 +7,10 @@ deviation are almost exactly opposed: the last day is observed). The unit of wor
 (a one-turn chat session), so the engine's sessions are the series' requests.
 
 Mapping to ``demand_noise`` (sim.demand.daily), with day 0 the horizon's first day, ``gap`` days
-after the last training day: rate = exp(β₀ + β₁·(gap + 1) + σ_u²/2) (the mean level, the shock
-having mean 1), growth_per_day = β₁, persistence = φ, day_cv = √(exp(σ_u²) − 1), start_deviation
-= φ^gap·u_T − σ_u²/2 with u_T = ln y_T − β₀.
+after the last training day: rate = exp(β₀ + β₁·(gap + 1) + σ_u²/2) (the mean level of an average
+day, the shock having mean 1), the weekly activity exp(w) (posterior means; geometric mean 1),
+growth_per_day = β₁, persistence = φ, day_cv = √(exp(σ_u²) − 1), start_deviation
+= φ^gap·u_T − σ_u²/2 with u_T = ln y_T − β₀ − w(last weekday).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def demand_parameters(fit: DemandFit, gap: int = 0, horizon_days: int = 31) -> d
     """Posterior draws of the scenario's demand fields for a horizon starting ``gap`` days after the fit."""
     s2 = fit.sigma_u ** 2
     g = np.clip(fit.trend, -min(GROWTH_BOUND, 14.0 / horizon_days), min(GROWTH_BOUND, 14.0 / horizon_days))
-    u_t = fit.last_log - fit.level
+    u_t = fit.last_log - fit.level - fit.last_weekday_effect
     return {
         "rate": np.exp(fit.level + fit.trend * (gap + 1) + s2 / 2),
         "growth_per_day": g,
@@ -102,7 +103,7 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
         "name": f"calibrated {fit.group}"[:100], "seed": seed, "paths": paths,
         "horizon": {"start": start, "months": months},
         "prices": {"date": f"{start}-01", "overrides": over},
-        "activity": {"weekly": [1.0] * 7, "hourly": hourly},
+        "activity": {"weekly": [round(float(x), 6) for x in np.exp(fit.weekday)], "hourly": hourly},
         "demand_noise": noise,
         "business_units": [{"name": "calibrated", "users": {"curve": "fixed", "ceiling": 1}, "intensity_sigma": 0.0}],
         "workloads": [wl],

@@ -97,12 +97,25 @@ def _forecast(fit, hour_profile, horizon: int, paths: int, seed: int) -> np.ndar
     """(paths, horizon) requests per day for the days after the fit's last day."""
     import yaml
 
-    text = yaml.safe_dump(forecast_scenario(fit, hour_profile=hour_profile, paths=paths, seed=seed), sort_keys=False)
+    text = yaml.safe_dump(forecast_scenario(fit, start=_month_starting_on((fit.last_day + pd.Timedelta(days=1)).day_of_week),
+                                            hour_profile=hour_profile, paths=paths, seed=seed), sort_keys=False)
     sc = load_scenario_text(text, file="<backtest>")
     book = PriceBook(sc.price_date, sc.prices.overrides)
     tab = build_tables(sc, shape_points(sc, 1, True), book)
     out = simulate_block(sc, tab, draw(sc, np.arange(paths), tab.calls.shape[0]), book, keep_daily=True)
     return np.asarray(out["daily_sessions"][:, :horizon, 0])
+
+
+def _month_starting_on(weekday: int) -> str:
+    """A month (from 2027) whose first day falls on ``weekday``: the forecast's day 0 keeps the
+    weekday of the day after the training window, so fitted weekday effects land on the right days."""
+    import datetime as dt
+
+    for i in range(14):
+        y, m = divmod(i, 12)
+        if dt.date(2027 + y, m + 1, 1).weekday() == weekday:
+            return f"{2027 + y:04d}-{m + 1:02d}"
+    raise AssertionError("every weekday starts some month within 14 months")
 
 
 def origins(n_days: int, train: int, horizon: int, k: int | None) -> list[int]:
