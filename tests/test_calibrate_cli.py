@@ -49,7 +49,7 @@ def test_calibrate_writes_scenarios_that_run(capsys, tmp_path):
     sc = load_scenario(r["scenarios"]["m-small"])
     assert sc.horizon.start == "2027-01" and sc.demand_noise.start_deviation is not None
     acts = (tmp_path / "cal.actuals.csv").read_text().splitlines()
-    assert acts[0] == "group,day,requests" and len(acts) == 1 + 1 + 14 + 14 + 1  # every group, every day
+    assert acts[0] == "group,workload,day,requests" and len(acts) == 1 + 1 + 14 + 14 + 1  # every group, every day
     assert yaml.safe_load(Path(r["scenarios"]["m-large"]).read_text())["workloads"][0]["name"] == "m-large"
     assert main(["run", r["scenarios"]["m-small"], "--paths", "50", "--out", str(tmp_path / "run"), "--quiet"]) == 0
 
@@ -200,3 +200,31 @@ def test_backtest_html_page_and_other_quantities(capsys, tmp_path):
     for q in ("tokens", "cost"):
         assert main(["backtest", str(f), "--train-days", "7", "--horizon-days", "3", "--quantity", q, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["pooled"]["days_evaluated"] == 3
+
+
+def test_example_openai_exports_reconcile_and_are_current(capsys, tmp_path):
+    """calibration/exports: billed at 85 % of list with 35 % / 55 % of the input read from the cache.
+    The fit finds the 15 % discount, and the calibrated scenarios (cache reads as a cached shared
+    prefix) price a request at the billed cost per request within 1 %. The files are what
+    make_exports.py writes (deterministic)."""
+    import importlib.util
+
+    from sim.expected.forecast import run_expected
+
+    ex = ROOT / "calibration" / "exports"
+    spec = importlib.util.spec_from_file_location("make_exports", ex / "make_exports.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.HERE = tmp_path
+    mod.main()
+    for name in ("openai_usage_completions.json", "openai_costs.json"):
+        assert (tmp_path / name).read_bytes() == (ex / name).read_bytes(), f"{name} is stale: run make_exports.py"
+    assert main(["calibrate", str(ex / "openai_usage_completions.json"), str(ex / "openai_costs.json"),
+                 "-o", str(tmp_path / "s.yaml"), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for f in r["fits"]:
+        shape = f["requests"]
+        assert abs(shape["discount"] - 0.15) < 1e-6 and abs(shape["billed"] / shape["list_cost"] - 0.85) < 1e-6
+        fc = run_expected(load_scenario(r["scenarios"][f["group"]]))
+        per_request = fc.total() / float(fc.lines["sessions"].sum())
+        assert abs(per_request / (shape["billed"] / shape["requests"]) - 1) < 0.01

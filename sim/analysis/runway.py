@@ -1,7 +1,8 @@
 """Budget against actuals: year-to-date spend, burn rate, the rest of the year and the runout date.
 
-Actuals are the daily ``cost`` that ``tokensim calibrate`` writes (``*.actuals.csv``: group, day,
-…, cost), summed over groups; missing days stay missing (the burn rate is the mean of known days).
+Actuals are the daily ``cost`` that ``tokensim calibrate`` writes (``*.actuals.csv``: group,
+workload, day, …, cost), summed over the groups whose workload is in the results (all groups when
+none is); missing days stay missing (the burn rate is the mean of known days).
 The year is the calendar year of the forecast's first month. Year to date is the actual cost of
 that year's days before the forecast starts; days between the last actual and the forecast's
 start are unknown and filled at the burn rate of the last 30 known days (said in ``notes``).
@@ -25,8 +26,10 @@ BURN_DAYS = 30
 QS = (0.1, 0.5, 0.9)
 
 
-def read_actuals(path: str) -> pd.DataFrame:
-    """Daily actual cost (day, cost) from a calibrate actuals CSV; refused without a cost column."""
+def read_actuals(path: str, workloads: list[str] | None = None) -> pd.Series:
+    """Daily actual cost (day → cost) from a calibrate actuals CSV; refused without a cost column.
+    With ``workloads`` (the results' workloads) and a ``workload`` column, only those rows count
+    when any match: a scenario calibrated from one group is compared with that group's bill."""
     try:
         df = pd.read_csv(path)
     except (OSError, ValueError) as exc:
@@ -45,7 +48,10 @@ def read_actuals(path: str) -> pd.DataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise AnalysisError(f"{path}:{i + 2}: cost: expected an amount >= 0, got {df['cost'].iloc[i]!r}")
-    out = pd.DataFrame({"day": day, "cost": cost}).groupby("day")["cost"].sum(min_count=1).dropna()
+    keep = np.ones(len(df), bool)
+    if workloads and "workload" in df.columns and df["workload"].isin(workloads).any():
+        keep = df["workload"].isin(workloads).to_numpy()
+    out = pd.DataFrame({"day": day[keep], "cost": cost[keep]}).groupby("day")["cost"].sum(min_count=1).dropna()
     if out.empty:
         raise AnalysisError(f"{path}: no day with a cost")
     return out

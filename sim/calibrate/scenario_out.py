@@ -71,7 +71,8 @@ FIELDS = {"rate": "workloads.{w}.sessions_per_user_per_day", "growth_per_day": "
 def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1, gap: int = 0,
                       hour_profile: np.ndarray | None = None, paths: int = 2000, seed: int = 20261201,
                       model: str | None = None, input_tokens: float | None = None, output_tokens: float | None = None,
-                      discount: float | None = None, name: str | None = None) -> dict:
+                      discount: float | None = None, cached_share: float | None = None,
+                      name: str | None = None) -> dict:
     """Scenario (as a dict for YAML) forecasting ``fit``'s series from ``start``.
 
     ``model`` a catalog model ("provider/model", priced by the library, less ``discount``); without
@@ -81,9 +82,13 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
     days = months * 31
     par = demand_parameters(fit, gap, days)
     ref = model or PLACEHOLDER
+    inp = float(input_tokens or 1.0)
+    cached = round(float(inp * cached_share), 3) if cached_share and input_tokens else 0.0
     wl = {"name": w, "kind": "chat", "business_unit": "calibrated", "sessions_per_user_per_day": _discrete(par["rate"]),
-          "turns": 1, "system_prompt_tokens": 0, "user_message_tokens": float(input_tokens or 1.0),
+          "turns": 1, "system_prompt_tokens": cached, "user_message_tokens": inp - cached,
           "output_tokens": float(output_tokens or 1.0), "models": {"api": ref}}
+    if cached > 0:  # the observed cache reads: a shared prefix of that size, cacheable whatever its length
+        wl["levers"] = {"prompt_cache": {"enabled": True, "shared_prefix": True, "min_tokens": 0}}
     over = [{"model": ref, "input": 1.0, "output": 1.0}] if model is None else (
         [{"model": ref, "discount": round(float(discount), 6)}] if discount is not None and discount > 0 else [])
     hourly = (hour_profile if hour_profile is not None else np.full(24, 1 / 24)).tolist()

@@ -2,9 +2,9 @@
 
 From the training window of one group: mean tokens per request (all input, the cached share of it,
 output), the model when the price catalog knows it, and, when the export carries cost, the
-effective price paid against the catalog's list price for the same tokens. The scenario prices every
-input token as fresh (prompt caching is not fitted yet), so the discount it carries is against that
-modelled cost: it closes the gap to the bill exactly, cache savings included.
+effective price paid against the catalog's list price for the same tokens. The scenario carries the
+observed cache reads as a cached shared prefix and cache writes as fresh input (their premium is
+not fitted), so the discount it carries is against that modelled cost and closes the gap to the bill.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ class RequestShape:
     model_ref: str | None  # "provider/model" when the catalog knows the group's model
     billed: float | None  # cost in the window (export currency)
     list_cost: float | None  # the same tokens at the catalog's list price, cache reads and writes at theirs
-    modelled_cost: float | None  # as the calibrated scenario prices them: every input token fresh
-    discount: float | None  # 1 − billed / modelled: closes the gap to the bill (cache savings included)
+    modelled_cost: float | None  # as the calibrated scenario prices them (cache reads at the cached rate,
+    # cache writes at the input rate)
+    discount: float | None  # 1 − billed / modelled: closes the gap to the bill
 
     def summary(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -73,7 +74,8 @@ def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
         r = card.base
         out = np.nan_to_num(tot["output_tokens"]) * r.output
         list_cost = (fresh * r.input + cached * r.cached_input + write * r.cache_write_5m + out) / 1e6
-        modelled = (inp * r.input + out) / 1e6
+        # as the scenario prices them: cache reads as a shared cached prefix, the rest of the input fresh
+        modelled = ((fresh + write) * r.input + cached * r.cached_input + out) / 1e6
     billed = None if np.isnan(tot["cost"]) else tot["cost"]
     disc = (1.0 - billed / modelled) if billed is not None and modelled else None
     ok_n = n > 0 if not np.isnan(n) else False

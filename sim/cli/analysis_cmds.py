@@ -201,7 +201,8 @@ def cmd_budget(args: argparse.Namespace) -> int:
     if args.actuals:
         from ..analysis.runway import read_actuals, runway, runway_text
 
-        rw = _analysis(runway, ds, _analysis(read_actuals, args.actuals), args.budget, strategy=args.strategy)
+        acts = _analysis(read_actuals, args.actuals, [str(w) for w in ds["workload"].values])
+        rw = _analysis(runway, ds, acts, args.budget, strategy=args.strategy)
         obj["runway"] = rw
         text += "\n\n" + runway_text(rw)
     obj["seconds"] = round(time.time() - t0, 2)

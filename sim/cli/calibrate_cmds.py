@@ -127,7 +127,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                             "per request assumed (a volume-only forecast)")
         sc = forecast_scenario(fit, start=f"{start.year:04d}-{start.month:02d}", months=args.months, gap=gap,
                                hour_profile=s.hour_profile, paths=args.paths, name=_name(s.group),
-                               model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount)
+                               model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount,
+                               cached_share=shape.cached_share if s.quantity == "requests" else None)
         sc["description"] = (f"Calibrated by tokensim calibrate from {', '.join(u.files)} ({', '.join(u.formats)}): "
                              f"{s.quantity} per day of {s.group}, fitted on {fit.days} days "
                              f"{fit.first_day.date()}..{last} (sim.calibrate.fit); every uncertain number is "
@@ -176,7 +177,8 @@ def _actuals(u, group: str | None):
     frames = [pd.DataFrame(v).rename_axis("day").reset_index().assign(group=g) for g, v in cols.items()]
     act = pd.concat(frames, ignore_index=True)
     act["day"] = pd.to_datetime(act["day"]).dt.date
-    return act[["group", "day"] + [q for q in QUANTITIES if q in act.columns]]
+    act["workload"] = act["group"].map(_name)  # the workload name of the group in the calibrated scenario
+    return act[["group", "workload", "day"] + [q for q in QUANTITIES if q in act.columns]]
 
 
 def _name(group: str) -> str:
