@@ -119,8 +119,11 @@ def test_focus_and_anthropic_exports_calibrate_on_tokens(capsys, tmp_path):
     assert all(f["quantity"] == "tokens" for f in r["fits"])
     sc = load_scenario(r["scenarios"]["Claude3.5Sonnet"])
     w = sc.workloads[0]
-    # Bedrock mix per day: n in + n/2 read + n/10 write = 1.6 n input, n/5 output: 1.6 / 1.8 of 1,000 tokens
-    assert w.user_message_tokens == pytest.approx(1000 * 1.6 / 1.8) and w.output_tokens == pytest.approx(1000 * 0.2 / 1.8)
+    # Bedrock mix per day: n in + n/2 read + n/10 write = 1.6 n input, n/5 output: 1.6 / 1.8 of 1,000 tokens,
+    # the cache reads (0.5 / 1.8) as a cached shared prefix
+    assert w.system_prompt_tokens + w.user_message_tokens == pytest.approx(1000 * 1.6 / 1.8)
+    assert w.system_prompt_tokens == pytest.approx(1000 * 0.5 / 1.8, abs=1e-3) and w.levers.prompt_cache.enabled
+    assert w.output_tokens == pytest.approx(1000 * 0.2 / 1.8)
     assert main(["calibrate", str(FIX / "anthropic_usage.json"), "-o", str(tmp_path / "a.yaml"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["fits"][0]["quantity"] == "tokens" and r["fits"][0]["requests"]["model_ref"] == "anthropic/claude-sonnet-4-5"

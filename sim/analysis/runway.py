@@ -4,8 +4,10 @@ Actuals are the daily ``cost`` that ``tokensim calibrate`` writes (``*.actuals.c
 workload, day, …, cost), summed over the groups whose workload is in the results (all groups when
 none is); missing days stay missing (the burn rate is the mean of known days).
 The year is the calendar year of the forecast's first month. Year to date is the actual cost of
-that year's days before the forecast starts; days between the last actual and the forecast's
-start are unknown and filled at the burn rate of the last 30 known days (said in ``notes``).
+that year's days before the forecast starts, from the first actual day on (an export does not hold
+what came before it: said in ``notes``); missing days, and the days between the last actual and the
+forecast's start, are filled at the burn rate, the mean of the last 30 known days (each said in
+``notes``).
 The rest of the year is each path's forecast spend of the year's remaining months; a month's
 spend is spread evenly over its days, so the runout date is the first day on which year-to-date
 plus the path's spend so far exceeds the budget. Quantiles of dates are over paths; a path that
@@ -51,8 +53,12 @@ def read_actuals(path: str, workloads: list[str] | None = None) -> pd.Series:
     keep = np.ones(len(df), bool)
     if workloads and "workload" in df.columns and df["workload"].isin(workloads).any():
         keep = df["workload"].isin(workloads).to_numpy()
-    out = pd.DataFrame({"day": day[keep], "cost": cost[keep]}).groupby("day")["cost"].sum(min_count=1).dropna()
-    if out.empty:
+    group = df["group"].astype(str) if "group" in df.columns else pd.Series("all", index=df.index)
+    # a group's row with no cost is a missing day, and the day's total is then unknown (NaN); a day
+    # before a group's first row (or after its last) is one on which that group had no use
+    t = pd.DataFrame({"day": day[keep], "group": group[keep], "cost": cost[keep]})
+    out = t.groupby("day")["cost"].apply(lambda c: c.sum() if c.notna().all() else np.nan)
+    if out.notna().sum() == 0:
         raise AnalysisError(f"{path}: no day with a cost")
     return out
 
@@ -72,22 +78,35 @@ def runway(ds: xr.Dataset, actuals: pd.Series, budget: float, strategy: str | No
     if not np.isfinite(spend).all():
         raise AnalysisError("the results' spend is not finite")
     notes = []
-    act = actuals[(actuals.index.year == year) & (actuals.index < start)]
+    jan1 = pd.Timestamp(_dt.date(year, 1, 1))
     after = actuals[actuals.index >= start]
     if len(after):
         notes.append(f"{len(after)} actual day(s) from {after.index[0].date()} on fall inside the forecast and are "
                      "not used (rerun calibrate with a later --train-until)")
-    known = actuals[actuals.index < start]
-    burn = float(known.iloc[-BURN_DAYS:].mean()) if len(known) else float("nan")
-    ytd = float(act.sum())
-    last = known.index[-1] if len(known) else None
-    gap = (start - last).days - 1 if last is not None and last.year == year else 0
+    before = actuals[actuals.index < start]
+    known = before.dropna()
+    if known.empty:
+        raise AnalysisError(f"no actual day with a cost before the forecast starts ({start.date()})")
+    burn = float(known.iloc[-BURN_DAYS:].mean())
+    act = before[before.index >= jan1]
+    ytd = float(act.sum())  # NaN days skipped here, filled below
+    missing = int(act.isna().sum())
+    if missing:
+        ytd += missing * burn
+        notes.append(f"{missing} day(s) of {year} with no known cost are filled at the burn rate ({burn:,.2f} a day)")
+    last = before.index[-1]
+    gap_from = max(last + pd.Timedelta(days=1), jan1)
+    gap = max(0, (start - gap_from).days)
     if gap > 0:
         ytd += gap * burn
-        notes.append(f"{gap} day(s) between the last actual ({last.date()}) and the forecast's start are filled at "
+        notes.append(f"{gap} day(s) from {gap_from.date()} to the forecast's start have no actuals and are filled at "
                      f"the burn rate ({burn:,.2f} a day)")
+    first = act.index[0] if len(act) else None
+    if first is not None and first > jan1:
+        notes.append(f"year to date counts from the first actual day ({first.date()}): spend before it is not in the "
+                     "export")
     if not len(act):
-        notes.append(f"no actual cost in {year} before the forecast starts: year to date is 0")
+        notes.append(f"no actual cost in {year} before the forecast starts: year to date is only the filled days")
     days_in = np.array([pd.Period(m, "M").days_in_month for m in m_year])
     daily = np.repeat(spend / days_in[None, :], days_in, axis=1)  # (path, day) even within months
     cum = ytd + np.cumsum(daily, axis=1)
@@ -112,7 +131,8 @@ def runway(ds: xr.Dataset, actuals: pd.Series, budget: float, strategy: str | No
                      "are to that day")
     return {
         "strategy": strategy, "year": year, "budget": budget, "currency": ds.attrs.get("currency", ""),
-        "actual_days": int(len(act)), "ytd_spend": ytd, "burn_rate_per_day": burn,
+        "actual_days": int(act.notna().sum()), "ytd_from": (first.date().isoformat() if first is not None else None),
+        "ytd_spend": ytd, "burn_rate_per_day": burn,
         "forecast_from": first_day.date().isoformat(), "forecast_to": covered_to.date().isoformat(),
         "rest_of_year": {f"p{int(q * 100)}": float(np.quantile(rest, q)) for q in QS},
         "year_total": {f"p{int(q * 100)}": float(np.quantile(total, q)) for q in QS},

@@ -72,13 +72,15 @@ class DemandFit:
                 "residual_lag1_autocorrelation": self.residual_r1, "warnings": self.warnings}
 
 
-def _design(t: np.ndarray, trend: bool, dow: np.ndarray | None = None) -> np.ndarray:
-    """Intercept, trend, and with ``dow`` (weekday of each day, Monday 0) six weekday columns coded to
-    sum to zero over the week, so the intercept stays the level of an average day."""
+def _design(t: np.ndarray, trend: bool, dow: np.ndarray | None = None, open_days: list[int] | None = None) -> np.ndarray:
+    """Intercept, trend, and with ``dow`` (weekday of each day, Monday 0) a column per open weekday but
+    the last, coded to sum to zero over the open weekdays, so the intercept stays the level of an
+    average open day."""
     cols = [np.ones(t.size)] + ([t] if trend else [])
     if dow is not None:
-        for k in range(6):
-            cols.append((dow == k).astype(float) - (dow == 6).astype(float))
+        last = open_days[-1]
+        for k in open_days[:-1]:
+            cols.append((dow == k).astype(float) - (dow == last).astype(float))
     return np.column_stack(cols)
 
 
@@ -103,9 +105,16 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
     """The posterior of the demand model for one daily series (NaN days are missing)."""
     import statsmodels.api as sm
 
-    known = values.dropna()
-    known = known[known > 0]
+    seen = values.dropna()
+    known = seen[seen > 0]
     warnings: list[str] = []
+    # a weekday on which every observed day had no use (weekends of an office tool) is closed: weight 0
+    sdow = np.asarray(seen.index.day_of_week)
+    closed = [k for k in range(7) if (sdow == k).sum() >= 2 and not (seen[sdow == k] > 0).any()]
+    other_zero = int(((seen <= 0) & ~np.isin(sdow, closed)).sum())
+    if other_zero:
+        warnings.append(f"{group}: {other_zero} day(s) with no use left out of the fit (a log-volume model); "
+                        "the forecast does not produce zero days")
     if known.size < MIN_DAYS:
         raise FitError(f"{group}: {known.size} day(s) with {quantity}; at least {MIN_DAYS} complete days are needed")
     day0 = known.index[-1]
@@ -115,8 +124,9 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
     if not trend:
         warnings.append(f"{group}: {known.size} days are too few for a trend (at least {MIN_TREND_DAYS}); "
                         "prior used: no trend")
-    dow = np.asarray(known.index.day_of_week) if known.size >= MIN_WEEKLY_DAYS else None
-    X = _design(t, trend, dow)
+    open_days = [k for k in range(7) if k not in closed]
+    dow = np.asarray(known.index.day_of_week) if known.size >= MIN_WEEKLY_DAYS and len(open_days) > 1 else None
+    X = _design(t, trend, dow, open_days)
     T, k = X.shape
     nb = 2 if trend else 1  # level and trend columns; the weekday columns follow
     fits = []
@@ -128,6 +138,9 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
         xtx_inv = np.asarray(r.normalized_cov_params)
         logp[i] = logdet + 0.5 * np.linalg.slogdet(xtx_inv)[1] - 0.5 * (T - k) * math.log(max(ssr, 1e-300))
         fits.append((np.asarray(r.params), ssr, xtx_inv))
+    if not np.all(np.isfinite(logp)):
+        raise FitError(f"{group}: the fit is degenerate (the {quantity} series cannot separate its level, trend and "
+                       "weekday effects); give more days or --group-by none")
     w = np.exp(logp - logp.max())
     w /= w.sum()
     rng = np.random.default_rng([seed, 0x51AB])
@@ -146,8 +159,9 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
         if trend:
             slope[idx] = beta[:, 1]
         if dow is not None:
-            week[idx, :6] = beta[:, nb:nb + 6]
-            week[idx, 6] = -beta[:, nb:nb + 6].sum(axis=1)
+            eff = beta[:, nb:]
+            week[np.ix_(idx, open_days[:-1])] = eff
+            week[idx, open_days[-1]] = -eff.sum(axis=1)
         s2[idx] = se2
     phi = PHI_GRID[gi]
     sigma_u = np.sqrt(s2 / (1.0 - phi * phi))
@@ -158,5 +172,9 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
                         "used: every day alike")
     # the level is that of an average day; the last day's weekday effect is not part of its deviation
     last_effect = week[:, int(known.index[-1].day_of_week)]
+    week[:, closed] = -np.inf  # closed weekdays: weight exp(−inf) = 0
+    if closed:
+        names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        warnings.append(f"{group}: no use on any {', '.join(names[k] for k in closed)}: weekly weight 0")
     return DemandFit(group, quantity, T, known.index[0], day0, float(y[-1]), level, slope, phi,
                      sigma_u, week.mean(axis=0), last_effect, w, r1, warnings)

@@ -32,7 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .usage import KEYS, MAX_LENGTH_SAMPLE, QUANTITIES, TOKEN_COLUMNS, Usage, UsageError, empty_periods, problem
+from .usage import (EVERY, KEYS, MAX_LENGTH_SAMPLE, QUANTITIES, TOKEN_COLUMNS, Usage, UsageError, empty_periods,
+                    problem)
+
+EVERY_GROUP = {k: EVERY for k in KEYS}  # an empty bucket: no use by any model, project or user
 
 CHUNK_ROWS = 250_000
 SHOW_ROWS = 5  # bad rows named in a message
@@ -105,13 +108,33 @@ class _Bad:
     def __init__(self, file: str):
         self.file = file
         self.seen: dict[tuple[str, str], list] = {}
+        self.counts = {"naive": 0}  # timestamps without a time zone (taken as UTC)
+        self._only: np.ndarray | None = None
+
+    def restricted(self, only: np.ndarray | None) -> "_Bad":
+        """A view that reports only the rows in ``only``, into the same problems and counts."""
+        if only is None:
+            return self
+        view = _Bad(self.file)
+        view.seen, view.counts, view._only = self.seen, self.counts, np.asarray(only, bool)
+        return view
+
+    def only_mask(self, n: int) -> np.ndarray:
+        return self._only if self._only is not None else np.ones(n, bool)
 
     def add(self, column: str, what: str, mask: np.ndarray, first_line: int) -> None:
+        if self._only is not None:
+            mask = np.asarray(mask, bool) & self._only
         rows = np.flatnonzero(mask)
         if rows.size:
             ent = self.seen.setdefault((column, what), [0, []])
             ent[0] += rows.size
             ent[1].extend((first_line + rows[:SHOW_ROWS]).tolist())
+
+    def notes(self) -> list[str]:
+        """What was read but said: timestamps taken as UTC."""
+        n = self.counts["naive"]
+        return [f"{self.file}: {n:,} timestamp(s) without a time zone, taken as UTC"] if n else []
 
     def raise_if_any(self) -> None:
         if not self.seen:
@@ -125,9 +148,13 @@ class _Bad:
         raise UsageError(probs)
 
 
-def _number(df: pd.DataFrame, col: str, bad: _Bad, line: int, required: bool) -> np.ndarray:
+def _number(df: pd.DataFrame, col: str, bad: _Bad, line: int, required: bool,
+            only: np.ndarray | None = None) -> np.ndarray:
+    """The column as floats (NaN where empty); bad values are reported with their line (``only``:
+    the rows that count, e.g. a FOCUS file's AI usage rows)."""
     if col not in df.columns:
         return np.full(len(df), np.nan)
+    bad = bad.restricted(only)
     raw = df[col]
     if not pd.api.types.is_numeric_dtype(raw):
         txt = raw.astype(str).str.strip()
@@ -145,13 +172,19 @@ def _number(df: pd.DataFrame, col: str, bad: _Bad, line: int, required: bool) ->
     return val
 
 
-def _time(df: pd.DataFrame, col: str, bad: _Bad, line: int, unit: str | None = None) -> pd.Series:
+def _time(df: pd.DataFrame, col: str, bad: _Bad, line: int, unit: str | None = None,
+          only: np.ndarray | None = None) -> pd.Series:
+    """The column as UTC timestamps; a time without a zone is taken as UTC (``bad.naive`` counts them)."""
+    bad = bad.restricted(only)
     raw = df[col]
     if unit is not None:
         num = pd.to_numeric(raw, errors="coerce")
         t = pd.to_datetime(num, unit=unit, utc=True, errors="coerce")
     else:
-        t = pd.to_datetime(raw.astype(str).str.strip(), utc=True, errors="coerce", format="mixed")
+        txt = raw.astype(str).str.strip()
+        t = pd.to_datetime(txt, utc=True, errors="coerce", format="mixed")
+        zone = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)\s*$", case=False, regex=True)
+        bad.counts["naive"] += int((t.notna() & ~zone).to_numpy()[bad.only_mask(len(t))].sum())
     bad.add(col, "a timestamp that cannot be read", t.isna().to_numpy(), line)
     return t
 
@@ -201,12 +234,10 @@ class _HourSums:
         for k in KEYS:
             out[k] = g[k].to_numpy(str)
         out["currency"] = currency
-        # the first and last hour are covered only from the first to the last request
-        out.attrs["span"] = (self.first, self.last)
         lengths = pd.concat(self.sample, ignore_index=True)
         if len(lengths) > MAX_LENGTH_SAMPLE:
             lengths = lengths.sample(n=MAX_LENGTH_SAMPLE, random_state=0)
-        return Usage([self.file], [self.fmt], out, lengths.reset_index(drop=True), [], True)
+        return Usage([self.file], [self.fmt], out, lengths.reset_index(drop=True), [], True, [(self.first, self.last)])
 
 
 def _request_rows(path: Path, fmt: str, cols: dict[str, str], ts_unit: str | None = None) -> Usage:
@@ -229,7 +260,9 @@ def _request_rows(path: Path, fmt: str, cols: dict[str, str], ts_unit: str | Non
         ok = t.notna().to_numpy() & np.all([np.isfinite(v) | np.isnan(v) for v in q.values()], axis=0)
         acc.add(t[ok], {k: v[ok] for k, v in q.items()}, {k: v[ok] for k, v in keys.items()})
     bad.raise_if_any()
-    return acc.usage()
+    u = acc.usage()
+    u.warnings.extend(bad.notes())
+    return u
 
 
 def _period_rows(path: Path) -> Usage:
@@ -252,7 +285,7 @@ def _period_rows(path: Path) -> Usage:
     if not parts or not sum(len(p) for p in parts):
         raise UsageError([problem(f, "no rows in this generic period file")])
     p = pd.concat(parts)
-    if p["end"].isna().all():  # no period_end: each period lasts until the next start (the last: the modal step)
+    if p["end"].isna().all():  # no period_end: every period lasts the file's most common step between starts
         starts = np.sort(p["start"].unique())
         step = pd.Series(np.diff(starts)).mode().iloc[0] if starts.size > 1 else pd.Timedelta(days=1)
         p["end"] = p["start"] + step
@@ -261,7 +294,16 @@ def _period_rows(path: Path) -> Usage:
         rows = p.index.to_numpy()[bad_end]
         raise UsageError([problem(f, f"{rows.size:,} period(s) ending at or before they start ({_lines(rows, 0)})",
                                   int(rows[0]), "period_end")])
-    return Usage([f], ["generic"], p.reset_index(drop=True), None, [], False)
+    # a period file holds each group's use once: overlapping or repeated periods would count twice
+    q = p.sort_values("start", kind="stable")
+    prev_end = q.groupby(list(KEYS), sort=False)["end"].transform(lambda e: e.cummax().shift())
+    over = (q["start"] < prev_end).to_numpy()
+    if over.any():
+        rows = q.index.to_numpy()[over]
+        raise UsageError([problem(f, f"{rows.size:,} period(s) overlap an earlier period of the same model, user, "
+                                     f"project and workload ({_lines(np.sort(rows), 0)}); each period must be "
+                                     "counted once", int(np.sort(rows)[0]), "period_start")])
+    return Usage([f], ["generic"], p.reset_index(drop=True), None, bad.notes(), False)
 
 
 def _servegen(path: Path) -> Usage:
@@ -312,18 +354,48 @@ def _json_pages(path: Path) -> list[dict]:
     return pages
 
 
-def _buckets(path: Path, pages: list[dict], start_key: str, end_key: str) -> Iterator[tuple[str, dict, dict]]:
-    """(where, bucket, result) of every result of every bucket of every page."""
+def _bucket_time(path: Path, where: str, value, unix: bool) -> pd.Timestamp:
+    """A bucket's start or end: Unix seconds (OpenAI) or an ISO 8601 time (Anthropic; UTC if no zone)."""
+    try:
+        if unix:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                raise ValueError
+            return pd.Timestamp(int(value), unit="s", tz="UTC")
+        t = pd.Timestamp(str(value)) if isinstance(value, str) else None
+        if t is None or pd.isna(t):
+            raise ValueError
+        return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    except (ValueError, TypeError, OverflowError):
+        what = "Unix seconds" if unix else "an ISO 8601 time"
+        raise UsageError([problem(str(path), f"expected {what}, got {value!r}", None, where)]) from None
+
+
+def _buckets(path: Path, pages: list[dict], start_key: str, end_key: str,
+             unix: bool) -> Iterator[tuple[str, pd.Timestamp, pd.Timestamp, dict | None]]:
+    """(where, start, end, result) of every result of every bucket of every page; a bucket with no
+    results yields one (…, None): the API reports no use then, an observed zero."""
     for i, page in enumerate(pages):
         data = page.get("data")
         if not isinstance(data, list):
             raise UsageError([problem(str(path), "a page has no data list", None, f"[{i}].data")])
         for j, b in enumerate(data):
+            where = f"[{i}].data[{j}]"
             if not isinstance(b, dict) or start_key not in b or end_key not in b:
-                raise UsageError([problem(str(path), f"a bucket has no {start_key}/{end_key}", None,
-                                          f"[{i}].data[{j}]")])
-            for k, r in enumerate(b.get("results") or []):
-                yield f"[{i}].data[{j}].results[{k}]", b, r
+                raise UsageError([problem(str(path), f"a bucket has no {start_key}/{end_key}", None, where)])
+            start = _bucket_time(path, f"{where}.{start_key}", b[start_key], unix)
+            end = _bucket_time(path, f"{where}.{end_key}", b[end_key], unix)
+            if end <= start:
+                raise UsageError([problem(str(path), f"the bucket ends ({end}) at or before it starts ({start})", None,
+                                          where)])
+            results = b.get("results", [])
+            if results is None:
+                results = []
+            if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+                raise UsageError([problem(str(path), "expected a list of result objects", None, f"{where}.results")])
+            if not results:
+                yield f"{where}.results", start, end, None
+            for k, r in enumerate(results):
+                yield f"{where}.results[{k}]", start, end, r
 
 
 def _num(path: Path, where: str, r: dict, key: str, probs: list, required: bool = False) -> float:
@@ -348,9 +420,12 @@ def _num(path: Path, where: str, r: dict, key: str, probs: list, required: bool 
 def _rows_to_usage(path: Path, fmt: str, rows: list[dict], probs: list) -> Usage:
     if probs:
         raise UsageError(probs[:50])
-    if not rows:
+    if any("cost" in r for r in rows if not r.get("empty")):  # a cost report: an empty bucket cost nothing
+        rows = [{"start": r["start"], "end": r["end"], "cost": 0.0, "empty": True, **EVERY_GROUP} if r.get("empty")
+                else r for r in rows]
+    if not rows or all(r.get("empty") for r in rows):
         raise UsageError([problem(str(path), f"no usage rows in this {fmt} export (empty buckets)")])
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows).drop(columns="empty", errors="ignore")
     out = empty_periods(len(df))
     for c in df.columns:
         out[c] = df[c].to_numpy()
@@ -362,9 +437,11 @@ def _rows_to_usage(path: Path, fmt: str, rows: list[dict], probs: list) -> Usage
 def _openai(path: Path) -> Usage:
     pages = _json_pages(path)
     rows, probs = [], []
-    for where, b, r in _buckets(path, pages, "start_time", "end_time"):
-        start = pd.Timestamp(int(b["start_time"]), unit="s", tz="UTC")
-        end = pd.Timestamp(int(b["end_time"]), unit="s", tz="UTC")
+    for where, start, end, r in _buckets(path, pages, "start_time", "end_time", unix=True):
+        if r is None:  # an empty bucket: no use that day
+            rows.append({"start": start, "end": end, "requests": 0.0, "input_tokens": 0.0, "cached_tokens": 0.0,
+                         "output_tokens": 0.0, "empty": True, **EVERY_GROUP})
+            continue
         key = {"model": str(r.get("model") or ""), "project": str(r.get("project_id") or ""),
                "user": str(r.get("user_id") or "")}
         if "amount" in r or str(r.get("object", "")).endswith("costs.result"):
@@ -392,8 +469,11 @@ def _openai(path: Path) -> Usage:
 def _anthropic(path: Path) -> Usage:
     pages = _json_pages(path)
     rows, probs = [], []
-    for where, b, r in _buckets(path, pages, "starting_at", "ending_at"):
-        start, end = pd.Timestamp(b["starting_at"]), pd.Timestamp(b["ending_at"])
+    for where, start, end, r in _buckets(path, pages, "starting_at", "ending_at", unix=False):
+        if r is None:  # an empty bucket: no use then
+            rows.append({"start": start, "end": end, "input_tokens": 0.0, "cached_tokens": 0.0,
+                         "cache_write_tokens": 0.0, "output_tokens": 0.0, "empty": True, **EVERY_GROUP})
+            continue
         key = {"model": str(r.get("model") or ""), "project": str(r.get("workspace_id") or "")}
         if "amount" in r:  # the cost report: a decimal string in cents
             v = _num(path, where, r, "amount", probs, True)
@@ -471,15 +551,16 @@ def _focus(path: Path) -> Usage:
         n_ai += int(ai.sum())
         if not use.any():
             continue
-        d = df[use.to_numpy()]
-        m = meter[use.to_numpy()]
-        first = line + int(np.flatnonzero(use.to_numpy())[0])
-        start = _time(d, "ChargePeriodStart", bad, first)
-        end = _time(d, "ChargePeriodEnd", bad, first)
-        qty = _number(d, "ConsumedQuantity", bad, first, False)
+        u_ = use.to_numpy()
+        d = df[u_]
+        m = meter[u_]
+        # parsed on the whole chunk so a bad value's line is its line in the file; only AI usage rows count
+        start = _time(df, "ChargePeriodStart", bad, line, only=u_)[u_]
+        end = _time(df, "ChargePeriodEnd", bad, line, only=u_)[u_]
+        qty = _number(df, "ConsumedQuantity", bad, line, False, only=u_)[u_]
         unit = d["ConsumedUnit"] if "ConsumedUnit" in d.columns else pd.Series("", index=d.index)
         scale = _unit_scale(unit)
-        cost = _number(d, "BilledCost", bad, first, True)
+        cost = _number(df, "BilledCost", bad, line, True, only=u_)[u_]
         out = empty_periods(len(d))
         out["start"], out["end"] = start.to_numpy(), end.to_numpy()
         out["cost"] = cost
@@ -491,8 +572,8 @@ def _focus(path: Path) -> Usage:
             assigned |= hit
         req = unit.astype(str).str.contains(r"request", case=False).to_numpy()
         out.loc[req, "requests"] = qty[req]
-        for u_, k in unit[~(assigned | req) & tokenish[use.to_numpy()].to_numpy()].value_counts().items():
-            skipped_units[str(u_)] = skipped_units.get(str(u_), 0) + int(k)
+        for name, k in unit[~(assigned | req) & tokenish[u_].to_numpy()].value_counts().items():
+            skipped_units[str(name)] = skipped_units.get(str(name), 0) + int(k)
         out["model"] = _focus_model(d, m).to_numpy()
         out["project"] = d["SubAccountId"].astype(str).to_numpy() if "SubAccountId" in d.columns else ""
         out["workload"] = d["ServiceName"].astype(str).to_numpy() if "ServiceName" in d.columns else ""
@@ -507,7 +588,7 @@ def _focus(path: Path) -> Usage:
                                      "(expected Tokens, 1K, 1M, 1000 Tokens)", None, "ConsumedUnit")
                           for u, n in skipped_units.items()])
     p = pd.concat(parts, ignore_index=True)
-    return Usage([f], ["focus"], p, None, [], False)
+    return Usage([f], ["focus"], p, None, bad.notes(), False)
 
 
 def _focus_model(d: pd.DataFrame, meter: pd.Series) -> pd.Series:
@@ -593,8 +674,22 @@ def detect(path: Path) -> tuple[str | None, list[str]]:
 
 
 def read(path: str | Path, fmt: str = "auto") -> Usage:
-    """Read one export (``fmt`` one of ``FORMATS`` or ``auto``)."""
+    """Read one export (``fmt`` one of ``FORMATS`` or ``auto``); anything unreadable raises a located
+    ``UsageError``."""
     p = Path(path)
+    try:
+        return _read(p, fmt)
+    except UsageError:
+        raise
+    except (OSError, EOFError, ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as exc:
+        # a corrupt Parquet or gzip file, a JSON line that is not JSON, a ragged CSV: the library's words
+        import pyarrow as pa
+
+        kind = "Parquet" if isinstance(exc, pa.ArrowException) else (fmt if fmt != "auto" else "a usage export")
+        raise UsageError([problem(str(p), f"cannot be read as {kind}: {type(exc).__name__}: {exc}"[:500])]) from None
+
+
+def _read(p: Path, fmt: str) -> Usage:
     if not p.is_file():
         raise UsageError([problem(str(p), "no such file")])
     if p.stat().st_size == 0:
@@ -610,7 +705,8 @@ def read(path: str | Path, fmt: str = "auto") -> Usage:
     if fmt in ("generic", "azure-trace", "servegen", "focus"):
         cols = _columns(p)
         need = {"azure-trace": {"TIMESTAMP", "ContextTokens", "GeneratedTokens"},
-                "servegen": {"window_start_s", "total_rate_rps"}}.get(fmt)
+                "servegen": {"window_start_s", "total_rate_rps"},
+                "focus": {"ChargePeriodStart", "ChargePeriodEnd", "ConsumedQuantity", "BilledCost"}}.get(fmt)
         if cols is None:
             raise UsageError([problem(str(p), f"a {fmt} file is a CSV or Parquet table; this is not one")])
         if fmt == "generic":

@@ -9,11 +9,14 @@ deviation are almost exactly opposed: the last day is observed). The unit of wor
 Mapping to ``demand_noise`` (sim.demand.daily), with day 0 the horizon's first day, ``gap`` days
 after the last training day: rate = exp(β₀ + β₁·(gap + 1) + σ_u²/2) (the mean level of an average
 day, the shock having mean 1), the weekly activity exp(w) (posterior means; geometric mean 1),
-growth_per_day = β₁, persistence = φ, day_cv = √(exp(σ_u²) − 1), start_deviation
-= φ^gap·u_T − σ_u²/2 with u_T = ln y_T − β₀ − w(last weekday).
+growth_per_day = β₁ (clipped so the horizon stays within the scenario's bound), persistence = φ,
+day_cv = √(exp(σ_u²) − 1), start_deviation = x₋₁ − σ_u²/2 with x₋₁ = φ^gap·u_T + √(σ_u²(1 − φ^(2·gap)))·ε,
+u_T = ln y_T − β₀ − w(last weekday): the AR(1) state carried through the gap days.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from scipy import stats
@@ -25,25 +28,39 @@ GROWTH_BOUND = 0.05  # the scenario's bound on growth_per_day
 PLACEHOLDER = "calibrated/unpriced"  # the model of a series the catalog cannot price
 
 
-def _discrete(x: np.ndarray) -> dict:
+def safe_name(group: str) -> str:
+    """A group's name as a workload or scenario name: letters, digits, '_' and '-' (at most 60)."""
+    s = re.sub(r"[^A-Za-z0-9_-]+", "_", group).strip("_-") or "series"
+    return s[:60] if s[0].isalnum() else f"g{s}"[:60]
+
+
+def _discrete(x: np.ndarray) -> dict | float:
+    """41 equal-probability quantiles of the draws (a number when they are all one value); values
+    within 1e-12 of 0 are 0 (a degenerate posterior's ±1e-17 is no value the scenario takes)."""
     u = (np.arange(QUANTILES) + 0.5) / QUANTILES
     vals = np.quantile(x, u)
-    if np.ptp(vals) == 0:
-        return float(vals[0])
+    vals = np.where(np.abs(vals) < 1e-12, 0.0, vals)
+    if np.ptp(vals) <= 1e-12 * max(1.0, float(np.abs(vals).max())):
+        return float(np.median(vals))
     return {"dist": "discrete", "values": [float(v) for v in vals]}
 
 
 def demand_parameters(fit: DemandFit, gap: int = 0, horizon_days: int = 31) -> dict[str, np.ndarray]:
     """Posterior draws of the scenario's demand fields for a horizon starting ``gap`` days after the fit."""
     s2 = fit.sigma_u ** 2
-    g = np.clip(fit.trend, -min(GROWTH_BOUND, 14.0 / horizon_days), min(GROWTH_BOUND, 14.0 / horizon_days))
+    bound = min(GROWTH_BOUND, 14.0 / horizon_days)
+    g = np.clip(fit.trend, -bound, bound)
     u_t = fit.last_log - fit.level - fit.last_weekday_effect
+    # x one day before the horizon, gap days after the last observed one: φ^gap·u_T plus the AR(1)
+    # innovations of the gap days, variance σ²(1 − φ^(2·gap)) (a draw per posterior draw; fixed seed)
+    eps = np.random.default_rng(0x5DA7).standard_normal(u_t.size)
+    x_prev = fit.phi ** gap * u_t + np.sqrt(s2 * (1.0 - fit.phi ** (2 * gap))) * eps
     return {
-        "rate": np.exp(fit.level + fit.trend * (gap + 1) + s2 / 2),
+        "rate": np.exp(fit.level + g * (gap + 1) + s2 / 2),
         "growth_per_day": g,
         "persistence": fit.phi,
         "day_cv": np.sqrt(np.expm1(s2)),
-        "start_deviation": np.clip(fit.phi ** gap * u_t - s2 / 2, -5.0, 5.0),
+        "start_deviation": np.clip(x_prev - s2 / 2, -5.0, 5.0),
     }
 
 
@@ -105,7 +122,7 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
                     corr.append({"between": [FIELDS[names[i]].format(w=w), FIELDS[names[j]].format(w=w)],
                                  "rho": round(r, 4)})
     return {
-        "name": f"calibrated {fit.group}"[:100], "seed": seed, "paths": paths,
+        "name": f"calibrated {safe_name(fit.group)}", "seed": seed, "paths": paths,
         "horizon": {"start": start, "months": months},
         "prices": {"date": f"{start}-01", "overrides": over},
         "activity": {"weekly": [round(float(x), 6) for x in np.exp(fit.weekday)], "hourly": hourly},

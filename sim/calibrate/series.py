@@ -3,8 +3,9 @@
 A day's total is known when its periods cover it. Periods of an hour or less that cover at least
 half a day (``MIN_COVER``) are completed by the group's hour-of-day profile (the share of a
 complete day's volume in the hours that were seen); a day covered less is missing (NaN), never 0.
-Periods longer than a day are spread evenly over their days. Request-level files cover only
-from their first to their last request, so partial first and last days are missing too.
+Periods longer than a day are spread evenly over their days. A request-level file covers every
+day from its first to its last request (a day without a request had none); its first and last
+calendar days are partial (the file does not say when collection stopped) and are missing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .usage import Usage, UsageError, problem
+from .usage import EVERY, Usage, UsageError, problem
 
 MIN_COVER = 0.5
 DAY = pd.Timedelta(days=1)
@@ -29,6 +30,7 @@ class DailySeries:
     values: pd.Series
     imputed: pd.Series  # True where the day was completed from its covered hours
     hour_profile: np.ndarray  # (24,) shares of a day's volume by UTC hour (uniform when unknown)
+    unit: float = 1.0  # the quantity per unit of ``values`` (tokens per modelled request, with --quantity tokens)
 
     @property
     def known(self) -> pd.Series:
@@ -58,8 +60,12 @@ def daily(u: Usage, group_by: str | None, quantity: str = "requests") -> list[Da
         raise UsageError([problem(", ".join(u.files), f"the export has no {quantity} to fit")])
     if group_by and group_by not in p.columns:
         raise UsageError([problem(", ".join(u.files), f"cannot group by {group_by!r}")])
-    groups = [("all", p)] if not group_by else [(str(k) or "(none)", g) for k, g in p.groupby(group_by, sort=True)]
-    span = p.attrs.get("span")
+    if not group_by:
+        groups = [("all", p)]
+    else:  # rows keyed EVERY (an empty bucket: zero use) belong to every group
+        star = p[group_by] == EVERY
+        groups = [(str(k) or "(none)", pd.concat([g, p[star]])) for k, g in p[~star].groupby(group_by, sort=True)]
+    span = (min(a for a, _ in u.spans), max(b for _, b in u.spans)) if u.spans else None
     out = []
     for name, g in groups:
         g = g[g[quantity].notna()]
@@ -83,11 +89,12 @@ def daily(u: Usage, group_by: str | None, quantity: str = "requests") -> list[Da
         idx = pd.date_range(vals.index.min(), vals.index.max(), freq="D")
         vals, cover = vals.reindex(idx), cover.reindex(idx).fillna(0.0)
         share_seen = share_seen.reindex(idx).fillna(0.0)
-        if span is not None:  # request rows: the first and last day are covered only in part
+        if span is not None:  # request rows: every hour inside the export's span was seen (no row: no
+            # request); the first and last day are covered only in part, so they are missing
             first, last = span
-            partial = (idx < first.floor("D") + (DAY if first != first.floor("D") else pd.Timedelta(0))) | (
-                idx + DAY > last)
-            cover[partial] = np.minimum(cover[partial], 0.0)
+            inside = (idx >= first) & (idx + DAY <= last)
+            vals = vals.where(~inside, vals.fillna(0.0))
+            cover = pd.Series(np.where(inside, 1.0, 0.0), index=idx)
         full = cover >= 1.0 - 1e-9
         ok = cover >= MIN_COVER
         imputed = ok & ~full

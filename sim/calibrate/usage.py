@@ -19,6 +19,7 @@ from ..scenario.problems import Problem, ScenarioError
 TOKEN_COLUMNS = ("input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
 QUANTITIES = ("requests",) + TOKEN_COLUMNS + ("cost",)
 KEYS = ("model", "user", "project", "workload")
+EVERY = "*"  # a key value meaning every group (a bucket the API reported empty: a zero for all)
 
 
 class UsageError(ScenarioError):
@@ -45,6 +46,7 @@ class Usage:
     lengths: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     request_level: bool = False
+    spans: list = field(default_factory=list)  # (first, last) request time of each request-level file
 
     @property
     def currency(self) -> str | None:
@@ -77,4 +79,5 @@ def merge(parts: list[Usage]) -> Usage:
     lengths = [u.lengths for u in parts if u.lengths is not None]
     return Usage(sum((u.files for u in parts), []), sum((u.formats for u in parts), []), periods,
                  pd.concat(lengths, ignore_index=True) if lengths else None,
-                 sum((u.warnings for u in parts), []), any(u.request_level for u in parts))
+                 sum((u.warnings for u in parts), []), any(u.request_level for u in parts),
+                 sum((u.spans for u in parts), []))

@@ -34,7 +34,7 @@ def _read_all(files: list[str], fmt: str):
     return merge(parts)
 
 
-TOKEN_UNIT = 1000.0  # with --quantity tokens, one modelled request is 1,000 tokens of the group's mix
+TOKEN_UNIT = 1000.0  # with --quantity tokens, one modelled request is at least 1,000 tokens of the group's mix
 
 
 def _series(args: argparse.Namespace):
@@ -48,9 +48,10 @@ def _series(args: argparse.Namespace):
     if q == "auto":
         q = "requests" if u.periods["requests"].notna().any() else "tokens"
     series = daily(u, group, q)
-    if q == "tokens":  # fitted in thousands of tokens: a modelled request is TOKEN_UNIT tokens
-        for s in series:
-            s.values = s.values / TOKEN_UNIT
+    if q == "tokens":  # a modelled request is s.unit tokens: at least TOKEN_UNIT, and ~10⁵ requests a day at
+        for s in series:  # the median, so the engine's Poisson count noise stays below 0.3 %
+            s.unit = max(TOKEN_UNIT, float(s.values.dropna().median()) / 1e5)
+            s.values = s.values / s.unit
     return u, series
 
 
@@ -116,11 +117,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             warnings.append(f"{s.group}: no catalog model to price it; requests are priced at a placeholder "
                             f"({PLACEHOLDER}, 1 per million tokens): set workloads[0].models.api")
         inp, outp = shape.input_per_request, shape.output_per_request
-        if s.quantity == "tokens":  # a modelled request is TOKEN_UNIT tokens in the group's input/output mix
+        if s.quantity == "tokens":  # a modelled request is s.unit tokens in the group's input/output mix
             tok_in = float(np.nansum([window[c].sum() for c in ("input_tokens", "cached_tokens", "cache_write_tokens")]))
             tok_out = float(np.nansum(window["output_tokens"]))
-            inp, outp = TOKEN_UNIT * tok_in / (tok_in + tok_out), TOKEN_UNIT * tok_out / (tok_in + tok_out)
-            shape = request_shape(window.assign(requests=(tok_in + tok_out) / TOKEN_UNIT / max(1, len(window))),
+            inp, outp = s.unit * tok_in / (tok_in + tok_out), s.unit * tok_out / (tok_in + tok_out)
+            shape = request_shape(window.assign(requests=(tok_in + tok_out) / s.unit / max(1, len(window))),
                                   start)
         elif inp is None:
             warnings.append(f"{s.group}: the export has no token counts per request; 1 input and 1 output token "
@@ -128,7 +129,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         sc = forecast_scenario(fit, start=f"{start.year:04d}-{start.month:02d}", months=args.months, gap=gap,
                                hour_profile=s.hour_profile, paths=args.paths, name=_name(s.group),
                                model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount,
-                               cached_share=shape.cached_share if s.quantity == "requests" else None)
+                               cached_share=shape.cached_share)
+        if shape.discount is not None and shape.discount < 0:
+            warnings.append(f"{s.group}: billed {-shape.discount:.1%} above the catalog's list price for these tokens "
+                            "(a premium tier, fees, or tokens the export does not show); not applied: set "
+                            "prices.overrides to price it")
         sc["description"] = (f"Calibrated by tokensim calibrate from {', '.join(u.files)} ({', '.join(u.formats)}): "
                              f"{s.quantity} per day of {s.group}, fitted on {fit.days} days "
                              f"{fit.first_day.date()}..{last} (sim.calibrate.fit); every uncertain number is "
@@ -182,10 +187,9 @@ def _actuals(u, group: str | None):
 
 
 def _name(group: str) -> str:
-    import re
+    from ..calibrate.scenario_out import safe_name
 
-    s = re.sub(r"[^A-Za-z0-9_-]+", "_", group).strip("_-") or "series"
-    return s[:60] if s[0].isalnum() else f"g{s}"[:60]
+    return safe_name(group)
 
 
 def add_backtest(p: argparse.ArgumentParser) -> None:
@@ -221,6 +225,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                          f"the longest has {max(s.values.size for s in series)}")
     bt = backtest(keep, args.train_days, args.horizon_days, args.origins, args.paths)
     r = bt.result()
+    unit = keep[0].unit
+    r["quantity"] = keep[0].quantity if unit == 1 else f"{keep[0].quantity} (×{unit:,.0f})"
     r["warnings"] = list(u.warnings) + r["warnings"] + [f"{g}: too short, skipped" for g in skipped]
     if r["pooled"].get("days_evaluated", 0) == 0:
         raise UsageError("no held-out day could be scored: " + "; ".join(r["warnings"]))

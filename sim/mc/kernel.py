@@ -363,6 +363,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
         g_day = growth[p]
         stationary = not anchored[p]  # (a flag: fastmath assumes no NaN, so isnan would be folded away)
         innov = math.sqrt(1.0 - ph * ph) * sig
+        half_var = 0.5 * sig * sig
+        iid = stationary and ph == 0.0
         log_shock = 0.0 if stationary else start_dev[p] + 0.5 * sig * sig  # the log shock of the day before
         for m in range(M):
             d0, d1 = month_start[m], month_start[m + 1]
@@ -374,13 +376,13 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                 if deterministic:
                     shock = 1.0 if stationary else mean_shock(ph, sig, start_dev[p], d + 1.0)
                 else:
-                    # AR(1) log shock: with ph = 0 and a stationary start, x = σ·ε as before (same bytes)
+                    # AR(1) log shock; independent days (ph = 0, stationary start) take x = σ·ε directly
                     z = normal(k_shock, d)
-                    if d == 0 and stationary:
+                    if iid or (d == 0 and stationary):
                         log_shock = sig * z
                     else:
                         log_shock = ph * log_shock + innov * z
-                    shock = math.exp(log_shock - 0.5 * sig * sig)
+                    shock = math.exp(log_shock - half_var)
                 if g_day != 0.0:
                     shock *= math.exp(g_day * d)
                 for w in range(W):

@@ -27,7 +27,7 @@ def backtest_page(result: dict, days: pd.DataFrame, sources: list[str]) -> tuple
         "histogram is flat. CRPS is relative to the actual (0.1 = a typical error of 10 %), lower is better; the "
         "two naive baselines are scored on the same days.</div>",
         "<h2>Scores</h2>", _table(scores, kinds),
-        "<h2>Forecast bands against what happened</h2>", _img(plots.backtest_bands(days), "bands vs actuals"),
+        "<h2>Forecast bands against what happened</h2>", _img(plots.backtest_bands(days, result.get("quantity", "requests")), "bands vs actuals"),
         "<h2>Calibration (PIT)</h2>", _img(plots.pit_histogram(days["pit"].to_numpy(float)), "PIT histogram"),
     ]
     if result.get("warnings"):

@@ -93,17 +93,22 @@ class Backtest:
                 "warnings": self.warnings}
 
 
-def _forecast(fit, hour_profile, horizon: int, paths: int, seed: int) -> np.ndarray:
-    """(paths, horizon) requests per day for the days after the fit's last day."""
+def _forecast(fit, hour_profile, skip: int, horizon: int, paths: int, seed: int) -> np.ndarray:
+    """(paths, horizon) daily volume ``skip`` days after the day after the fit's last day: the
+    forecast starts the day after the training window and runs through any missing days up to the
+    origin, so the persistent shock evolves through them."""
     import yaml
 
-    text = yaml.safe_dump(forecast_scenario(fit, start=_month_starting_on((fit.last_day + pd.Timedelta(days=1)).day_of_week),
-                                            hour_profile=hour_profile, paths=paths, seed=seed), sort_keys=False)
+    need = skip + horizon
+    months = 1 if need <= 28 else -(-need // 28)
+    start = _month_starting_on((fit.last_day + pd.Timedelta(days=1)).day_of_week)
+    text = yaml.safe_dump(forecast_scenario(fit, start=start, months=months, hour_profile=hour_profile, paths=paths,
+                                            seed=seed), sort_keys=False)
     sc = load_scenario_text(text, file="<backtest>")
     book = PriceBook(sc.price_date, sc.prices.overrides)
     tab = build_tables(sc, shape_points(sc, 1, True), book)
     out = simulate_block(sc, tab, draw(sc, np.arange(paths), tab.calls.shape[0]), book, keep_daily=True)
-    return np.asarray(out["daily_sessions"][:, :horizon, 0])
+    return np.asarray(out["daily_sessions"][:, skip:skip + horizon, 0])
 
 
 def _month_starting_on(weekday: int) -> str:
@@ -116,6 +121,9 @@ def _month_starting_on(weekday: int) -> str:
         if dt.date(2027 + y, m + 1, 1).weekday() == weekday:
             return f"{2027 + y:04d}-{m + 1:02d}"
     raise AssertionError("every weekday starts some month within 14 months")
+
+
+COUNT_SCALE = 1e6  # volumes that are not counts (tokens, cost) are forecast as ~10⁶ units a day
 
 
 def origins(n_days: int, train: int, horizon: int, k: int | None) -> list[int]:
@@ -146,9 +154,13 @@ def backtest(series: list[DailySeries], train_days: int, horizon_days: int, n_or
             if train.dropna().size < 4:
                 bt.warnings.append(f"{s.group} origin {v.index[o].date()}: too few complete training days")
                 continue
-            fit = fit_series(train, s.group, s.quantity, seed=seed + o)
+            # requests are counts (their Poisson noise is real); tokens and cost are not: scaled to
+            # about 10⁶ units a day so the engine's count noise is negligible
+            scale = 1.0 if s.quantity == "requests" else float(train.dropna().median()) / COUNT_SCALE or 1.0
+            fit = fit_series(train / scale, s.group, s.quantity, seed=seed + o)
             bt.warnings.extend(w for w in fit.warnings if w not in bt.warnings)
-            f = _forecast(fit, s.hour_profile, horizon_days, paths, seed + o)
+            skip = int((v.index[o] - fit.last_day) / pd.Timedelta(days=1)) - 1  # missing days before the origin
+            f = scale * _forecast(fit, s.hour_profile, skip, horizon_days, paths, seed + o)
             tr = train.dropna().to_numpy(float)
             for h in range(horizon_days):
                 a = float(test.iloc[h]) if h < len(test) else np.nan
