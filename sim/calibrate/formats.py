@@ -38,6 +38,7 @@ from .usage import (EVERY, KEYS, MAX_LENGTH_SAMPLE, QUANTITIES, TOKEN_COLUMNS, U
 EVERY_GROUP = {k: EVERY for k in KEYS}  # an empty bucket: no use by any model, project or user
 
 CHUNK_ROWS = 250_000
+COMPACT_ROWS = 1_000_000  # hourly sums kept before they are summed again
 SHOW_ROWS = 5  # bad rows named in a message
 NEEDS = {
     "generic": "timestamp, input_tokens, output_tokens (one row per request) or period_start, requests "
@@ -182,7 +183,10 @@ def _time(df: pd.DataFrame, col: str, bad: _Bad, line: int, unit: str | None = N
         t = pd.to_datetime(num, unit=unit, utc=True, errors="coerce")
     else:
         txt = raw.astype(str).str.strip()
-        t = pd.to_datetime(txt, utc=True, errors="coerce", format="mixed")
+        t = pd.to_datetime(txt, utc=True, errors="coerce", format="ISO8601")  # fast; the rest parsed one by one
+        again = t.isna() & txt.ne("")
+        if again.any():
+            t[again] = pd.to_datetime(txt[again], utc=True, errors="coerce", format="mixed")
         zone = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)\s*$", case=False, regex=True)
         bad.counts["naive"] += int((t.notna() & ~zone).to_numpy()[bad.only_mask(len(t))].sum())
     bad.add(col, "a timestamp that cannot be read", t.isna().to_numpy(), line)
@@ -213,6 +217,9 @@ class _HourSums:
         self.last = hi if self.last is None else max(self.last, hi)
         g = df.groupby(["start", *KEYS], sort=False).sum(min_count=1).reset_index()
         self.parts.append(g)
+        if sum(len(x) for x in self.parts) > COMPACT_ROWS:  # memory bounded by the distinct hours × keys
+            self.parts = [pd.concat(self.parts, ignore_index=True).groupby(["start", *KEYS], sort=False)
+                          .sum(min_count=1).reset_index()]
         # the length sample: each request kept with probability MAX_LENGTH_SAMPLE / rows so far
         lens = pd.DataFrame({k: np.asarray(q[k], float) for k in ("input_tokens", "output_tokens") if k in q})
         self.n += len(df)
