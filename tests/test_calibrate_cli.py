@@ -231,3 +231,28 @@ def test_example_openai_exports_reconcile_and_are_current(capsys, tmp_path):
         fc = run_expected(load_scenario(r["scenarios"][f["group"]]))
         per_request = fc.total() / float(fc.lines["sessions"].sum())
         assert abs(per_request / (shape["billed"] / shape["requests"]) - 1) < 0.01
+
+
+def test_request_lengths_are_fitted_lognormal_or_empirical(capsys, tmp_path):
+    """Request rows whose prompts are lognormal (median 1,500, σ 0.6) and whose outputs are two
+    modes (50 or 800 tokens): the prompt is written as a lognormal (KS D < 0.08) and the output as the
+    data's quantiles, each mean kept."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    n = 12 * 2000
+    ts = pd.Timestamp("2026-04-01", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 12 * 86400, n)), unit="s")
+    inp = np.round(np.exp(np.log(1500) + 0.6 * rng.standard_normal(n)))
+    out = np.where(rng.random(n) < 0.5, 50, 800)
+    f = tmp_path / "r.csv"
+    pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "input_tokens": inp, "output_tokens": out,
+                  "model": "gpt-4.1-mini"}).to_csv(f, index=False)
+    assert main(["calibrate", str(f), "-o", str(tmp_path / "r.yaml"), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    lens = r["fits"][0]["lengths"]
+    assert lens["input_tokens"]["choice"] == "lognormal" and lens["input_tokens"]["ks_D"] < 0.08
+    assert lens["output_tokens"]["choice"] == "empirical"
+    w = load_scenario(r["scenarios"]["gpt-4.1-mini"]).workloads[0]
+    assert w.user_message_tokens.median == pytest.approx(1500, rel=0.03)
+    assert w.output_tokens.mean() == pytest.approx(out.mean(), rel=0.03)

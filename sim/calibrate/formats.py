@@ -220,13 +220,18 @@ class _HourSums:
         if sum(len(x) for x in self.parts) > COMPACT_ROWS:  # memory bounded by the distinct hours × keys
             self.parts = [pd.concat(self.parts, ignore_index=True).groupby(["start", *KEYS], sort=False)
                           .sum(min_count=1).reset_index()]
-        # the length sample: each request kept with probability MAX_LENGTH_SAMPLE / rows so far
-        lens = pd.DataFrame({k: np.asarray(q[k], float) for k in ("input_tokens", "output_tokens") if k in q})
+        # the length sample, uniform over the whole file: every request gets a random key and the
+        # MAX_LENGTH_SAMPLE smallest keys are kept (the whole prompt: fresh, cached and cache-write)
+        whole = np.asarray(q.get("input_tokens", np.full(len(df), np.nan)), float)
+        for c in ("cached_tokens", "cache_write_tokens"):
+            if c in q:
+                whole = whole + np.nan_to_num(np.asarray(q[c], float))
+        lens = pd.DataFrame({"input_tokens": whole,
+                             "output_tokens": np.asarray(q.get("output_tokens", np.full(len(df), np.nan)), float),
+                             **{k: df[k].to_numpy() for k in KEYS}, "key": self.rng.random(len(df))})
         self.n += len(df)
-        self.sample.append(lens.sample(n=min(len(lens), MAX_LENGTH_SAMPLE), random_state=int(self.rng.integers(2**31))))
-        kept = pd.concat(self.sample, ignore_index=True)
-        if len(kept) > 2 * MAX_LENGTH_SAMPLE:
-            self.sample = [kept.sample(n=MAX_LENGTH_SAMPLE, random_state=int(self.rng.integers(2**31)))]
+        kept = pd.concat(self.sample + [lens], ignore_index=True)
+        self.sample = [kept.nsmallest(MAX_LENGTH_SAMPLE, "key") if len(kept) > MAX_LENGTH_SAMPLE else kept]
 
     def usage(self, currency: str = "") -> Usage:
         if not self.parts:
@@ -241,9 +246,7 @@ class _HourSums:
         for k in KEYS:
             out[k] = g[k].to_numpy(str)
         out["currency"] = currency
-        lengths = pd.concat(self.sample, ignore_index=True)
-        if len(lengths) > MAX_LENGTH_SAMPLE:
-            lengths = lengths.sample(n=MAX_LENGTH_SAMPLE, random_state=0)
+        lengths = pd.concat(self.sample, ignore_index=True).drop(columns="key")
         return Usage([self.file], [self.fmt], out, lengths.reset_index(drop=True), [], True, [(self.first, self.last)])
 
 

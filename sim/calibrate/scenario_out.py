@@ -85,10 +85,18 @@ FIELDS = {"rate": "workloads.{w}.sessions_per_user_per_day", "growth_per_day": "
           "start_deviation": "demand_noise.start_deviation"}
 
 
+def _scaled(spec: dict, f: float) -> dict:
+    """A lognormal or discrete length spec multiplied by ``f``."""
+    if spec["dist"] == "lognormal":
+        return {**spec, "median": spec["median"] * f, "p90": spec["p90"] * f}
+    return {**spec, "values": [v * f for v in spec["values"]]}
+
+
 def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1, gap: int = 0,
                       hour_profile: np.ndarray | None = None, paths: int = 2000, seed: int = 20261201,
                       model: str | None = None, input_tokens: float | None = None, output_tokens: float | None = None,
                       discount: float | None = None, cached_share: float | None = None,
+                      input_spec: dict | None = None, output_spec: dict | None = None,
                       name: str | None = None) -> dict:
     """Scenario (as a dict for YAML) forecasting ``fit``'s series from ``start``.
 
@@ -106,6 +114,10 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
           "output_tokens": float(output_tokens or 1.0), "models": {"api": ref}}
     if cached > 0:  # the observed cache reads: a shared prefix of that size, cacheable whatever its length
         wl["levers"] = {"prompt_cache": {"enabled": True, "shared_prefix": True, "min_tokens": 0}}
+    if input_spec is not None:  # the fitted prompt lengths, less the cached prefix (mean kept: scaled by 1 − c)
+        wl["user_message_tokens"] = _scaled(input_spec, (inp - cached) / inp if inp > 0 else 1.0)
+    if output_spec is not None:
+        wl["output_tokens"] = output_spec
     over = [{"model": ref, "input": 1.0, "output": 1.0}] if model is None else (
         [{"model": ref, "discount": round(float(discount), 6)}] if discount is not None and discount > 0 else [])
     hourly = (hour_profile if hour_profile is not None else np.full(24, 1 / 24)).tolist()

@@ -126,10 +126,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         elif inp is None:
             warnings.append(f"{s.group}: the export has no token counts per request; 1 input and 1 output token "
                             "per request assumed (a volume-only forecast)")
+        lens = {}
+        if u.lengths is not None and s.quantity == "requests":  # per-request lengths of this group's sample
+            from ..calibrate.lengths import fit_lengths
+
+            sample = u.lengths if group is None else u.lengths[u.lengths[group].astype(str).replace("", "(none)")
+                                                                == s.group]
+            lens = {k: fit_lengths(sample[k].to_numpy()) for k in ("input_tokens", "output_tokens")}
         sc = forecast_scenario(fit, start=f"{start.year:04d}-{start.month:02d}", months=args.months, gap=gap,
                                hour_profile=s.hour_profile, paths=args.paths, name=_name(s.group),
                                model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount,
-                               cached_share=shape.cached_share)
+                               cached_share=shape.cached_share,
+                               input_spec=_spec(lens.get("input_tokens")), output_spec=_spec(lens.get("output_tokens")))
         if shape.discount is not None and shape.discount < 0:
             warnings.append(f"{s.group}: billed {-shape.discount:.1%} above the catalog's list price for these tokens "
                             "(a premium tier, fees, or tokens the export does not show); not applied: set "
@@ -140,7 +148,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                              "its posterior (41 quantiles), correlations from the same draws.")
         text = yaml.safe_dump(sc, sort_keys=False)
         load_scenario_text(text, file=str(out))  # it must validate, or nothing is written
-        fits.append(fit.summary() | {"requests": shape.summary()})
+        fits.append(fit.summary() | {"requests": shape.summary(),
+                                     "lengths": {k: {x: y for x, y in v.items() if not x.startswith("spec")}
+                                                 for k, v in lens.items()}})
         docs.append((s.group, text))
     if not docs:
         raise UsageError("; ".join(warnings) or "nothing to calibrate")
@@ -164,6 +174,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     lines += [f"  warning: {w}" for w in warnings]
     emit(args, res, "\n".join(lines))
     return 0
+
+
+def _spec(fitted: dict | None) -> dict | None:
+    """The length spec a fit chose (lognormal or empirical), or None (too few requests: the mean)."""
+    return fitted["spec"] if fitted and fitted["choice"] in ("lognormal", "empirical") else None
 
 
 def _actuals(u, group: str | None):
