@@ -167,3 +167,15 @@ def test_focus_without_ai_rows_or_with_an_unknown_unit_is_refused(tmp_path):
     m = _err(tmp_path, "g.csv", head + "2026-06-01T00:00:00Z,2026-06-02T00:00:00Z,Usage,AI and Machine Learning,X,"
                                        "5,Pages,1,USD,Model input tokens\n")
     assert "ConsumedUnit 'Pages', which is not a token count" in m[0]
+
+
+@pytest.mark.parametrize("name", ["generic_requests.csv", "generic_periods.csv", "focus_1_2.csv"])
+def test_parquet_reads_as_its_csv(tmp_path, name):
+    """The same table as Parquet (typed columns, empty cells as nulls) gives the same periods."""
+    src = FIX / name
+    pq = tmp_path / (src.stem + ".parquet")
+    pd.read_csv(src).to_parquet(pq)
+    a, b = read(src).periods, read(pq).periods
+    cols = ["requests", "input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens", "cost"]
+    assert a["start"].equals(b["start"]) and list(a["model"]) == list(b["model"])
+    assert np.allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), equal_nan=True)

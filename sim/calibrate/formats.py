@@ -87,6 +87,10 @@ def _chunks(path: Path, usecols=None) -> Iterator[tuple[int, pd.DataFrame]]:
         line = 2
         for batch in pf.iter_batches(batch_size=CHUNK_ROWS, columns=usecols):
             df = batch.to_pandas()
+            for c in df.columns:  # as a CSV is read: text columns with "" where empty (numbers stay numbers)
+                col = df[c]
+                if col.isna().all() or not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+                    df[c] = col.astype(object).where(col.notna(), "").astype(str)
             yield line, df
             line += len(df)
         return
@@ -617,7 +621,15 @@ def _focus_model(d: pd.DataFrame, meter: pd.Series) -> pd.Series:
     return t.str.replace(r"[-_ ]+", " ", regex=True).str.strip()
 
 
+def _generic(path: Path) -> Usage:
+    cols = _columns(path) or []
+    if "timestamp" in cols:
+        return _request_rows(path, "generic", {c: c for c in ("timestamp",) + TOKEN_COLUMNS})
+    return _period_rows(path)
+
+
 READERS: dict[str, Callable[[Path], Usage]] = {
+    "generic": _generic,
     "openai": _openai,
     "anthropic": _anthropic,
     "azure-trace": lambda p: _request_rows(p, "azure-trace", {"timestamp": "TIMESTAMP", "input_tokens": "ContextTokens",
@@ -628,14 +640,6 @@ READERS: dict[str, Callable[[Path], Usage]] = {
 }
 
 
-def _generic(path: Path) -> Usage:
-    cols = _columns(path) or []
-    if "timestamp" in cols:
-        return _request_rows(path, "generic", {c: c for c in ("timestamp",) + TOKEN_COLUMNS})
-    return _period_rows(path)
-
-
-READERS["generic"] = _generic
 
 
 def detect(path: Path) -> tuple[str | None, list[str]]:

@@ -18,6 +18,7 @@ import pandas as pd
 from .usage import EVERY, Usage, UsageError, problem
 
 MIN_COVER = 0.5
+NO_GROUP = "(none)"  # the group of rows without a value of the grouping key
 DAY = pd.Timedelta(days=1)
 
 
@@ -64,7 +65,7 @@ def daily(u: Usage, group_by: str | None, quantity: str = "requests") -> list[Da
         groups = [("all", p)]
     else:  # rows keyed EVERY (an empty bucket: zero use) belong to every group
         star = p[group_by] == EVERY
-        groups = [(str(k) or "(none)", pd.concat([g, p[star]])) for k, g in p[~star].groupby(group_by, sort=True)]
+        groups = [(str(k) or NO_GROUP, pd.concat([g, p[star]])) for k, g in p[~star].groupby(group_by, sort=True)]
     span = (min(a for a, _ in u.spans), max(b for _, b in u.spans)) if u.spans else None
     out = []
     for name, g in groups:

@@ -34,25 +34,12 @@ def _read_all(files: list[str], fmt: str):
     return merge(parts)
 
 
-TOKEN_UNIT = 1000.0  # with --quantity tokens, one modelled request is at least 1,000 tokens of the group's mix
-
-
 def _series(args: argparse.Namespace):
-    """The usage read from the files and its daily series of the quantity asked for (``auto``:
-    requests where the export counts them, else tokens: Anthropic reports and FOCUS bills do not)."""
-    from ..calibrate.series import daily
+    """The usage read from the files and its daily volume series (``sim.calibrate.calibrate``)."""
+    from ..calibrate.calibrate import volume_series
 
     u = _read_all(args.files, args.format)
-    group = None if args.group_by == "none" else args.group_by
-    q = args.quantity
-    if q == "auto":
-        q = "requests" if u.periods["requests"].notna().any() else "tokens"
-    series = daily(u, group, q)
-    if q == "tokens":  # a modelled request is s.unit tokens: at least TOKEN_UNIT, and ~10⁵ requests a day at
-        for s in series:  # the median, so the engine's Poisson count noise stays below 0.3 %
-            s.unit = max(TOKEN_UNIT, float(s.values.dropna().median()) / 1e5)
-            s.values = s.values / s.unit
-    return u, series
+    return u, volume_series(u, None if args.group_by == "none" else args.group_by, args.quantity)
 
 
 def add_calibrate(p: argparse.ArgumentParser) -> None:
@@ -73,88 +60,46 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    import numpy as np
     import yaml
 
-    from ..calibrate.fit import FitError, fit_series
-    from ..calibrate.scenario_out import PLACEHOLDER, forecast_scenario
-    from ..calibrate.shape import request_shape
+    from ..calibrate.calibrate import actuals_table, calibrate_group
+    from ..calibrate.fit import FitError
     from ..io.files import staged, write_csv, write_text
     from ..scenario import load_scenario_text
 
-    u, series = _series(args)
-    group = None if args.group_by == "none" else args.group_by
-    until = None
+    until = start = None
     if args.train_until:
         try:
             until = dt.date.fromisoformat(args.train_until)
         except ValueError:
             raise UsageError(f"--train-until must be a date YYYY-MM-DD, got {args.train_until!r}") from None
+    if args.start:
+        try:
+            start = dt.date.fromisoformat(args.start + "-01")
+        except ValueError:
+            raise UsageError(f"--start must be a month YYYY-MM, got {args.start!r}") from None
+    u, series = _series(args)
+    group = None if args.group_by == "none" else args.group_by
+    last = max((s.values.index[-1] for s in series), default=None)
+    if start is None and last is not None and last.year < 2000:
+        raise UsageError(f"the export's days end on {last.date()}: a trace without calendar dates (ServeGen and "
+                         "Mooncake count from 1970-01-01); give the forecast's first month with --start YYYY-MM")
     out = Path(args.output)
     fits, docs, warnings = [], [], list(u.warnings)
     for s in series:
-        v = s.values if until is None else s.values[s.values.index.date <= until]
         try:
-            fit = fit_series(v, s.group, s.quantity)
+            c = calibrate_group(u, s, group, until=until, start=start, months=args.months, paths=args.paths)
         except FitError as exc:
             warnings.append(f"{exc} (not calibrated)")
             continue
-        warnings.extend(fit.warnings)
-        last = fit.last_day.date()
-        if args.start:
-            try:
-                start = dt.date.fromisoformat(args.start + "-01")
-            except ValueError:
-                raise UsageError(f"--start must be a month YYYY-MM, got {args.start!r}") from None
-            gap = 0
-        else:
-            start = dt.date(last.year + (last.month // 12), last.month % 12 + 1, 1)
-            gap = (start - last).days - 1
-        window = u.periods if group is None else u.periods[u.periods[group].astype(str).replace("", "(none)") == s.group]
-        window = window[window["start"].dt.date <= last]
-        shape = request_shape(window, start)
-        if shape.model_ref is None:
-            warnings.append(f"{s.group}: no catalog model to price it; requests are priced at a placeholder "
-                            f"({PLACEHOLDER}, 1 per million tokens): set workloads[0].models.api")
-        inp, outp = shape.input_per_request, shape.output_per_request
-        if s.quantity == "tokens":  # a modelled request is s.unit tokens in the group's input/output mix
-            tok_in = float(np.nansum([window[c].sum() for c in ("input_tokens", "cached_tokens", "cache_write_tokens")]))
-            tok_out = float(np.nansum(window["output_tokens"]))
-            inp, outp = s.unit * tok_in / (tok_in + tok_out), s.unit * tok_out / (tok_in + tok_out)
-            shape = request_shape(window.assign(requests=(tok_in + tok_out) / s.unit / max(1, len(window))),
-                                  start)
-        elif inp is None:
-            warnings.append(f"{s.group}: the export has no token counts per request; 1 input and 1 output token "
-                            "per request assumed (a volume-only forecast)")
-        lens = {}
-        if u.lengths is not None and s.quantity == "requests":  # per-request lengths of this group's sample
-            from ..calibrate.lengths import fit_lengths
-
-            sample = u.lengths if group is None else u.lengths[u.lengths[group].astype(str).replace("", "(none)")
-                                                                == s.group]
-            lens = {k: fit_lengths(sample[k].to_numpy()) for k in ("input_tokens", "output_tokens")}
-        sc = forecast_scenario(fit, start=f"{start.year:04d}-{start.month:02d}", months=args.months, gap=gap,
-                               hour_profile=s.hour_profile, paths=args.paths, name=_name(s.group),
-                               model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount,
-                               cached_share=shape.cached_share,
-                               input_spec=_spec(lens.get("input_tokens")), output_spec=_spec(lens.get("output_tokens")))
-        if shape.discount is not None and shape.discount < 0:
-            warnings.append(f"{s.group}: billed {-shape.discount:.1%} above the catalog's list price for these tokens "
-                            "(a premium tier, fees, or tokens the export does not show); not applied: set "
-                            "prices.overrides to price it")
-        sc["description"] = (f"Calibrated by tokensim calibrate from {', '.join(u.files)} ({', '.join(u.formats)}): "
-                             f"{s.quantity} per day of {s.group}, fitted on {fit.days} days "
-                             f"{fit.first_day.date()}..{last} (sim.calibrate.fit); every uncertain number is "
-                             "its posterior (41 quantiles), correlations from the same draws.")
-        text = yaml.safe_dump(sc, sort_keys=False)
+        warnings.extend(c.warnings)
+        text = yaml.safe_dump(c.scenario, sort_keys=False)
         load_scenario_text(text, file=str(out))  # it must validate, or nothing is written
-        fits.append(fit.summary() | {"requests": shape.summary(),
-                                     "lengths": {k: {x: y for x, y in v.items() if not x.startswith("spec")}
-                                                 for k, v in lens.items()}})
+        fits.append(c.summary)
         docs.append((s.group, text))
     if not docs:
         raise UsageError("; ".join(warnings) or "nothing to calibrate")
-    act = _actuals(u, None if args.group_by == "none" else args.group_by)
+    act = actuals_table(u, group)
     files = {}
     with staged():
         for group, text in docs:
@@ -174,31 +119,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     lines += [f"  warning: {w}" for w in warnings]
     emit(args, res, "\n".join(lines))
     return 0
-
-
-def _spec(fitted: dict | None) -> dict | None:
-    """The length spec a fit chose (lognormal or empirical), or None (too few requests: the mean)."""
-    return fitted["spec"] if fitted and fitted["choice"] in ("lognormal", "empirical") else None
-
-
-def _actuals(u, group: str | None):
-    """Every group's daily totals of each quantity the export carries (missing days empty), for
-    budget-vs-actuals and later comparisons."""
-    import pandas as pd
-
-    from ..calibrate.series import daily
-    from ..calibrate.usage import QUANTITIES
-
-    cols = {}
-    for q in QUANTITIES:
-        if u.periods[q].notna().any():
-            for s in daily(u, group, q):
-                cols.setdefault(s.group, {})[q] = s.values
-    frames = [pd.DataFrame(v).rename_axis("day").reset_index().assign(group=g) for g, v in cols.items()]
-    act = pd.concat(frames, ignore_index=True)
-    act["day"] = pd.to_datetime(act["day"]).dt.date
-    act["workload"] = act["group"].map(_name)  # the workload name of the group in the calibrated scenario
-    return act[["group", "workload", "day"] + [q for q in QUANTITIES if q in act.columns]]
 
 
 def _name(group: str) -> str:

@@ -149,16 +149,16 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
             t.calls, np.where(t.tok_mean > 0, t.tok_sd / np.where(t.tok_mean > 0, t.tok_mean, 1.0), 0.0),
             t.ttl, np.ascontiguousarray(t.gsec[0]), np.ascontiguousarray(t.gsec[1]), tok[0], tok[1], allowed,
             np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly))
-    key = _digest(args) if memo is not None and not keep_daily else None
+    key = _digest(args + (keep_daily,)) if memo is not None else None
     if key is not None and key in memo:
-        outputs = memo[key]
+        outputs, daily_arr = memo[key]
     else:
         wt = warmth if warmth is not None else warmth_tables(hourly, t)
         outputs = simulate_paths(*args, *wt, daily_arr)
         if key is not None:
-            for a in outputs:
+            for a in (*outputs, daily_arr):
                 a.flags.writeable = False  # shared by the strategies that reuse them
-            memo[key] = outputs
+            memo[key] = outputs, daily_arr
     S, SR, wn, wd, gsec, od_hours, peak_tok, demand = outputs
 
     with np.errstate(invalid="ignore", divide="ignore"):
