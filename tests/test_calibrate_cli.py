@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from sim.cli import main
 from sim.scenario import load_scenario
@@ -39,19 +38,49 @@ def test_backtest_beats_the_naive_baselines_on_servegen(capsys, tmp_path):
     assert csv.exists() and len(csv.read_text().splitlines()) == 15
 
 
-def test_calibrate_writes_scenarios_that_run(capsys, tmp_path):
+def test_calibrate_writes_one_scenario_that_runs(capsys, tmp_path):
     out = tmp_path / "cal.yaml"
     assert main(["calibrate", SERVEGEN, "--train-until", "1970-01-07", "--start", "2027-01", "-o", str(out),
                  "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert set(r["scenarios"]) == {"m-large", "m-small"}
+    assert set(r["scenarios"]) == {"m-large", "m-small"} and set(r["scenarios"].values()) == {str(out)}
+    assert r["scenario"] == str(out)
     assert [f["days"] for f in r["fits"]] == [7, 7]  # --train-until: days 0..6 only
-    sc = load_scenario(r["scenarios"]["m-small"])
-    assert sc.horizon.start == "2027-01" and sc.demand_noise.start_deviation is not None
+    sc = load_scenario(out)
+    assert sc.horizon.start == "2027-01"
+    # every series a workload with its own business unit (its weekly profile) and its own day shock
+    assert [w.name for w in sc.workloads] == ["m-large", "m-small"]
+    assert [w.business_unit for w in sc.workloads] == ["m-large", "m-small"]
+    rho = r["cross_series"]["correlation"]
+    assert 0.0 <= rho < 1.0 and len(r["cross_series"]["pairs"]) == 1
+    for w in sc.workloads:
+        assert w.demand_noise is not None and w.demand_noise.start_deviation is not None
+        assert float(w.demand_noise.correlation) == pytest.approx(rho, abs=1e-4)
     acts = (tmp_path / "cal.actuals.csv").read_text().splitlines()
     assert acts[0] == "group,workload,day,requests" and len(acts) == 1 + 1 + 14 + 14 + 1  # every group, every day
-    assert yaml.safe_load(Path(r["scenarios"]["m-large"]).read_text())["workloads"][0]["name"] == "m-large"
-    assert main(["run", r["scenarios"]["m-small"], "--paths", "50", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert main(["run", str(out), "--paths", "50", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+
+
+def test_start_keeps_the_weekday_after_training(capsys, tmp_path):
+    """--start takes the forecast's first day as the day after training, weekday included. 28 days
+    from 1970-01-01 (a Thursday) end on a Wednesday; the day after is a Thursday and becomes
+    2027-01-01, a Friday: the data's weekday k is the forecast's k + 1, so the scenario's weekly
+    weights are the data's pattern (over its geometric mean) turned by one day."""
+    import numpy as np
+
+    pattern = np.array([1.0, 1.1, 1.2, 1.3, 1.4, 0.8, 0.6])  # Monday..Sunday
+    days = [__import__("datetime").date(1970, 1, 1) + __import__("datetime").timedelta(d) for d in range(28)]
+    rng = np.random.default_rng(1)
+    rows = ["period_start,requests"] + [f"{d},{1e6 * pattern[d.weekday()] * np.exp(0.001 * rng.standard_normal()):.3f}"
+                                        for d in days]
+    f = tmp_path / "w.csv"
+    f.write_text("\n".join(rows) + "\n")
+    assert main(["calibrate", str(f), "--group-by", "none", "--start", "2027-01", "-o", str(tmp_path / "w.yaml"),
+                 "--json"]) == 0
+    capsys.readouterr()
+    got = np.array(load_scenario(tmp_path / "w.yaml").activity.weekly)
+    want = np.roll(pattern / np.exp(np.log(pattern).mean()), 1)
+    assert np.allclose(got, want, rtol=0.01)
 
 
 def test_openai_export_calibrates(capsys, tmp_path):
@@ -114,11 +143,16 @@ def test_focus_and_anthropic_exports_calibrate_on_tokens(capsys, tmp_path):
     catalog from their meter names."""
     assert main(["calibrate", str(FIX / "focus_1_2.csv"), "-o", str(tmp_path / "f.yaml"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    refs = {f["group"]: f["requests"]["model_ref"] for f in r["fits"]}
+    refs = {f["group"]: f["requests"]["catalog"][f["group"]] for f in r["fits"]}
     assert refs["Claude3.5Sonnet"] == "anthropic/claude-3-5-sonnet" and refs["Gemini 2.5 Flash"] == "google/gemini-2.5-flash"
+    # Bedrock's cache writes are priced at their premium: the group has a card of its own
+    by = {f["group"]: f["requests"] for f in r["fits"]}
+    assert by["Claude3.5Sonnet"]["model_ref"] is None and by["Claude3.5Sonnet"]["card"] is not None
+    assert by["Gemini 2.5 Flash"]["model_ref"] == "google/gemini-2.5-flash"
     assert all(f["quantity"] == "tokens" for f in r["fits"])
-    sc = load_scenario(r["scenarios"]["Claude3.5Sonnet"])
-    w = sc.workloads[0]
+    sc = load_scenario(r["scenario"])
+    name = next(f["workload"] for f in r["fits"] if f["group"] == "Claude3.5Sonnet")
+    w = next(x for x in sc.workloads if x.name == name)
     # Bedrock mix per day: n in + n/2 read + n/10 write = 1.6 n input, n/5 output: 1.6 / 1.8 of 1,000 tokens,
     # the cache reads (0.5 / 1.8) as a cached shared prefix
     assert w.system_prompt_tokens + w.user_message_tokens == pytest.approx(1000 * 1.6 / 1.8)
@@ -126,7 +160,9 @@ def test_focus_and_anthropic_exports_calibrate_on_tokens(capsys, tmp_path):
     assert w.output_tokens == pytest.approx(1000 * 0.2 / 1.8)
     assert main(["calibrate", str(FIX / "anthropic_usage.json"), "-o", str(tmp_path / "a.yaml"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["fits"][0]["quantity"] == "tokens" and r["fits"][0]["requests"]["model_ref"] == "anthropic/claude-sonnet-4-5"
+    q = r["fits"][0]["requests"]
+    assert r["fits"][0]["quantity"] == "tokens" and q["catalog"] == {"claude-sonnet-4-5-20250929": "anthropic/claude-sonnet-4-5"}
+    assert q["card"] is not None  # its 5 m and 1 h cache writes, at their premium
 
 
 def test_budget_runway_from_actuals(capsys, tmp_path):
@@ -225,11 +261,12 @@ def test_example_openai_exports_reconcile_and_are_current(capsys, tmp_path):
     assert main(["calibrate", str(ex / "openai_usage_completions.json"), str(ex / "openai_costs.json"),
                  "-o", str(tmp_path / "s.yaml"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
+    fc = run_expected(load_scenario(r["scenario"]))  # one scenario, a workload per model
     for f in r["fits"]:
         shape = f["requests"]
         assert abs(shape["discount"] - 0.15) < 1e-6 and abs(shape["billed"] / shape["list_cost"] - 0.85) < 1e-6
-        fc = run_expected(load_scenario(r["scenarios"][f["group"]]))
-        per_request = fc.total() / float(fc.lines["sessions"].sum())
+        lines = fc.lines[fc.lines["workload"] == f["workload"]]
+        per_request = float(lines["spend"].sum()) / float(lines["sessions"].sum())
         assert abs(per_request / (shape["billed"] / shape["requests"]) - 1) < 0.01
 
 
@@ -253,6 +290,41 @@ def test_request_lengths_are_fitted_lognormal_or_empirical(capsys, tmp_path):
     lens = r["fits"][0]["lengths"]
     assert lens["input_tokens"]["choice"] == "lognormal" and lens["input_tokens"]["ks_D"] < 0.08
     assert lens["output_tokens"]["choice"] == "empirical"
-    w = load_scenario(r["scenarios"]["gpt-4.1-mini"]).workloads[0]
+    w = load_scenario(r["scenario"]).workloads[0]
     assert w.user_message_tokens.median == pytest.approx(1500, rel=0.03)
     assert w.output_tokens.mean() == pytest.approx(out.mean(), rel=0.03)
+
+
+def test_a_model_mix_with_cache_writes_is_priced_by_its_own_card_and_reconciles(capsys, tmp_path):
+    """A project calling two models, with cache reads and writes, billed at 80 % of list. List rates
+    (genai-prices, USD/MTok): claude-sonnet-4-5 3 in / 15 out / 0.30 read / 3.75 write (5 m),
+    claude-haiku-4-5 1 / 5 / 0.10 / 1.25. Per day: sonnet 100 requests of 1,000 fresh, 500 read,
+    200 written, 300 out tokens; haiku 300 requests of 800 fresh, 0 read, 100 written, 150 out.
+    By hand: fresh + written sonnet 120,000, haiku 270,000 tokens; input rate
+    (100,000·3 + 20,000·3.75 + 240,000·1 + 30,000·1.25) / 390,000 = 652,500 / 390,000 = 1.6731 $/MTok;
+    read rate 0.30 (sonnet only); output (30,000·15 + 45,000·5) / 75,000 = 9.0; the discount 20 %."""
+    from sim.expected.forecast import run_expected
+
+    rows = ["period_start,period_end,requests,input_tokens,cached_tokens,cache_write_tokens,output_tokens,model,"
+            "project,cost,currency"]
+    for d in range(12):
+        day, nxt = f"2026-03-{d + 1:02d}", f"2026-03-{d + 2:02d}"
+        for model, n, fresh, read, wr, out, r in (
+                ("claude-sonnet-4-5", 100, 1000, 500, 200, 300, (3, 0.3, 3.75, 15)),
+                ("claude-haiku-4-5", 300, 800, 0, 100, 150, (1, 0.1, 1.25, 5))):
+            k = 1 + 0.01 * d
+            nn = n * k
+            cost = 0.8 * nn * (fresh * r[0] + read * r[1] + wr * r[2] + out * r[3]) / 1e6
+            rows.append(f"{day},{nxt},{nn},{fresh * nn},{read * nn},{wr * nn},{out * nn},{model},p1,{cost:.10f},USD")
+    f = tmp_path / "mix.csv"
+    f.write_text("\n".join(rows) + "\n")
+    assert main(["calibrate", str(f), "--group-by", "project", "-o", str(tmp_path / "m.yaml"), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    shape = r["fits"][0]["requests"]
+    assert shape["card"]["input"] == pytest.approx(652_500 / 390_000, rel=1e-8)
+    assert shape["card"]["cached_input"] == pytest.approx(0.30) and shape["card"]["output"] == pytest.approx(9.0)
+    assert shape["discount"] == pytest.approx(0.20, abs=1e-9)
+    assert shape["mix"]["claude-haiku-4-5"] == pytest.approx(300 * 1050 / (300 * 1050 + 100 * 2000))
+    fc = run_expected(load_scenario(tmp_path / "m.yaml"))
+    per_request = fc.total() / float(fc.lines["sessions"].sum())
+    assert per_request == pytest.approx(shape["billed"] / shape["requests"], rel=0.01)

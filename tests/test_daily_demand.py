@@ -151,3 +151,78 @@ def test_run_daily_keeps_days_that_sum_to_the_months(tmp_path):
     want = b["demand_sessions"].isel(strategy=0, workload=0).astype(float).values
     assert np.allclose(per_month, want, rtol=1e-6)  # float32 storage of each
     assert float(b["daily_requests"].sum()) == pytest.approx(float(b["daily_sessions"].sum()), rel=1e-6)  # 1 call
+
+
+# ---- a workload's own day shock (sim.scenario.noise.WorkloadNoise) ------------------------------
+
+def _two(noise_a=None, noise_b=None, months=2, **common):
+    ws = [chat(name="a", sessions_per_user_per_day=100, turns=1), chat(name="b", sessions_per_user_per_day=100, turns=1)]
+    for w, n in zip(ws, (noise_a, noise_b)):
+        if n is not None:
+            w["demand_noise"] = n
+    return make(ws, horizon={"start": "2027-01", "months": months},
+                business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 1e7}, "intensity_sigma": 0.0,
+                                 "activity": {"weekly": [1, 1, 1, 1, 1, 1, 1]}}],
+                demand_noise=common)
+
+
+def _daily_all(sc, paths):
+    book = PriceBook(sc.price_date, sc.prices.overrides)
+    tab = build_tables(sc, shape_points(sc, 1, True), book)
+    return simulate_block(sc, tab, draw(sc, np.arange(paths), 1), book, keep_daily=True)["daily_sessions"]
+
+
+def test_own_noise_equal_to_the_common_one_with_correlation_one_gives_the_same_bytes():
+    # ε_w = √1·ε + √0·η and the same σ, φ: the workload's x is the common x, draw for draw
+    common = {"day_cv": 0.25, "persistence": 0.6}
+    a = _daily_all(_two(**common), 40)
+    b = _daily_all(_two({**common, "correlation": 1.0}, {**common, "correlation": 1.0}, **common), 40)
+    assert a.tobytes() == b.tobytes()
+
+
+def test_own_shocks_have_their_own_sigma_persistence_and_the_derived_correlation():
+    # stationary AR(1) x_w with innovations √ρ_w·ε + √(1 − ρ_w)·η_w: var x_w = σ_w², lag-1 corr φ_w, and
+    # at equal φ the cross-correlation of x_a, x_b is that of the innovations, √(ρ_a·ρ_b)
+    ca, cb, phi, ra, rb = 0.3, 0.1, 0.5, 0.81, 0.36
+    n = _daily_all(_two({"day_cv": ca, "persistence": phi, "correlation": ra},
+                        {"day_cv": cb, "persistence": phi, "correlation": rb}, day_cv=0.2), 4000)
+    x = np.log(n / LAM)
+    P = x.shape[0]
+    for j, cv in ((0, ca), (1, cb)):
+        s2 = math.log1p(cv * cv)
+        assert abs(x[:, 30, j].var() - s2) < 4 * s2 * math.sqrt(2 / P)
+        r = np.corrcoef(x[:, 29, j], x[:, 30, j])[0, 1]
+        assert abs(r - phi) < 4 * (1 - phi * phi) / math.sqrt(P)
+    want = math.sqrt(ra * rb)  # 0.54; SE of a correlation ≈ (1 − ρ²)/√P
+    got = np.corrcoef(x[:, 30, 0], x[:, 30, 1])[0, 1]
+    assert abs(got - want) < 4 * (1 - want * want) / math.sqrt(P)
+    # correlation 0: independent of each other and of the common shock
+    n0 = _daily_all(_two({"day_cv": ca, "correlation": 0.0}, None, day_cv=0.3), 4000)
+    x0 = np.log(n0 / LAM)
+    assert abs(np.corrcoef(x0[:, 10, 0], x0[:, 10, 1])[0, 1]) < 4 / math.sqrt(P)
+
+
+def test_own_growth_and_anchor_same_in_deterministic_kernel_expected_engine_and_des():
+    own = {"day_cv": 0.3, "persistence": 0.7, "growth_per_day": -0.006, "start_deviation": 0.25}
+    sc = _two(own, None, months=2, day_cv=0.2, persistence=0.5, growth_per_day=0.004, start_deviation=-0.2)
+    ds, _ = run(sc, paths=1, deterministic=True)
+    fc = run_expected(sc)
+    assert float(ds["spend"].sum()) == pytest.approx(fc.total(), rel=1e-9)
+    d = np.arange(31.0)
+    sa, sb = day_sigma(0.3), day_sigma(0.2)
+    hand_a = np.exp(-0.006 * d) * np.exp(0.7 ** (d + 1) * (0.25 + sa * sa / 2) - sa * sa / 2 * 0.49 ** (d + 1))
+    hand_b = np.exp(0.004 * d) * np.exp(0.5 ** (d + 1) * (-0.2 + sb * sb / 2) - sb * sb / 2 * 0.25 ** (d + 1))
+    got = ds["demand_sessions"].isel(strategy=0, path=0, month=0)
+    assert float(got.sel(workload="a")) == pytest.approx(LAM * hand_a.sum(), rel=1e-6)
+    assert float(got.sel(workload="b")) == pytest.approx(LAM * hand_b.sum(), rel=1e-6)
+    small = _two(own, None, months=1, day_cv=0.2, persistence=0.5, growth_per_day=0.004, start_deviation=-0.2)
+    small.business_units[0].users.ceiling = 50.0
+    r = run_des(small, days=1, start_month=0, seed=3, keep_requests=False)
+    assert r.summary["expected_sessions"]["a"] == pytest.approx(50 * 100 * hand_a[0], rel=1e-12)
+    assert r.summary["expected_sessions"]["b"] == pytest.approx(50 * 100 * hand_b[0], rel=1e-12)
+
+
+def test_own_growth_over_the_horizon_is_bounded_at_its_key_path():
+    with pytest.raises(ScenarioError) as e:
+        _two({"growth_per_day": 0.01}, None, months=60)
+    assert "workloads[0].demand_noise.growth_per_day" in str(e.value)

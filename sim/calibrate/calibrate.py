@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .fit import fit_series
+from .fit import DemandFit, fit_series
 from .lengths import fit_lengths
-from .scenario_out import PLACEHOLDER, forecast_scenario, safe_name
+from .scenario_out import PLACEHOLDER, combined_scenario, forecast_scenario, workload_names
 from .series import NO_GROUP, DailySeries, daily
 from .shape import request_shape
 from .usage import QUANTITIES, Usage
@@ -53,27 +53,56 @@ class GroupCalibration:
     scenario: dict
     summary: dict
     warnings: list[str] = field(default_factory=list)
+    fit: DemandFit | None = None
+    billed: float | None = None  # cost in the training window, and as the scenario prices it
+    modelled: float | None = None
+
+
+def training_values(s: DailySeries, until: _dt.date | None) -> pd.Series:
+    """The days of ``s`` the fit may see."""
+    return s.values if until is None else s.values[s.values.index.date <= until]
+
+
+def forecast_start(series: list[DailySeries], until: _dt.date | None) -> _dt.date | None:
+    """The first day of the month after the latest last training day of any series (a common horizon;
+    None when no series has a day of use)."""
+    last = max((v[v > 0].index[-1].date() for v in (training_values(s, until) for s in series) if (v > 0).any()),
+               default=None)
+    if last is None:
+        return None
+    return _dt.date(last.year + (last.month // 12), last.month % 12 + 1, 1)
 
 
 def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _dt.date | None = None,
-                    start: _dt.date | None = None, months: int = 1, paths: int = 2000) -> GroupCalibration:
+                    start: _dt.date | None = None, next_day: bool = False, months: int = 1, paths: int = 2000,
+                    name: str | None = None) -> GroupCalibration:
     """Fit ``s`` (on days up to ``until``) and write its scenario from ``start`` (default: the month
-    after the last training day; a given start is taken as the day after it). Raises ``FitError``."""
-    v = s.values if until is None else s.values[s.values.index.date <= until]
-    fit = fit_series(v, s.group, s.quantity)
+    after the last training day), with the days between carried by the AR(1) state. With
+    ``next_day`` (traces without calendar dates) ``start`` is taken as the day after the last
+    training day, its weekday included: the weekly profile is turned so the week goes on from the
+    training days. ``name`` is the workload's (default ``safe_name`` of the group). Raises ``FitError``."""
+    fit = fit_series(training_values(s, until), s.group, s.quantity)
     warnings = list(fit.warnings)
     last = fit.last_day.date()
     if start is None:
         start = _dt.date(last.year + (last.month // 12), last.month % 12 + 1, 1)
-        gap = (start - last).days - 1
-    else:
+    if next_day:
         gap = 0
+        # the day after training becomes start: weekday k of the data is weekday k + shift of the forecast
+        shift = (start.weekday() - (last + _dt.timedelta(days=1)).weekday()) % 7
+        fit.weekday = np.roll(fit.weekday, shift)
+    else:
+        gap = (start - last).days - 1
     window = rows_of(u.periods, group_by, s.group)
     window = window[window["start"].dt.date <= last]
     shape = request_shape(window, start)
-    if shape.model_ref is None:
-        warnings.append(f"{s.group}: no catalog model to price it; requests are priced at a placeholder "
-                        f"({PLACEHOLDER}, 1 per million tokens): set workloads[0].models.api")
+    if shape.unknown_models:
+        warnings.append(f"{s.group}: the catalog does not know {', '.join(shape.unknown_models)}; requests are "
+                        f"priced at a placeholder ({PLACEHOLDER}, 1 per million tokens): set the workload's "
+                        "models.api, or prices.overrides")
+    elif shape.model_ref is None and shape.card is None:
+        warnings.append(f"{s.group}: no model in the export to price it; requests are priced at a placeholder "
+                        f"({PLACEHOLDER}, 1 per million tokens): set the workload's models.api")
     inp, outp = shape.input_per_request, shape.output_per_request
     if s.quantity == "tokens":  # a modelled request is s.unit tokens in the group's input/output mix
         tok_in = float(np.nansum([window[c].sum() for c in ("input_tokens", "cached_tokens", "cache_write_tokens")]))
@@ -92,10 +121,10 @@ def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _d
                         "(a premium tier, fees, or tokens the export does not show); not applied: set "
                         "prices.overrides to price it")
     sc = forecast_scenario(fit, start=f"{start.year:04d}-{start.month:02d}", months=months, gap=gap,
-                           hour_profile=s.hour_profile, paths=paths, name=safe_name(s.group),
+                           hour_profile=s.hour_profile, paths=paths, name=name or workload_names([s.group])[s.group],
                            model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount,
                            cached_share=shape.cached_share, input_spec=_spec(lens.get("input_tokens")),
-                           output_spec=_spec(lens.get("output_tokens")))
+                           output_spec=_spec(lens.get("output_tokens")), card=shape.card)
     sc["description"] = (f"Calibrated by tokensim calibrate from {', '.join(u.files)} ({', '.join(u.formats)}): "
                          f"{s.quantity} per day of {s.group}, fitted on {fit.days} days "
                          f"{fit.first_day.date()}..{last} (sim.calibrate.fit); every uncertain number is "
@@ -103,7 +132,44 @@ def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _d
     summary = fit.summary() | {"requests": shape.summary(),
                                "lengths": {k: {x: y for x, y in f.items() if not x.startswith("spec")}
                                            for k, f in lens.items()}}
-    return GroupCalibration(s.group, sc, summary, warnings)
+    return GroupCalibration(s.group, sc, summary, warnings, fit, shape.billed, shape.modelled_cost)
+
+
+MIN_COMMON_DAYS = 7
+
+
+def innovation_correlation(fits: list[DemandFit]) -> dict:
+    """The correlation of the series' daily innovations, as one number for every pair (the
+    equicorrelated model ``combined_scenario`` writes): the mean of the pairwise correlations over
+    their common days, weighted by those days, at least 0 (a shared factor cannot be negative).
+    Pairs with fewer than ``MIN_COMMON_DAYS`` common days are left out."""
+    pairs = []
+    for i in range(len(fits)):
+        for j in range(i + 1, len(fits)):
+            a, b = fits[i].innovations.align(fits[j].innovations, join="inner")
+            if a.size >= MIN_COMMON_DAYS and a.std() > 0 and b.std() > 0:
+                pairs.append((fits[i].group, fits[j].group, float(np.corrcoef(a, b)[0, 1]), int(a.size)))
+    if not pairs:
+        return {"correlation": 0.0, "pairs": []}
+    r = np.array([p[2] for p in pairs])
+    n = np.array([p[3] for p in pairs], float)
+    rho = float(np.clip(np.sum(r * n) / n.sum(), 0.0, 0.99))
+    return {"correlation": rho, "pairs": [{"between": [a, b], "rho": x, "days": d} for a, b, x, d in pairs]}
+
+
+def combine(cals: list[GroupCalibration]) -> tuple[dict, dict]:
+    """One scenario for every calibrated group (``combined_scenario``), and the cross-series
+    correlation it carries (``innovation_correlation``). One group: its own scenario as it is."""
+    if len(cals) == 1:
+        return cals[0].scenario, {"correlation": None, "pairs": []}
+    cross = innovation_correlation([c.fit for c in cals])
+    sc = combined_scenario([c.scenario for c in cals], cross["correlation"], [(c.billed, c.modelled) for c in cals],
+                           name=f"calibrated {len(cals)} series")
+    sc["description"] = (cals[0].scenario["description"].split(":")[0] + f": {len(cals)} series, each a workload "
+                         "with its own business unit (weekly and hourly profile) and day shock, their daily "
+                         f"innovations correlated {cross['correlation']:.3f} (the mean over pairs of series); every "
+                         "uncertain number is its posterior (41 quantiles), correlations from the same draws.")
+    return sc, cross
 
 
 def _spec(fitted: dict | None) -> dict | None:
@@ -122,5 +188,5 @@ def actuals_table(u: Usage, group_by: str | None) -> pd.DataFrame:
     frames = [pd.DataFrame(v).rename_axis("day").reset_index().assign(group=g) for g, v in cols.items()]
     act = pd.concat(frames, ignore_index=True)
     act["day"] = pd.to_datetime(act["day"]).dt.date
-    act["workload"] = act["group"].map(safe_name)
+    act["workload"] = act["group"].map(workload_names(list(cols)))
     return act[["group", "workload", "day"] + [q for q in QUANTITIES if q in act.columns]]

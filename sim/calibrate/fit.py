@@ -57,6 +57,7 @@ class DemandFit:
     last_weekday_effect: np.ndarray  # (DRAWS,) the effect of the last training day's weekday
     phi_posterior: np.ndarray  # (grid,) p(φ | y)
     residual_r1: float  # lag-1 autocorrelation of the OLS residuals (a fit statistic)
+    innovations: pd.Series  # standardized innovations e_t / σ_e at the posterior mode of φ, by day
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -165,6 +166,12 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
         s2[idx] = se2
     phi = PHI_GRID[gi]
     sigma_u = np.sqrt(s2 / (1.0 - phi * phi))
+    # the day's innovations at the posterior mode of φ (cross-series correlation, sim.calibrate.calibrate)
+    gm = int(np.argmax(w))
+    ys, Xs, _ = _transform(y, X, t, float(PHI_GRID[gm]))
+    e = ys - Xs @ fits[gm][0]
+    sd_e = math.sqrt(fits[gm][1] / max(T - k, 1))
+    innovations = pd.Series(e / sd_e if sd_e > 0 else np.zeros(T), index=known.index)
     res = sm.OLS(y, X).fit().resid
     r1 = float(np.sum(res[1:] * res[:-1]) / np.sum(res * res)) if np.sum(res * res) > 0 else 0.0
     if dow is None:
@@ -177,4 +184,5 @@ def fit_series(values: pd.Series, group: str = "all", quantity: str = "requests"
         names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
         warnings.append(f"{group}: no use on any {', '.join(names[k] for k in closed)}: weekly weight 0")
     return DemandFit(group, quantity, T, known.index[0], day0, float(y[-1]), level, slope, phi,
-                     sigma_u, week.mean(axis=0), last_effect, w, r1, warnings)
+                     sigma_u, week.mean(axis=0), last_effect, w, r1, innovations,
+                     warnings)

@@ -34,6 +34,21 @@ def safe_name(group: str) -> str:
     return s[:60] if s[0].isalnum() else f"g{s}"[:60]
 
 
+def workload_names(groups: list[str]) -> dict[str, str]:
+    """Each group's workload name: ``safe_name``, made unique by a suffix where two groups collide (in
+    sorted order of the groups, so the same groups always get the same names)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for g in sorted(set(groups)):
+        base = safe_name(g)
+        name, i = base, 2
+        while name in used:
+            name, i = f"{base[:56]}_{i}", i + 1
+        used.add(name)
+        out[g] = name
+    return out
+
+
 def _discrete(x: np.ndarray) -> dict | float:
     """41 equal-probability quantiles of the draws (a number when they are all one value); values
     within 1e-12 of 0 are 0 (a degenerate posterior's ±1e-17 is no value the scenario takes)."""
@@ -97,15 +112,19 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
                       model: str | None = None, input_tokens: float | None = None, output_tokens: float | None = None,
                       discount: float | None = None, cached_share: float | None = None,
                       input_spec: dict | None = None, output_spec: dict | None = None,
-                      name: str | None = None) -> dict:
+                      name: str | None = None, card: dict | None = None) -> dict:
     """Scenario (as a dict for YAML) forecasting ``fit``'s series from ``start``.
 
     ``model`` a catalog model ("provider/model", priced by the library, less ``discount``); without
     one the requests are priced at a placeholder of 1 per million tokens (``PLACEHOLDER``), which the
-    caller must say. Tokens per request default to 1 in and 1 out (a volume-only series)."""
+    caller must say. ``card`` (USD/MTok rates, ``sim.calibrate.shape``) prices the group by rates of
+    its own, as model ``calibrated/<name>``, less ``discount``. Tokens per request default to 1 in and
+    1 out (a volume-only series)."""
     w = name or "series"
     days = months * 31
     par = demand_parameters(fit, gap, days)
+    if card is not None:
+        model = f"calibrated/{w}"
     ref = model or PLACEHOLDER
     inp = float(input_tokens or 1.0)
     cached = round(float(inp * cached_share), 3) if cached_share and input_tokens else 0.0
@@ -118,8 +137,13 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
         wl["user_message_tokens"] = _scaled(input_spec, (inp - cached) / inp if inp > 0 else 1.0)
     if output_spec is not None:
         wl["output_tokens"] = output_spec
-    over = [{"model": ref, "input": 1.0, "output": 1.0}] if model is None else (
-        [{"model": ref, "discount": round(float(discount), 6)}] if discount is not None and discount > 0 else [])
+    disc = {"discount": round(float(discount), 6)} if discount is not None and discount > 0 else {}
+    if model is None:
+        over = [{"model": ref, "input": 1.0, "output": 1.0}]
+    elif card is not None:
+        over = [{"model": ref, **card, **disc}]
+    else:
+        over = [{"model": ref, **disc}] if disc else []
     hourly = (hour_profile if hour_profile is not None else np.full(24, 1 / 24)).tolist()
     noise = {k: _discrete(par[k]) for k in ("day_cv", "persistence", "growth_per_day", "start_deviation")}
     names = [k for k in ("rate", "growth_per_day", "persistence", "day_cv", "start_deviation")
@@ -143,4 +167,51 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
         "workloads": [wl],
         "pools": {"api": {"price_trend": {"commodity_per_year": 0.0, "frontier_per_year": 0.0}}},
         "correlations": corr,
+    }
+
+
+def combined_scenario(parts: list[dict], correlation: float, costs: list[tuple[float | None, float | None]],
+                      name: str = "calibrated") -> dict:
+    """One scenario holding every group's scenario (``forecast_scenario`` dicts, one workload each):
+    each group its own business unit (its weekly and hourly activity) and its own ``demand_noise``
+    (a workload's own day shock, innovations correlated ``correlation`` with the common ones, so two
+    groups' are correlated ``correlation``), the correlations of its posterior renamed to its
+    workload's key paths. Price overrides of one model are merged; a negotiated discount on a model
+    two groups share is the one that closes their summed bill, 1 − Σ billed / Σ modelled (``costs``:
+    each part's (billed, modelled) in the training window)."""
+    first = parts[0]
+    bus, wls, corr = [], [], []
+    overrides: dict[str, dict] = {}
+    sums: dict[str, list[float]] = {}
+    for sc, (billed, modelled) in zip(parts, costs):
+        wl = dict(sc["workloads"][0])
+        w = wl["name"]
+        wl["business_unit"] = w
+        wl["demand_noise"] = {**sc["demand_noise"], "correlation": round(float(correlation), 4)}
+        bus.append({**sc["business_units"][0], "name": w, "activity": sc["activity"]})
+        wls.append(wl)
+        for c in sc["correlations"]:
+            corr.append({**c, "between": [k.replace("demand_noise.", f"workloads.{w}.demand_noise.", 1)
+                                          if k.startswith("demand_noise.") else k for k in c["between"]]})
+        for o in sc["prices"]["overrides"]:
+            overrides.setdefault(o["model"], dict(o))
+        if billed is not None and modelled:
+            acc = sums.setdefault(wl["models"]["api"], [0.0, 0.0])
+            acc[0] += float(billed)
+            acc[1] += float(modelled)
+    for m, (b, mod) in sums.items():  # a model's discount closes the summed bill of the groups using it
+        o = overrides.get(m, {"model": m})
+        if "input" in o:  # a card of its own (placeholder or blended): its rates are the group's
+            continue
+        d = float(1.0 - b / mod)
+        if d > 0:
+            overrides[m] = {**o, "discount": round(d, 6)}
+        elif m in overrides:
+            o.pop("discount", None)
+            if len(o) == 1:
+                del overrides[m]
+    return {
+        "name": name, "seed": first["seed"], "paths": first["paths"], "horizon": first["horizon"],
+        "prices": {"date": first["prices"]["date"], "overrides": list(overrides.values())},
+        "business_units": bus, "workloads": wls, "pools": first["pools"], "correlations": corr,
     }

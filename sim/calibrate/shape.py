@@ -3,8 +3,15 @@
 From the training window of one group: mean tokens per request (all input, the cached share of it,
 output), the model when the price catalog knows it, and, when the export carries cost, the
 effective price paid against the catalog's list price for the same tokens. The scenario carries the
-observed cache reads as a cached shared prefix and cache writes as fresh input (their premium is
-not fitted), so the discount it carries is against that modelled cost and closes the gap to the bill.
+observed cache reads as a cached shared prefix, so the discount it carries is against that
+modelled cost and closes the gap to the bill.
+
+A group of one catalog model without cache writes is priced by that model's card. A group of
+several models (a project that calls two) or with cache writes is priced by a card of its own
+(``card``): per direction the token-weighted mean of its models' list rates in the window, cache
+writes at their premium folded into the input rate (the scenario's input beyond the cached prefix
+is the fresh and written tokens together). That card reproduces the window's list cost exactly, so
+the discount against it is the negotiated one; it holds while the mix and the write share hold.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ class RequestShape:
     modelled_cost: float | None  # as the calibrated scenario prices them (cache reads at the cached rate,
     # cache writes at the input rate)
     discount: float | None  # 1 − billed / modelled: closes the gap to the bill
+    card: dict | None = None  # the group's own rates (USD/MTok) when a mix or cache writes price it
+    mix: dict | None = None  # model -> share of the window's tokens (known models)
+    unknown_models: tuple = ()  # billed models the catalog does not know
+    catalog: dict | None = None  # billed model name -> the catalog's "provider/model"
 
     def summary(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -58,28 +69,58 @@ def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
     inp = fresh + cached + write
     have_tokens = not np.isnan(tot["input_tokens"]) or not np.isnan(tot["output_tokens"])
     models = sorted(set(periods["model"]) - {""})
-    ref = None
-    card = None
-    if len(models) == 1:
-        book = PriceBook(price_date)
-        for name in model_candidates(models[0]):
-            try:
-                card = book.card(name)
-                ref = f"{card.provider}/{card.model_id}"
-                break
-            except Exception:  # noqa: BLE001 - an unknown model: the caller says so
-                card = None
-    list_cost = modelled = None
-    if card is not None and have_tokens:
-        r = card.base
-        out = np.nan_to_num(tot["output_tokens"]) * r.output
-        list_cost = (fresh * r.input + cached * r.cached_input + write * r.cache_write_5m + out) / 1e6
-        # as the scenario prices them: cache reads as a shared cached prefix, the rest of the input fresh
-        modelled = ((fresh + write) * r.input + cached * r.cached_input + out) / 1e6
+    book = PriceBook(price_date)
+    cards = {m: _find(book, m) for m in models}
+    unknown = tuple(m for m, c in cards.items() if c is None)
     billed = None if np.isnan(tot["cost"]) else tot["cost"]
-    disc = (1.0 - billed / modelled) if billed is not None and modelled else None
     ok_n = n > 0 if not np.isnan(n) else False
-    return RequestShape(
-        n, inp / n if ok_n and have_tokens else None, cached / inp if inp > 0 else None,
-        float(np.nan_to_num(tot["output_tokens"]) / n) if ok_n and have_tokens else None, ref, billed, list_cost,
-        modelled, disc)
+    inp_per = inp / n if ok_n and have_tokens else None
+    out_per = float(np.nan_to_num(tot["output_tokens"]) / n) if ok_n and have_tokens else None
+    cached_share = cached / inp if inp > 0 else None
+    ref = card_rates = mix = None
+    list_cost = modelled = None
+    if models and not unknown and have_tokens:
+        per = {m: _tokens(periods[periods["model"] == m]) for m in models}
+        total = sum(sum(v) for v in per.values())
+        mix = {m: (sum(v) / total if total > 0 else 0.0) for m, v in per.items()}
+        list_cost = sum((f * c.base.input + k * c.base.cached_input + w * c.base.cache_write_5m + o * c.base.output)
+                        for (f, k, w, o), c in ((per[m], cards[m]) for m in models)) / 1e6
+        if len(models) == 1 and write <= 0:
+            c = cards[models[0]]
+            ref = f"{c.provider}/{c.model_id}"
+            modelled = list_cost  # reads at the cached rate, the rest at the input rate: the list cost
+        else:  # a card of the group's own: rates weighted by each direction's tokens
+            def rate(num, den):
+                return round(num / den, 9) if den > 0 else 0.0
+
+            fw = sum(per[m][0] + per[m][2] for m in models)
+            card_rates = {
+                "input": rate(sum(per[m][0] * cards[m].base.input + per[m][2] * cards[m].base.cache_write_5m
+                                  for m in models), fw),
+                "cached_input": rate(sum(per[m][1] * cards[m].base.cached_input for m in models),
+                                     sum(per[m][1] for m in models)),
+                "output": rate(sum(per[m][3] * cards[m].base.output for m in models), sum(per[m][3] for m in models)),
+            }
+            card_rates["cache_write_5m"] = card_rates["input"]  # the writes' premium is in the input rate
+            modelled = ((fresh + write) * card_rates["input"] + cached * card_rates["cached_input"]
+                        + np.nan_to_num(tot["output_tokens"]) * card_rates["output"]) / 1e6
+    disc = (1.0 - billed / modelled) if billed is not None and modelled else None
+    found = {m: f"{c.provider}/{c.model_id}" for m, c in cards.items() if c is not None}
+    return RequestShape(n, inp_per, cached_share, out_per, ref, billed, list_cost, modelled, disc, card_rates, mix,
+                        unknown, found)
+
+
+def _find(book: PriceBook, name: str):
+    """The catalog card of a billed model name (``model_candidates``), or None."""
+    for cand in model_candidates(name):
+        try:
+            return book.card(cand)
+        except Exception:  # noqa: BLE001 - an unknown model: the caller says so
+            continue
+    return None
+
+
+def _tokens(rows: pd.DataFrame) -> tuple[float, float, float, float]:
+    """(fresh input, cache reads, cache writes, output) tokens of ``rows``."""
+    return tuple(float(np.nansum(rows[c].to_numpy(float))) for c in
+                 ("input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens"))

@@ -62,7 +62,8 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import yaml
 
-    from ..calibrate.calibrate import actuals_table, calibrate_group
+    from ..calibrate.calibrate import actuals_table, calibrate_group, combine, forecast_start
+    from ..calibrate.scenario_out import workload_names
     from ..calibrate.fit import FitError
     from ..io.files import staged, write_csv, write_text
     from ..scenario import load_scenario_text
@@ -85,46 +86,46 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise UsageError(f"the export's days end on {last.date()}: a trace without calendar dates (ServeGen and "
                          "Mooncake count from 1970-01-01); give the forecast's first month with --start YYYY-MM")
     out = Path(args.output)
-    fits, docs, warnings = [], [], list(u.warnings)
+    names = workload_names([s.group for s in series])
+    if start is None:
+        start_day, next_day = forecast_start(series, until), False
+    else:
+        start_day, next_day = start, True
+    cals, warnings = [], list(u.warnings)
     for s in series:
         try:
-            c = calibrate_group(u, s, group, until=until, start=start, months=args.months, paths=args.paths)
+            c = calibrate_group(u, s, group, until=until, start=start_day, next_day=next_day, months=args.months,
+                                paths=args.paths, name=names[s.group])
         except FitError as exc:
             warnings.append(f"{exc} (not calibrated)")
             continue
         warnings.extend(c.warnings)
-        text = yaml.safe_dump(c.scenario, sort_keys=False)
-        load_scenario_text(text, file=str(out))  # it must validate, or nothing is written
-        fits.append(c.summary)
-        docs.append((s.group, text))
-    if not docs:
+        cals.append(c)
+    if not cals:
         raise UsageError("; ".join(warnings) or "nothing to calibrate")
+    scenario, cross = combine(cals)
+    text = yaml.safe_dump(scenario, sort_keys=False)
+    load_scenario_text(text, file=str(out))  # it must validate, or nothing is written
     act = actuals_table(u, group)
-    files = {}
     with staged():
-        for group, text in docs:
-            path = out if len(docs) == 1 else out.with_name(f"{out.stem}.{_name(group)}{out.suffix}")
-            write_text(path, text)
-            files[group] = str(path)
+        write_text(out, text)
         act_path = out.with_name(f"{out.stem}.actuals.csv")
         write_csv(act_path, act)
-    res = {"ok": True, "command": "calibrate", "files": u.files, "formats": u.formats, "scenarios": files,
-           "actuals": str(act_path), "fits": fits, "warnings": warnings}
-    lines = [f"calibrated {len(fits)} series from {', '.join(u.files)}"]
+    fits = [c.summary | {"workload": names[c.group]} for c in cals]
+    res = {"ok": True, "command": "calibrate", "files": u.files, "formats": u.formats, "scenario": str(out),
+           "scenarios": {c.group: str(out) for c in cals}, "actuals": str(act_path), "fits": fits,
+           "cross_series": cross, "warnings": warnings}
+    lines = [f"calibrated {len(fits)} series from {', '.join(u.files)} -> {out}"]
     for f in fits:
         lines.append(f"  {f['group']}: {f['days']} days to {f['last_day']}, level {f['level_per_day']:,.0f}/day, "
                      f"trend {f['trend_per_day']['mean']:+.4f}/day (sd {f['trend_per_day']['sd']:.4f}), "
-                     f"persistence {f['persistence']['mean']:.2f}, day sd {f['sigma_log']['mean']:.3f} -> "
-                     f"{files[f['group']]}")
+                     f"persistence {f['persistence']['mean']:.2f}, day sd {f['sigma_log']['mean']:.3f}")
+    if cross["correlation"] is not None:
+        lines.append(f"  day-to-day innovations correlated {cross['correlation']:.2f} between series "
+                     f"(mean of {len(cross['pairs'])} pairs)")
     lines += [f"  warning: {w}" for w in warnings]
     emit(args, res, "\n".join(lines))
     return 0
-
-
-def _name(group: str) -> str:
-    from ..calibrate.scenario_out import safe_name
-
-    return safe_name(group)
 
 
 def add_backtest(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,10 @@ level, x_(−1) = δ + σ²/2 and, k = d + 1 days later, x_d ~ N(φ^k·x_(−1),
 
 which is e^δ at k = 0 and tends to 1. The Monte Carlo kernel draws x; its deterministic mode and
 the expected-value engine and the DES use this mean.
+
+A workload with a ``demand_noise`` of its own (``sim.scenario.noise.WorkloadNoise``) has its own
+x, σ, φ, start and drift in place of the scenario's; its innovations are √ρ·ε + √(1 − ρ)·η_w with ε
+the common ones. The means above hold for it with its own parameters (ρ changes no mean).
 """
 
 from __future__ import annotations
@@ -36,6 +40,38 @@ def mean_shock(phi, sigma, start_dev, k):
     x0 = start_dev + 0.5 * sigma * sigma
     pk = phi ** k
     return np.exp(pk * x0 - 0.5 * sigma * sigma * pk * pk)
+
+
+def noise_of(scenario, workload=None):
+    """The day noise a workload follows: its own ``demand_noise``, else the scenario's."""
+    own = getattr(workload, "demand_noise", None)
+    return own if own is not None else scenario.demand_noise
+
+
+NOISE_FIELDS = ("day_cv", "persistence", "start_deviation", "growth_per_day", "correlation")
+
+
+def workload_noise(workloads, values, paths: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's per-workload shock inputs: own (W,) bool, the workloads with their own noise;
+    (P, W, 5) their σ of the log shock, persistence, start deviation, drift per day and correlation
+    with the common innovations; (P, W) bool, whether their shock starts from ``start_deviation``.
+    ``values`` gives each field's per-path values (``PathValues``) from its key path."""
+    W = len(workloads)
+    own = np.zeros(W, np.bool_)
+    par = np.zeros((paths, W, 5))
+    anch = np.zeros((paths, W), np.bool_)
+    for j, w in enumerate(workloads):
+        n = getattr(w, "demand_noise", None)
+        if n is None:
+            continue
+        own[j] = True
+        for i, f in enumerate(NOISE_FIELDS):
+            field = getattr(n, f)
+            if field is not None:
+                v = np.broadcast_to(np.asarray(values(field, f"workloads.{w.name}.demand_noise.{f}"), float), paths)
+                par[:, j, i] = day_sigma(v) if f == "day_cv" else v
+        anch[:, j] = n.start_deviation is not None
+    return own, par, anch
 
 
 def mean_day_factors(noise, days: int, offset: int = 0) -> np.ndarray:

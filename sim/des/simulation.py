@@ -72,7 +72,7 @@ import pandas as pd
 import simpy
 
 from ..catalog.prices import PriceBook
-from ..demand.daily import mean_day_factors
+from ..demand.daily import mean_day_factors, noise_of
 from ..demand.population import adoption_users, profile_arrays
 from ..finite import require_finite
 from ..expected.forecast import rate_per_user_day
@@ -143,9 +143,10 @@ def _day_weights(weekly: np.ndarray, hourly: np.ndarray, day0: date, hours: int,
     return weekly[dows] * hourly[h % 24] * factor[h // 24]
 
 
-def _day_factors(sc: Scenario, day0: date, days: int) -> np.ndarray:
-    """``mean_day_factors`` (growth and the anchored day shock) for ``days`` days from ``day0``."""
-    return mean_day_factors(sc.demand_noise, days, (day0 - sc.horizon.start_date).days)
+def _day_factors(sc: Scenario, day0: date, days: int, workload=None) -> np.ndarray:
+    """``mean_day_factors`` (growth and the anchored day shock) for ``days`` days from ``day0``, of
+    ``workload``'s own noise where it has one, else the scenario's."""
+    return mean_day_factors(noise_of(sc, workload), days, (day0 - sc.horizon.start_date).days)
 
 
 def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, peak: bool = False,
@@ -187,8 +188,8 @@ def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, 
     if peak:
         ndays = calendar.monthrange(month_start.year, month_start.month)[1]
         load = np.zeros(ndays)
-        fac = _day_factors(sc, month_start, ndays)
         for w in wls:
+            fac = _day_factors(sc, month_start, ndays, w)
             weekly = profiles[w.business_unit][0]
             for d in range(ndays):
                 load[d] += (bu_users[w.business_unit] * rate_per_user_day(w) * weekly[(month_start + timedelta(d)).weekday()]
@@ -222,11 +223,10 @@ def run_des(scenario: Scenario, *, days: float = 1.0, users: int | None = None, 
 
     runs: list[_Workload] = []
     expected_sessions = {}
-    factors = _day_factors(sc, day0, (hours + 23) // 24)
     for i, w in enumerate(wls):
         weekly, hourly = profiles[w.business_unit]
         cdf = cdfs[w.business_unit]
-        hw_ = _day_weights(weekly, hourly, day0, hours, factors)
+        hw_ = _day_weights(weekly, hourly, day0, hours, _day_factors(sc, day0, (hours + 23) // 24, w))
         lam = (cdf[-1] if cdf.size else 0.0) * rate_per_user_day(w) * hw_
         expected_sessions[w.name] = float(bu_users[w.business_unit] * rate_per_user_day(w) * hw_.sum())
         wr = _Workload(sim, w, i, lam, cdf, root)

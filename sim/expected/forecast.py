@@ -81,14 +81,21 @@ class _Ctx:
         self.users: dict[str, np.ndarray] = {}
         self.hourw: dict[str, np.ndarray] = {}
         self.dayw: dict[str, np.ndarray] = {}
-        # growth and the anchored day shock (sim.demand.daily), each day's 24 hours alike
-        day_factor = np.repeat(mean_day_factors(sc.demand_noise, hz.days), 24)
+        # growth and the anchored day shock (sim.demand.daily), each day's 24 hours alike: the
+        # scenario's, and a workload's own where it has one (``day_factor``)
+        self._days = hz.days
+        self._common = np.repeat(mean_day_factors(sc.demand_noise, hz.days), 24)
         for bu in sc.business_units:
             act = bu.activity or sc.activity
             weekly, hourly = profile_arrays(act)
             self.users[bu.name] = adoption_users(bu.users, self.months)
-            self.hourw[bu.name] = hour_weights(hz, weekly, hourly) * day_factor
+            self.hourw[bu.name] = hour_weights(hz, weekly, hourly)
             self.dayw[bu.name] = month_day_weight(hz, weekly)
+
+    def day_factor(self, w) -> np.ndarray:
+        """The mean day multiplier of workload ``w``'s sessions, per hour of the horizon."""
+        own = getattr(w, "demand_noise", None)
+        return self._common if own is None else np.repeat(mean_day_factors(own, self._days), 24)
 
     def month_sum(self, x: np.ndarray) -> np.ndarray:
         return np.bincount(self.hour_month, weights=x, minlength=self.months)
@@ -117,7 +124,7 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
     gsec: dict[tuple[str, str], np.ndarray] = {}
     for w in wls:
         bu = w.business_unit
-        s_h = ctx.users[bu][ctx.hour_month] * rate_per_user_day(w) * ctx.hourw[bu]
+        s_h = ctx.users[bu][ctx.hour_month] * rate_per_user_day(w) * (ctx.hourw[bu] * ctx.day_factor(w))
         sessions_h[w.name] = s_h
         refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
         cards = {r: book.card(r) for r in refs}

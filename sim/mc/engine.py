@@ -14,7 +14,7 @@ import numpy as np
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook
 from ..pools.contracts import seat_cost, settle_api_contracts
-from ..demand.daily import day_sigma
+from ..demand.daily import day_sigma, workload_noise
 from ..demand.population import adoption_users, day_weights, month_hours, month_of_hour, profile_arrays
 from ..pools.api import api_trends
 from ..pools.gpu import usable_seconds_per_gpu_hour, usable_share
@@ -124,6 +124,7 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     anchored = np.full(P, dn.start_deviation is not None)
     start_dev = (np.zeros(P) if dn.start_deviation is None
                  else np.ascontiguousarray(_arr(vf(dn.start_deviation, "demand_noise.start_deviation"), P)))
+    own, wnoise, wanch = workload_noise(wls, vf, P)
     allowed = np.array([[("api" in w.allowed_pools),
                          ("owned" in w.allowed_pools) and sc.pools.owned.enabled,
                          ("neocloud" in w.allowed_pools) and sc.pools.neocloud.enabled] for w in wls], dtype=np.bool_)
@@ -145,7 +146,8 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
 
     daily_arr = np.zeros((P, D if keep_daily else 0, W, 2))
     args = (_keys(sc, draws), draws.table_of_path.astype(np.int64),
-            np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, sig, phi, start_dev, anchored, growth, deterministic,
+            np.ascontiguousarray(lam_day), dayw, hourly, cal.month_start, sig, phi, start_dev, anchored, growth, own, wnoise, wanch,
+            deterministic,
             t.calls, np.where(t.tok_mean > 0, t.tok_sd / np.where(t.tok_mean > 0, t.tok_mean, 1.0), 0.0),
             t.ttl, np.ascontiguousarray(t.gsec[0]), np.ascontiguousarray(t.gsec[1]), tok[0], tok[1], allowed,
             np.ascontiguousarray(cap_own), np.ascontiguousarray(cap_res), od_cap, usable_neo, spin, warm_tables(hourly))

@@ -1,6 +1,7 @@
 """The numba hourly kernel: demand draws and merit-order dispatch, per path and hour.
 
-Per path, per day: one demand shock (lognormal, mean 1, shared by all workloads), per workload a
+Per path, per day: one demand shock (lognormal, mean 1, shared by all workloads without a shock of
+their own; those draw theirs, correlated with it, ``sim.scenario.noise``), per workload a
 Poisson count of sessions around users × rate × day weight × shock, and one normal for the noise
 of the day's token total (N·μ + √N·σ·Z, so the token factor is r = 1 + (σ/μ)·Z/√N). The day is
 spread over its hours by the activity profile. Each hour is dispatched in merit order — owned
@@ -251,8 +252,8 @@ def _fits(n_day, r_day, i, share, g, q, allowed, col, cap, deterministic):
     return mu + 8.0 * math.sqrt(var) <= cap
 
 
-def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, deterministic,
-               calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
+def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, own, wnoise,
+               wanch, deterministic, calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                warm_tab, daily):
     """Simulate a block of paths (``simulate_paths`` with the warmth tables built for it).
 
@@ -261,14 +262,14 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, st
     """
     tables = conditional_warm_tables(warm_tab, calls, ttl)
     return simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored,
-                          growth, deterministic, calls, cv_tok,
+                          growth, own, wnoise, wanch, deterministic, calls, cv_tok,
                           ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                           warm_tab, tables[0], tables[1], tables[2], daily)
 
 
 @nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
-def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, deterministic,
-                   calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
+def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, own,
+                   wnoise, wanch, deterministic, calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                    warm_tab, wt_direct, wt_val, wt_der, daily):
     """Simulate a block of paths. Shapes: P paths, M months, D days, W workloads, K tables.
 
@@ -276,7 +277,9 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
     dayw (W, D) day weights; hourly (W, 24) hour shares; month_start (M + 1,) first day of each
     month; day_sigma, phi, start_dev, anchored, growth (P,) the day shock's σ, its AR(1) coefficient,
     the log deviation of the day before the horizon (used where ``anchored``; elsewhere the shock
-    starts stationary) and the drift per day (``sim.demand.daily``); calls, cv_tok (K, W); ttl (W,) shared-prefix TTL in s (0: none); g0, g1 (K, W, 2)
+    starts stationary) and the drift per day (``sim.demand.daily``), the scenario's common day shock;
+    own (W,) the workloads with their own shock, whose σ, φ, start deviation, drift and correlation
+    with the common innovations are wnoise (P, W, 5) and whose anchoring is wanch (P, W); calls, cv_tok (K, W); ttl (W,) shared-prefix TTL in s (0: none); g0, g1 (K, W, 2)
     GPU-seconds per session on owned / neocloud at warmth 0 and 1; tok0, tok1 (K, W) tokens per
     session; allowed (W, 3) api / owned / neocloud; cap_own, cap_res (P, M) GPU-seconds per hour;
     od_cap, usable_neo, spin_up (P,); warm_tab (W, 24) hour shares for the shared-prefix warmth, from
@@ -366,6 +369,18 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
         half_var = 0.5 * sig * sig
         iid = stationary and ph == 0.0
         log_shock = 0.0 if stationary else start_dev[p] + 0.5 * sig * sig  # the log shock of the day before
+        # workloads with their own shock: ε_w = √ρ·ε + √(1 − ρ)·η_w, through their own AR(1)
+        k_wshock = mix64(keys[p] ^ np.uint64(0x54))
+        w_log = np.zeros(W)
+        w_c = np.zeros(W)  # innovation scale on the common draw, √(1 − φ²)·σ·√ρ
+        w_i = np.zeros(W)  # and on the workload's own, √(1 − φ²)·σ·√(1 − ρ)
+        for w in range(W):
+            if own[w]:
+                sg, pw_ = wnoise[p, w, 0], wnoise[p, w, 1]
+                inn = math.sqrt(1.0 - pw_ * pw_) * sg
+                w_c[w] = inn * math.sqrt(wnoise[p, w, 4])
+                w_i[w] = inn * math.sqrt(1.0 - wnoise[p, w, 4])
+                w_log[w] = wnoise[p, w, 2] + 0.5 * sg * sg if wanch[p, w] else 0.0
         for m in range(M):
             d0, d1 = month_start[m], month_start[m + 1]
             wn[:] = 0.0
@@ -373,6 +388,7 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
             dem[:] = 0.0
             # pass 1: the month's draws and the warmth of shared prompt caches
             for d in range(d0, d1):
+                z = 0.0
                 if deterministic:
                     shock = 1.0 if stationary else mean_shock(ph, sig, start_dev[p], d + 1.0)
                 else:
@@ -386,8 +402,23 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                 if g_day != 0.0:
                     shock *= math.exp(g_day * d)
                 for w in range(W):
-                    lam = lam_day[p, m, w] * dayw[w, d] * shock
                     c = d * W + w
+                    sw = shock
+                    if own[w]:
+                        sg = wnoise[p, w, 0]
+                        if deterministic:
+                            sw = mean_shock(wnoise[p, w, 1], sg, wnoise[p, w, 2], d + 1.0) if wanch[p, w] else 1.0
+                        else:
+                            e = w_c[w] * z + w_i[w] * normal(k_wshock, c)
+                            if d == 0 and not wanch[p, w]:  # stationary start: x = σ·(√ρ·ε + √(1 − ρ)·η)
+                                pw_ = wnoise[p, w, 1]
+                                w_log[w] = e / math.sqrt(1.0 - pw_ * pw_)
+                            else:
+                                w_log[w] = wnoise[p, w, 1] * w_log[w] + e
+                            sw = math.exp(w_log[w] - 0.5 * sg * sg)
+                        if wnoise[p, w, 3] != 0.0:
+                            sw *= math.exp(wnoise[p, w, 3] * d)
+                    lam = lam_day[p, m, w] * dayw[w, d] * sw
                     if deterministic:
                         n = lam
                         r = 1.0

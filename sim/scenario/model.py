@@ -15,7 +15,8 @@ from ..limits import (MAX_BUSINESS_UNITS, MAX_CONTRACTS, MAX_HORIZON_MONTHS, MAX
                       MAX_STRATEGY_WORKLOADS, MAX_WORKLOADS, MAX_GROWTH_LN)
 from .population import ActivityProfile, BusinessUnit
 from .supply import Contract, Pools, Prices
-from .types import DailyGrowth, LogDeviation, Model, NonNeg, Persistence, Prob, unit
+from .noise import DemandNoise
+from .types import Model, Prob, unit
 from .workloads import TOKEN_WORKLOADS, EmbeddedSaasWorkload, Workload
 
 _YM = re.compile(r"^(\d{4})-(\d{2})$")
@@ -69,36 +70,6 @@ class Correlation(Model):
 
     between: list[str] = Field(min_length=2, max_length=2, description="Two key paths, e.g. workloads.support_chat.turns.")
     rho: float = Field(ge=-1.0, le=1.0, description="Rank correlation in [-1, 1].")
-
-
-class DemandNoise(Model):
-    """Day-to-day randomness and drift of demand beyond Poisson arrivals (one definition, sim.demand.daily).
-
-    Every workload's sessions on day d (days from the horizon's first day) are multiplied by
-    exp(growth_per_day·d) and by a lognormal day shock exp(x_d − σ²/2), σ² = ln(1 + day_cv²), whose
-    log x_d is AR(1): x_d = persistence·x_(d−1) + √(1 − persistence²)·σ·ε_d, stationary (mean 1) or,
-    with ``start_deviation``, started from the day before the horizon. The expected-value engine and
-    the DES use the mean of that multiplier; the Monte Carlo draws it per path.
-
-    Defaults are fitted on days 0–6 only of the ServeGen m-small and m-large traces (days 7–13 are
-    held out for the backtests; calibration/traces/servegen_rate_10min.csv): day_cv the mean of the
-    two weeks' coefficients of variation of daily volume (0.081 and 0.162), persistence their lag-1
-    autocorrelation of log volume (0.02 and 0.03, no evidence of persistence in a week: 0). The
-    fitted values for a user's own data come from ``tokensim calibrate``.
-    """
-
-    day_cv: NonNeg = unit("ratio", default=0.121, description="Coefficient of variation of daily volume.")
-    persistence: Persistence = unit(
-        "lag-1 autocorrelation", default=0.0,
-        description="Day-to-day autocorrelation of log volume (AR(1) coefficient, -0.99 to 0.99).")
-    growth_per_day: DailyGrowth = unit(
-        "ln change per day", default=0.0,
-        description="Continuous drift of demand: sessions on day d are multiplied by exp(growth_per_day·d) "
-                    "(0.001 ≈ +44 % a year), on top of the business units' adoption.")
-    start_deviation: LogDeviation | None = unit(
-        "ln(volume / mean)", default=None,
-        description="Log deviation from its mean level of the day before the horizon starts (e.g. the last "
-                    "observed day); the AR(1) shock starts from it. Absent: the shock starts stationary.")
 
 
 class Strategy(Model):
@@ -162,13 +133,16 @@ class Scenario(Model):
                     raise _located(("sweeps", i, "values", j), f"strategy {name!r} is defined twice (a repeated sweep "
                                    "value, or a strategy of that name); each sweep value must be new")
                 names.add(name)
-        g = max(abs(x) for x in support_of(self.demand_noise.growth_per_day))
         days = self.horizon.days
-        if g * days > MAX_GROWTH_LN:  # exp(g·d) must stay a physical multiplier over the whole horizon
-            raise _located(("demand_noise", "growth_per_day"),
-                           f"a growth of {g:g} a day over the horizon's {days:,} days multiplies demand by "
-                           f"e^{g * days:.3g}; at most e^{MAX_GROWTH_LN:g} (×{math.exp(MAX_GROWTH_LN):.2g}) is "
-                           "allowed: lower the growth or shorten the horizon")
+        noises = [(("demand_noise", "growth_per_day"), self.demand_noise)] + [
+            (("workloads", i, "demand_noise", "growth_per_day"), w.demand_noise)
+            for i, w in enumerate(self.workloads) if getattr(w, "demand_noise", None) is not None]
+        for where, noise in noises:
+            g = max(abs(x) for x in support_of(noise.growth_per_day))
+            if g * days > MAX_GROWTH_LN:  # exp(g·d) must stay a physical multiplier over the whole horizon
+                raise _located(where, f"a growth of {g:g} a day over the horizon's {days:,} days multiplies demand "
+                               f"by e^{g * days:.3g}; at most e^{MAX_GROWTH_LN:g} (×{math.exp(MAX_GROWTH_LN):.2g}) "
+                               "is allowed: lower the growth or shorten the horizon")
         _unique(self.business_units, "business_units")
         _unique(self.workloads, "workloads")
         _unique(self.contracts, "contracts")
@@ -386,6 +360,8 @@ def classify(path: str) -> str:
         if len(parts) == 3 and parts[2] in PER_SESSION:
             return "session"
         if len(parts) == 3 and parts[2] in RATES:
+            return "scale"
+        if parts[2] == "demand_noise":  # a workload's own day shock: drawn once per future, like the scenario's
             return "scale"
         if parts[2] in ("seats_per_user", "fee_per_seat_month", "hidden_input_tokens_per_seat_month",
                         "hidden_output_tokens_per_seat_month"):

@@ -11,6 +11,7 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
+from .noise import WorkloadNoise
 from .types import Model, NonNeg, Positive, Prob, Ratio, Tokens, unit
 
 PoolName = Literal["api", "neocloud", "owned"]
@@ -154,6 +155,9 @@ class _WorkloadBase(Model):
     rag: RAG = Field(default_factory=RAG, description="Retrieved context.")
     levers: Levers = Field(default_factory=Levers, description="Cost levers.")
     retry: Retry = Field(default_factory=Retry, description="Failures and retries.")
+    demand_noise: WorkloadNoise | None = Field(
+        None, description="This workload's own day shock and drift (default: the scenario's demand_noise, shared "
+                          "by every workload without its own).")
 
     RATE_FIELD: ClassVar[str] = ""  # the field holding units of work per user per full day
 
