@@ -113,3 +113,35 @@ def test_weekly_profile_round_trip():
     est = np.array([np.exp(fit_series(pd.Series(req[p], index=days), seed=p).weekday) for p in range(20)])
     true = np.array(week) / np.exp(np.mean(np.log(week)))
     assert np.all(np.abs(est.mean(0) - true) < 4 * est.std(0, ddof=1) / math.sqrt(20) + 1e-9)
+
+
+def test_cross_series_innovation_correlation_is_recovered():
+    """Two workloads with their own AR(1) day shocks (φ 0.5 and 0.3, cv 0.15 and 0.2), each with
+    innovations correlated 0.5 with the common ones, so with each other √(0.5·0.5) = 0.5 (derived in
+    sim.scenario.noise). Written as one generic CSV with a model column per workload, read, fitted
+    per group; the innovations' correlation over 59 days has SE ≈ (1 − ρ²)/√59 = 0.10 per path,
+    0.10/√20 = 0.022 for the mean of 20 paths: the mean must be within 4 SE (plus 0.03 for the
+    residuals' own estimation) of 0.5."""
+    from sim.calibrate.calibrate import innovation_correlation, volume_series
+
+    ws = [chat(name=n, sessions_per_user_per_day=100, turns=1,
+               demand_noise={"day_cv": cv, "persistence": ph, "correlation": 0.5})
+          for n, cv, ph in (("a", 0.15, 0.5), ("b", 0.2, 0.3))]
+    sc = make(ws, horizon={"start": "2027-01", "months": 2},
+              business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 1e7}, "intensity_sigma": 0.0,
+                               "activity": {"weekly": [1] * 7}}])
+    book = PriceBook(sc.price_date, sc.prices.overrides)
+    tab = build_tables(sc, shape_points(sc, 1, True), book)
+    P = 20
+    req = simulate_block(sc, tab, draw(sc, np.arange(P), 1), book, keep_daily=True)["daily_requests"][:, :DAYS]
+    days = pd.date_range("2027-01-01", periods=DAYS, freq="D").strftime("%Y-%m-%d")
+    est = []
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        for p in range(P):
+            f = f"{d}/p{p}.csv"
+            pd.concat([pd.DataFrame({"period_start": days, "requests": req[p, :, j], "model": m})
+                       for j, m in enumerate("ab")]).to_csv(f, index=False)
+            series = volume_series(read(f), "model")
+            est.append(innovation_correlation([fit_series(s.values, s.group, seed=p) for s in series])["correlation"])
+    assert abs(np.mean(est) - 0.5) < 4 * 0.022 + 0.03
