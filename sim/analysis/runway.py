@@ -63,20 +63,33 @@ def read_actuals(path: str, workloads: list[str] | None = None) -> pd.Series:
     return out
 
 
+def _year_spend(ds: xr.Dataset, strategy: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The forecast's months of its first calendar year and each path's spend in them (path, month)."""
+    months = pd.DatetimeIndex(ds["month"].values)
+    sp = ds["spend"].sel(strategy=strategy).sum(["pool", "workload"], skipna=False).load()  # (path, month)
+    in_year = months.year == months[0].year
+    spend = np.asarray(sp.values[:, in_year], float)
+    if not np.isfinite(spend).all():
+        raise AnalysisError("the results' spend is not finite")
+    return months[in_year], spend
+
+
+def _cumulative(m_year: pd.DatetimeIndex, spend: np.ndarray, ytd: float) -> tuple[pd.Timestamp, np.ndarray]:
+    """(the forecast's first day, year-to-date plus each path's spend so far, by day (path, day)): a
+    month's spend spread evenly over its days."""
+    days_in = np.array([pd.Period(m, "M").days_in_month for m in m_year])
+    daily = np.repeat(spend / days_in[None, :], days_in, axis=1)  # (path, day) even within months
+    return pd.Timestamp(m_year[0]), ytd + np.cumsum(daily, axis=1)
+
+
 def runway(ds: xr.Dataset, actuals: pd.Series, budget: float, strategy: str | None = None) -> dict:
     """The runway of ``budget`` for the forecast's first calendar year (see the module docstring)."""
     if not np.isfinite(budget) or budget < 0:
         raise AnalysisError(f"budget must be a finite amount >= 0, got {budget}")
     strategy = pick_strategy(ds, strategy)
-    months = pd.DatetimeIndex(ds["month"].values)
-    start = months[0]
+    m_year, spend = _year_spend(ds, strategy)
+    start = m_year[0]
     year = start.year
-    sp = ds["spend"].sel(strategy=strategy).sum(["pool", "workload"], skipna=False).load()  # (path, month)
-    in_year = months.year == year
-    m_year = months[in_year]
-    spend = np.asarray(sp.values[:, in_year], float)
-    if not np.isfinite(spend).all():
-        raise AnalysisError("the results' spend is not finite")
     notes = []
     jan1 = pd.Timestamp(_dt.date(year, 1, 1))
     after = actuals[actuals.index >= start]
@@ -107,10 +120,7 @@ def runway(ds: xr.Dataset, actuals: pd.Series, budget: float, strategy: str | No
                      "export")
     if not len(act):
         notes.append(f"no actual cost in {year} before the forecast starts: year to date is only the filled days")
-    days_in = np.array([pd.Period(m, "M").days_in_month for m in m_year])
-    daily = np.repeat(spend / days_in[None, :], days_in, axis=1)  # (path, day) even within months
-    cum = ytd + np.cumsum(daily, axis=1)
-    first_day = pd.Timestamp(m_year[0])
+    first_day, cum = _cumulative(m_year, spend, ytd)
     over = cum > budget
     hit = np.where(over.any(axis=1), over.argmax(axis=1), cum.shape[1])  # index of the runout day
     year_end = pd.Timestamp(_dt.date(year, 12, 31))
@@ -141,6 +151,38 @@ def runway(ds: xr.Dataset, actuals: pd.Series, budget: float, strategy: str | No
         "share_not_run_out": float(np.mean(hit >= cum.shape[1])) if ytd <= budget else 0.0,
         "notes": notes,
     }
+
+
+def runway_curves(ds: xr.Dataset, actuals: pd.Series, r: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What ``runway`` (its result ``r``) counted, day by day, for a chart: (the actual days of the
+    year before the forecast, cumulative; the forecast's cumulative P10/P50/P90 over paths).
+
+    The first frame (day, cost, filled, cumulative) holds the year's actual days from the first one
+    (a day with no known cost, and each day between the last actual and the forecast's start, at the
+    burn rate: ``filled``); its last cumulative is ``r["ytd_spend"]``. The second (day, p10, p50, p90,
+    mean) is the same year-to-date plus each path's spend so far that ``runway`` finds the runout day
+    on, from the forecast's first day to ``r["forecast_to"]``."""
+    m_year, spend = _year_spend(ds, r["strategy"])
+    start = m_year[0]
+    jan1 = pd.Timestamp(_dt.date(r["year"], 1, 1))
+    burn = r["burn_rate_per_day"]
+    before = actuals[actuals.index < start]
+    act = before[before.index >= jan1]
+    days = list(act.index)
+    cost = list(act.to_numpy(float))
+    filled = list(act.isna().to_numpy())
+    gap_from = max(before.index[-1] + pd.Timedelta(days=1), jan1)
+    gap = pd.date_range(gap_from, start - pd.Timedelta(days=1), freq="D")
+    days += list(gap)
+    cost += [np.nan] * len(gap)
+    filled += [True] * len(gap)
+    c = np.array(cost, float)
+    past = pd.DataFrame({"day": pd.DatetimeIndex(days), "cost": c, "filled": filled,
+                         "cumulative": np.cumsum(np.where(np.isnan(c), burn, c))})
+    first_day, cum = _cumulative(m_year, spend, r["ytd_spend"])
+    fc = pd.DataFrame({"day": pd.date_range(first_day, periods=cum.shape[1], freq="D"),
+                       **{f"p{int(q * 100)}": np.quantile(cum, q, axis=0) for q in QS}, "mean": cum.mean(axis=0)})
+    return past, fc
 
 
 def runway_text(r: dict) -> str:

@@ -363,6 +363,15 @@ def add_report(r: argparse.ArgumentParser) -> None:
     r.add_argument("--tco-paths", action=Checked, check=Whole(0, MAX_PATHS, "the cap of the scenario key paths"),
                    default=200, metavar="N", help=f"paths of the purchase-month sweep, 0..{MAX_PATHS} (0: skip it)")
     r.add_argument("--no-sensitivity", action="store_true", help="leave out the tornado")
+    r.add_argument("--actuals", metavar="CSV",
+                   help="daily actual cost (the *.actuals.csv of tokensim calibrate): a section 'Budget against "
+                        "actuals' with year to date, burn rate, the rest of the year and the date the --budget (for "
+                        "the year) runs out, as tokensim budget --actuals")
+    r.add_argument("--backtest", metavar="JSON",
+                   help="what tokensim backtest --json printed, saved to a file: a section with its scores and PIT")
+    r.add_argument("--backtest-days", metavar="CSV",
+                   help="the held-out days tokensim backtest --csv wrote (the same run as --backtest): the band-vs-"
+                        "actual chart")
 
 
 @_refusing
@@ -373,7 +382,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     t0 = time.time()
     out = Path(args.output)
+    if args.actuals and args.budget is None:
+        raise _usage("--actuals needs --budget: the year's budget whose runway it measures")
+    if args.backtest_days and not args.backtest:
+        raise _usage("--backtest-days needs --backtest: the scores (tokensim backtest --json) of the same run")
     ds = _results(args.results, "report")
+    acts = rw = bt = bt_days = None
+    if args.actuals:  # read, and the runway found, before any engine runs: as tokensim budget --actuals does
+        from ..analysis.runway import read_actuals, runway
+
+        acts = _analysis(read_actuals, args.actuals, [str(w) for w in ds["workload"].values])
+        rw = _analysis(runway, ds, acts, args.budget, strategy=args.strategy)
+    if args.backtest:
+        from ..report.backtest import read_backtest, read_backtest_days
+
+        bt = _analysis(read_backtest, args.backtest)
+        if args.backtest_days:
+            bt_days = _analysis(read_backtest_days, args.backtest_days, bt)
     output_dir(str(out.parent), out.parent)  # one writer: held until the command ends
     if args.scenario:
         sc, sc_file = _scenario(args.scenario), args.scenario
@@ -389,13 +414,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     page, tables, summary = _analysis(build_report, ds, scenario=sc, scenario_file=str(sc_file) if sc_file else None,
                                       budget=args.budget, confidence=args.confidence, strategy=args.strategy,
                                       tco=study.tco, tco_error=study.tco_error, tornado=study.tornado,
-                                      tornado_error=study.tornado_error)
+                                      tornado_error=study.tornado_error, actuals=acts, runway=rw, backtest=bt,
+                                      backtest_days=bt_days, backtest_file=args.backtest,
+                                      backtest_days_file=args.backtest_days)
     files = write_report(out, page, tables)
     seconds = time.time() - t0
     obj = {"ok": True, "report": str(out), "files": [str(f) for f in files], "bytes": len(page.encode()),
            "images": page.count("<img "), **summary, "seconds": round(seconds, 2)}
     text = (f"Wrote {out} ({len(page.encode()) / 1024:,.0f} kB, {page.count('<img ')} charts) and "
             f"{len(files) - 1} CSV tables beside it ({seconds:.1f} s)")
+    if rw is not None:
+        from ..analysis.runway import runway_text
+
+        text += "\n\n" + runway_text(rw)
     _emit(args, obj, text)
     return 0
 

@@ -81,13 +81,22 @@ def _tok(v) -> str:
 def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = None, budget: float | None = None,
                  confidence: float = 0.9, strategy: str | None = None, tco: dict | None = None,
                  tco_error: str | None = None, tornado: pd.DataFrame | None = None,
-                 tornado_error: str | None = None) -> tuple[str, dict[str, pd.DataFrame], dict]:
+                 tornado_error: str | None = None, actuals: pd.Series | None = None, runway: dict | None = None,
+                 backtest: dict | None = None, backtest_days: pd.DataFrame | None = None,
+                 backtest_file: str | None = None,
+                 backtest_days_file: str | None = None) -> tuple[str, dict[str, pd.DataFrame], dict]:
     """(HTML page, CSV tables by name, summary numbers) for a results Dataset.
 
     ``tco`` is the TCO analysis of ``scenario`` (``sim.studies.tco.tco_analysis``) and ``tornado``
     its tornado of total spend (``sim.studies.sensitivity.tornado``), or None; ``tco_error`` and
     ``tornado_error`` say why one could not be computed. Without ``scenario`` both sections are
     left out.
+
+    With ``actuals`` (daily actual cost, ``sim.analysis.runway.read_actuals``) and ``budget``, a
+    section "Budget against actuals" shows ``runway`` (``sim.analysis.runway.runway`` of them; computed
+    here when not given), the same dict ``tokensim budget --actuals`` prints, in ``summary["runway"]``.
+    With ``backtest`` (``sim.report.backtest.read_backtest``) a section shows its scores and PIT, and
+    with ``backtest_days`` (``read_backtest_days``) the bands against the held-out actuals.
     """
     from ..analysis.budget import budget_analysis, period_spend
     from ..analysis.commit import commit_analysis
@@ -120,6 +129,17 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
     cards.append(f'<div class="card"><div class="l">whole horizon: median (P5–P95)</div><div class="v">'
                  f'{_fmt(np.median(horizon_total))}</div><div class="l">{_fmt(np.quantile(horizon_total, 0.05))} – '
                  f'{_fmt(np.quantile(horizon_total, 0.95))} {html.escape(cur)}</div></div>')
+    if actuals is not None:
+        from ..analysis.runway import runway as runway_of
+
+        if budget is None:
+            raise AnalysisError("actuals need a budget: the year's budget whose runway they measure")
+        runway = runway if runway is not None else runway_of(ds, actuals, budget, strategy=strat)
+        summary["runway"] = runway
+        rq = runway["runout_date"]
+        cards.append(f'<div class="card"><div class="l">budget {_fmt(budget)} for {runway["year"]}: runs out '
+                     f'(P50)</div><div class="v">{_runout(rq["p50"])}</div><div class="l">P10 {_runout(rq["p10"])} · '
+                     f'P90 {_runout(rq["p90"])}</div></div>')
     sec.append('<div class="cards">' + "".join(cards) + "</div>")
     sec.append(f'<p class="read">How to read this report: every number comes from {b["paths"]:,} simulated futures '
                f'(Monte Carlo paths) of the scenario. "Median" is the middle future; a "P{confidence * 100:g} budget" '
@@ -263,6 +283,14 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
                        f'pinning down first: {top}.</p>')
             summary["top_drivers"] = list(tornado_df["input"].head(3))
 
+    # ---- budget against actuals -------------------------------------------------------------------------------
+    if actuals is not None:
+        sec += _runway_section(ds, actuals, runway, tables)
+
+    # ---- backtest ------------------------------------------------------------------------------------------------
+    if backtest is not None:
+        sec += _backtest_section(backtest, backtest_days, backtest_file, backtest_days_file, tables, summary)
+
     # ---- 7 method -------------------------------------------------------------------------------------------------
     sec.append("<h2>Method and accuracy</h2>")
     err = b["mc_error"]
@@ -284,6 +312,99 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1><p class=\"meta\">{meta}</p>\n" + "\n".join(sec) + "\n</body></html>\n")
     return page, tables, summary
+
+
+def _runout(v) -> str:
+    """A runout date of ``runway`` as the report shows it."""
+    return html.escape(v) if v else "not within the horizon"
+
+
+def _runway_section(ds: xr.Dataset, actuals: pd.Series, r: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """"Budget against actuals": cards, the cumulative chart, the table (CSV ``runway``, the chart's days
+    ``runway_days``) and the notes of ``runway``."""
+    from ..analysis.runway import runway_curves
+
+    cur = r["currency"]
+    budget = r["budget"]
+    past, fc = runway_curves(ds, actuals, r)
+    q = r["runout_date"]
+    out = ["<h2>Budget against actuals</h2>"]
+    cards = [("year to date" + (f" (from {r['ytd_from']})" if r["ytd_from"] else ""), _fmt(r["ytd_spend"]),
+              f"{r['actual_days']} actual days"),
+             ("burn rate, a day", _fmt(r["burn_rate_per_day"]), "mean of the last 30 known days"),
+             ("remaining budget", _fmt(budget - r["ytd_spend"]), f"of {_fmt(budget)} {html.escape(cur)}"),
+             (f"rest of {r['year']}: median", _fmt(r["rest_of_year"]["p50"]),
+              f"P10 {_fmt(r['rest_of_year']['p10'])} – P90 {_fmt(r['rest_of_year']['p90'])}"),
+             ("runs out: P10 / P50 / P90", " / ".join(_runout(q[k]) for k in ("p10", "p50", "p90")),
+              f"{r['share_not_run_out']:.0%} of futures do not run out")]
+    out.append('<div class="cards">' + "".join(f'<div class="card"><div class="l">{html.escape(a)}</div>'
+                                               f'<div class="v">{b}</div><div class="l">{c}</div></div>'
+                                               for a, b, c in cards) + "</div>")
+    out.append(_img(plots.runway_chart(past, fc, budget, cur, q), "cumulative spend against the budget"))
+    rows = [("budget", budget, None, None, None), ("year to date", r["ytd_spend"], None, None, None),
+            ("burn rate per day", r["burn_rate_per_day"], None, None, None),
+            ("remaining budget", budget - r["ytd_spend"], None, None, None),
+            (f"rest of year ({r['forecast_from']}..{r['forecast_to']})", None,
+             *(r["rest_of_year"][k] for k in ("p10", "p50", "p90"))),
+            ("year total", None, *(r["year_total"][k] for k in ("p10", "p50", "p90"))),
+            ("P(year total > budget)", r["p_exceed_year"], None, None, None),
+            ("runs out", None, *(q[k] or "not within the horizon" for k in ("p10", "p50", "p90")))]
+    t = pd.DataFrame(rows, columns=["measure", "value", "p10", "p50", "p90"])
+    tables["runway"] = t
+    days = pd.concat([past.rename(columns={"cost": "actual_cost", "cumulative": "actual_cumulative"}),
+                      fc.rename(columns={k: f"forecast_cumulative_{k}" for k in ("p10", "p50", "p90", "mean")})],
+                     ignore_index=True)
+    days["day"] = pd.DatetimeIndex(days["day"]).strftime("%Y-%m-%d")
+    tables["runway_days"] = days
+
+    def cell(v, pct=False):
+        if v is None:
+            return ""
+        if isinstance(v, str):
+            return html.escape(v)
+        return _fmt(v, "pct") if pct else _fmt(v)
+
+    body = "".join(f'<tr><td class="t">{html.escape(m)}</td>'
+                   f"<td>{cell(v, m.startswith('P('))}</td>"
+                   + "".join(f"<td>{cell(x)}</td>" for x in (a, b, c)) + "</tr>" for m, v, a, b, c in rows)
+    out.append(f"<table><tr><th>{html.escape(cur)}</th><th>value</th><th>P10</th><th>P50</th><th>P90</th></tr>"
+               f"{body}</table>")
+    out.append(f'<p class="read">The black line is what was spent in {r["year"]} before the forecast starts (from the '
+               f'actuals of <code>tokensim calibrate</code>); the blue band holds eight in ten futures of the year\'s '
+               f'spend from there, the red line is the budget. The date the budget runs out is counted path by path '
+               f'(a month\'s spend spread evenly over its days): the early P10 date is where the band\'s upper edge '
+               f'crosses the budget. "Not within the horizon": the budget lasts past {html.escape(r["forecast_to"])}, '
+               f'the last day of {r["year"]} the forecast covers. The same figures as <code>tokensim budget '
+               f'--actuals</code> (strategy {html.escape(r["strategy"])}).</p>')
+    if r["notes"]:
+        out.append('<ul class="note">' + "".join(f"<li>{html.escape(n)}</li>" for n in r["notes"]) + "</ul>")
+    return out
+
+
+def _backtest_section(result: dict, days: pd.DataFrame | None, file: str | None, days_file: str | None,
+                      tables: dict[str, pd.DataFrame], summary: dict) -> list[str]:
+    """"Backtest": the scores (CSV ``backtest_scores``), the bands against the held-out actuals when the
+    days are given (CSV ``backtest_days``) and the PIT histogram; the pieces of the backtest's own page."""
+    from . import backtest as bt
+
+    scores = bt.scores_table(result)
+    tables["backtest_scores"] = scores
+    src = ", ".join(html.escape(str(f)) for f in (file, days_file) if f)
+    out = ["<h2>Backtest: do the forecast's bands hold?</h2>",
+           f'<p class="meta">{bt.backtest_meta(result)}' + (f"; from {src}" if src else "") + "</p>",
+           f'<p class="read">{bt.READ}</p>', bt.scores_html(scores)]
+    if days is not None:
+        tables["backtest_days"] = days
+        out += ["<h3>Forecast bands against what happened</h3>", bt.bands_html(result, days)]
+    else:
+        out.append('<p class="note">The band-vs-actual chart needs the held-out days: pass --backtest-days with the '
+                   "file tokensim backtest --csv wrote.</p>")
+    out += ["<h3>Calibration (PIT)</h3>", bt.pit_html(result, days), bt.notes_html(result, "h3")]
+    p = result["pooled"]
+    summary["backtest"] = {"file": file, "days_file": days_file, "days_evaluated": p["days_evaluated"],
+                           "coverage": p["coverage"], "crps": p["crps"], "bias": p["bias"],
+                           "series": list(result["series"])}
+    return out
 
 
 def write_report(path: Path, page: str, tables: dict[str, pd.DataFrame]) -> list[Path]:

@@ -254,10 +254,18 @@ def backtest_bands(days: pd.DataFrame, unit: str = "requests") -> bytes:
 def pit_histogram(pit: np.ndarray, bins: int = 10) -> bytes:
     """Histogram of probability-integral-transform values with the flat line a calibrated forecast
     would give (and its ±2 binomial standard deviations)."""
+    return pit_counts_histogram(np.histogram(pit, bins=bins, range=(0.0, 1.0))[0])
+
+
+def pit_counts_histogram(counts) -> bytes:
+    """``pit_histogram`` of PIT values already counted into equal bins over 0..1 (a backtest's
+    ``pit``)."""
     fig, ax = _fig(6.0, 3.4)
     ax = ax[0, 0]
-    counts, edges = np.histogram(pit, bins=bins, range=(0.0, 1.0))
-    n = max(1, len(pit))
+    counts = np.asarray(counts, float)
+    bins = len(counts)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    n = max(1, int(counts.sum()))
     ax.bar(edges[:-1], counts, width=1.0 / bins, align="edge", color=BLUE, alpha=0.7, edgecolor="white")
     e = n / bins
     sd = math.sqrt(n * (1 / bins) * (1 - 1 / bins))
@@ -267,4 +275,48 @@ def pit_histogram(pit: np.ndarray, bins: int = 10) -> bytes:
     ax.set_ylabel("held-out days")
     ax.set_title("Probability integral transform (U: bands too narrow; ∩: too wide)", fontsize=10)
     ax.legend(fontsize=8)
+    return png(fig)
+
+
+def runway_chart(past: pd.DataFrame, forecast: pd.DataFrame, budget: float, currency: str,
+                 runout: dict | None = None) -> bytes:
+    """Cumulative spend of the year: the actual days (days filled at the burn rate dotted), then the
+    forecast's P10–P90 band and median from the forecast's first day, the budget as a horizontal
+    line and the runout dates (P10/P50/P90) that fall within the forecast."""
+    fig, ax = _fig()
+    ax = ax[0, 0]
+    if len(past):
+        x = pd.DatetimeIndex(past["day"]).to_pydatetime()
+        y = past["cumulative"].to_numpy(float)
+        known = ~past["filled"].to_numpy(bool)
+        ax.plot(x, np.where(known, y, np.nan), color="black", lw=2, label="actual spend, cumulative")
+        if (~known).any():  # a filled day joined to its neighbours, dotted
+            edge = ~known | np.r_[~known[1:], False] | np.r_[False, ~known[:-1]]
+            ax.plot(x, np.where(edge, y, np.nan), color="black", lw=1.2, ls=":",
+                    label="days without actuals, at the burn rate")
+    if len(forecast):
+        f = forecast
+        x0 = pd.DatetimeIndex(f["day"]).to_pydatetime()
+        if len(past):  # the fan starts where the actuals (and the filled days) end
+            x0 = np.r_[[pd.Timestamp(past["day"].iloc[-1]).to_pydatetime()], x0]
+            start = float(past["cumulative"].iloc[-1])
+            cols = {k: np.r_[start, f[k].to_numpy(float)] for k in ("p10", "p50", "p90")}
+        else:
+            cols = {k: f[k].to_numpy(float) for k in ("p10", "p50", "p90")}
+        ax.fill_between(x0, cols["p10"], cols["p90"], color=BLUE, alpha=0.2, label="forecast P10–P90 (8 in 10 futures)")
+        ax.plot(x0, cols["p50"], color=BLUE, lw=2, label="forecast median (P50)")
+    ax.axhline(budget, color="#c23b3b", lw=2, label=f"budget {budget:,.0f} {currency}")
+    marks = [(k, v) for k, v in (runout or {}).items() if v and v != "already exceeded"]
+    for k, v in marks:
+        ax.axvline(pd.Timestamp(v).to_pydatetime(), color="#c23b3b", lw=0.8, ls="--")
+        ax.annotate(f"runs out {k.upper()}", (pd.Timestamp(v).to_pydatetime(), budget), rotation=90, fontsize=7,
+                    va="top", ha="right", xytext=(-2, -4), textcoords="offset points")
+    ax.set_ylabel(f"{currency} spent in the year so far")
+    ax.yaxis.set_major_formatter(_money())
+    top = max([budget] + ([float(forecast["p90"].max())] if len(forecast) else [])
+              + ([float(past["cumulative"].max())] if len(past) else []))
+    ax.set_ylim(0, top * 1.08 if top > 0 else 1.0)
+    ax.set_title("Budget against actuals: spend to date, then the forecast")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)  # below the budget line and right of the actuals
+    fig.autofmt_xdate()
     return png(fig)
