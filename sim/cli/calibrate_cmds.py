@@ -121,8 +121,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                      f"trend {f['trend_per_day']['mean']:+.4f}/day (sd {f['trend_per_day']['sd']:.4f}), "
                      f"persistence {f['persistence']['mean']:.2f}, day sd {f['sigma_log']['mean']:.3f}")
     if cross["correlation"] is not None:
-        lines.append(f"  day-to-day innovations correlated {cross['correlation']:.2f} between series "
-                     f"(mean of {len(cross['pairs'])} pairs)")
+        pairs = cross["pairs"]
+        shown = ", ".join(f"{q['rho']:+.2f} over {q['days']} days" for q in pairs[:3]) + (", ..." if len(pairs) > 3 else "")
+        lines.append(f"  day-to-day innovations correlated {cross['correlation']:.2f} between series (the mean over "
+                     f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''}: {shown or 'none with 7 common days'}; at least 0)")
     lines += [f"  warning: {w}" for w in warnings]
     emit(args, res, "\n".join(lines))
     return 0
