@@ -59,7 +59,8 @@ def draw_floor(keys, lam_day, dayw, month_start, day_sigma, cv_tok, tab):
 
 
 def kernel_args(sc, paths: int):
-    """The arguments ``simulate_block`` passes to ``simulate_paths`` for the first strategy."""
+    """The arguments ``simulate_block`` passes to ``simulate_paths`` for the first strategy (a tuple; ``named``
+    maps them to the kernel's parameter names)."""
     from sim.catalog.prices import PriceBook
     from sim.mc import engine
     from sim.mc.runner import prepare
@@ -82,6 +83,15 @@ def kernel_args(sc, paths: int):
     return captured["args"]
 
 
+def named(a) -> dict:
+    """The kernel arguments ``a`` by parameter name (positions change when the kernel gains inputs)."""
+    import inspect
+
+    from sim.mc.kernel import simulate_paths
+
+    return dict(zip(inspect.signature(simulate_paths.py_func).parameters, a))
+
+
 def best(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -93,9 +103,9 @@ def best(fn, repeat: int) -> float:
 
 def numpy_reference(a, seed: int = 1):
     """Plain single-threaded numpy Monte Carlo of one API-only workload without a shared prefix."""
-    (keys, tab, lam_day, dayw, hourly, month_start, day_sigma, _phi, _start, _anchored, _growth, _det, calls, cv_tok, ttl, g0,
-     g1, tok0, tok1,
-     *_rest) = a
+    k = named(a)
+    tab, lam_day, dayw, hourly, month_start = k["tab"], k["lam_day"], k["dayw"], k["hourly"], k["month_start"]
+    day_sigma, cv_tok, ttl, tok0 = k["day_sigma"], k["cv_tok"], k["ttl"], k["tok0"]
     assert lam_day.shape[2] == 1 and ttl[0] == 0.0
     rng = np.random.default_rng(seed)
     P, M, _ = lam_day.shape
@@ -137,7 +147,8 @@ def main() -> None:
     # 1. the benchmark scenario against its draw floor
     nb.set_num_threads(threads)
     a = kernel_args(bench_scenario(), args.paths)
-    floor_args = (a[0], a[2], a[3], a[5], a[6], a[13], a[1])
+    k = named(a)
+    floor_args = tuple(k[x] for x in ("keys", "lam_day", "dayw", "month_start", "day_sigma", "cv_tok", "tab"))
     run_kernel(*a), draw_floor(*floor_args)  # compile / load the cache
     out["threading_layer"] = nb.threading_layer()
     tk, tf = [], []
@@ -150,7 +161,7 @@ def main() -> None:
 
     # 2. one API-only workload against plain numpy (single-threaded), per path-month
     b = kernel_args(single_chat(), args.paths)
-    P, M = b[2].shape[:2]
+    P, M = named(b)["lam_day"].shape[:2]
     numpy_reference(b)
     ref, k1, k2 = [], [], []
     for _ in range(args.repeat):

@@ -117,7 +117,7 @@ def test_weekly_profile_round_trip():
 
 def test_cross_series_innovation_correlation_is_recovered():
     """Two workloads with their own AR(1) day shocks (φ 0.5 and 0.3, cv 0.15 and 0.2), each with
-    innovations correlated 0.5 with the common ones, so with each other √(0.5·0.5) = 0.5 (derived in
+    innovations correlated √0.5 with the common ones, so with each other √0.5·√0.5 = 0.5 (derived in
     sim.scenario.noise). Written as one generic CSV with a model column per workload, read, fitted
     per group; the innovations' correlation over 59 days has SE ≈ (1 − ρ²)/√59 = 0.10 per path,
     0.10/√20 = 0.022 for the mean of 20 paths: the mean must be within 4 SE (plus 0.03 for the
@@ -125,7 +125,7 @@ def test_cross_series_innovation_correlation_is_recovered():
     from sim.calibrate.calibrate import innovation_correlation, volume_series
 
     ws = [chat(name=n, sessions_per_user_per_day=100, turns=1,
-               demand_noise={"day_cv": cv, "persistence": ph, "correlation": 0.5})
+               demand_noise={"day_cv": cv, "persistence": ph, "correlation": 0.5 ** 0.5})
           for n, cv, ph in (("a", 0.15, 0.5), ("b", 0.2, 0.3))]
     sc = make(ws, horizon={"start": "2027-01", "months": 2},
               business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 1e7}, "intensity_sigma": 0.0,

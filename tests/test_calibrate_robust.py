@@ -12,6 +12,7 @@ import pytest
 
 from sim.calibrate.formats import read
 from sim.calibrate.series import daily
+from sim.calibrate.usage import UsageError
 from sim.cli import main
 from tests.conftest import refusal
 
@@ -129,3 +130,75 @@ def test_runway_actuals_with_a_missing_group_day(tmp_path):
                  "a,a,2026-05-03,4\n")
     a = read_actuals(str(f))
     assert a.iloc[0] == 20 and np.isnan(a.iloc[1]) and a.iloc[2] == 4  # b had no row on the 3rd: no use
+
+
+# ---- a ragged CSV row, a broken JSON line: located at their line -----------------------------------
+HEADER = "timestamp,input_tokens,output_tokens\n"
+GOOD = "2026-01-01T00:00:00Z,5,1\n"
+
+
+@pytest.mark.parametrize("rows, line, found", [
+    ([GOOD, "2026-01-01T00:00:00Z,5,1,9\n", GOOD], 3, 4),  # one field too many
+    ([GOOD, GOOD, "2026-01-01T00:00:00Z,5\n"], 4, 2),  # one too few: was "output_tokens: no value"
+    (["2026-01-01T00:00:00Z,5,1,9\n", GOOD], 2, 4),  # the first row: pandas took column 1 as the index
+    ([GOOD, '2026-01-01T00:00:00Z,"5,1"\n'], 3, 2),  # a quoted comma is one field
+])
+def test_a_ragged_csv_row_is_located_at_its_line(capsys, tmp_path, rows, line, found):
+    f = tmp_path / "r.csv"
+    f.write_text(HEADER + "".join(rows))
+    m = refusal(["calibrate", str(f), "-o", str(tmp_path / "x.yaml")], capsys, "input")
+    assert m == [f"{f}:{line}: expected 3 fields, found {found} (one field per column of the header)"]
+
+
+def test_ragged_rows_are_counted_and_the_first_few_named(tmp_path):
+    f = tmp_path / "many.csv.gz"
+    body = "".join(GOOD if i % 1000 else "2026-01-01T00:00:00Z,5\n" for i in range(1, 20_001))
+    f.write_bytes(gzip.compress((HEADER + body).encode()))
+    with pytest.raises(UsageError) as e:
+        read(f)
+    m = [str(p) for p in e.value.problems]
+    assert len(m) == 6 and m[0] == f"{f}:1001: expected 3 fields, found 2 (one field per column of the header)"
+    assert m[5] == f"{f}:6001: and 15 more row(s) whose number of fields is not the header's"
+
+
+def test_a_quoted_newline_and_bytes_that_are_not_utf8(tmp_path):
+    f = tmp_path / "q.csv"
+    f.write_text('timestamp,input_tokens,output_tokens,model\n2026-01-01T00:00:00Z,5,1,"a\nb"\n' + GOOD.strip() + ",m\n")
+    assert read(f).periods["requests"].sum() == 2
+    g = tmp_path / "latin1.csv"
+    g.write_bytes((HEADER + GOOD).encode() + b"2026-01-01T00:00:00Z,5,1\xe9\n")
+    with pytest.raises(UsageError) as e:
+        read(g)
+    assert [str(p) for p in e.value.problems] == [
+        f"{g}:3: output_tokens: cannot be read: invalid UTF8 data (the file must be UTF-8 text)"]
+
+
+def _page(day):
+    return _oai([_bucket(day, [RESULT])])
+
+
+def test_a_broken_json_line_is_located_at_its_line(capsys, tmp_path):
+    f = tmp_path / "pages.jsonl"
+    f.write_text(_page(0) + "\n" + _page(1) + "\n" + _page(2).replace('"data":', '"data"', 1) + "\n")
+    m = refusal(["calibrate", str(f), "-o", str(tmp_path / "x.yaml")], capsys, "input")
+    col = _page(2).index('"data"') + len('"data" ') + 1  # 1-based: where ':' was due, after the space
+    assert m == [f"{f}:3: this JSON line is not JSON: Expecting ':' delimiter at column {col}"]
+
+
+def test_a_broken_json_document_is_located_at_its_line_and_column(tmp_path):
+    f = tmp_path / "pretty.json"
+    f.write_text(json.dumps(json.loads(_page(0)), indent=2).replace('"results": [', '"results": [,', 1))
+    with pytest.raises(UsageError) as e:
+        read(f, "openai")
+    m = [str(p) for p in e.value.problems]
+    assert len(m) == 1 and m[0].startswith(f"{f}:8: not JSON: Expecting value at line 8, column ")
+
+
+def test_a_broken_mooncake_line_is_located(tmp_path):
+    f = tmp_path / "trace.jsonl"
+    f.write_text('{"timestamp": 0, "input_length": 5, "output_length": 1}\n' * 3 + '{"timestamp": 9,, "x": 1}\n')
+    with pytest.raises(UsageError) as e:
+        read(f)
+    want = (f"{f}:4: cannot be read as JSON lines: this line is not JSON: Expecting property name enclosed in "
+            "double quotes at column 17")
+    assert [str(p) for p in e.value.problems] == [want]

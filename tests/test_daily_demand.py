@@ -181,9 +181,9 @@ def test_own_noise_equal_to_the_common_one_with_correlation_one_gives_the_same_b
 
 
 def test_own_shocks_have_their_own_sigma_persistence_and_the_derived_correlation():
-    # stationary AR(1) x_w with innovations √ρ_w·ε + √(1 − ρ_w)·η_w: var x_w = σ_w², lag-1 corr φ_w, and
-    # at equal φ the cross-correlation of x_a, x_b is that of the innovations, √(ρ_a·ρ_b)
-    ca, cb, phi, ra, rb = 0.3, 0.1, 0.5, 0.81, 0.36
+    # stationary AR(1) x_w with innovations ρ_w·ε + √(1 − ρ_w²)·η_w: var x_w = σ_w², lag-1 corr φ_w, and
+    # at equal φ the cross-correlation of x_a, x_b is that of the innovations, ρ_a·ρ_b
+    ca, cb, phi, ra, rb = 0.3, 0.1, 0.5, 0.9, 0.6
     n = _daily_all(_two({"day_cv": ca, "persistence": phi, "correlation": ra},
                         {"day_cv": cb, "persistence": phi, "correlation": rb}, day_cv=0.2), 4000)
     x = np.log(n / LAM)
@@ -193,9 +193,13 @@ def test_own_shocks_have_their_own_sigma_persistence_and_the_derived_correlation
         assert abs(x[:, 30, j].var() - s2) < 4 * s2 * math.sqrt(2 / P)
         r = np.corrcoef(x[:, 29, j], x[:, 30, j])[0, 1]
         assert abs(r - phi) < 4 * (1 - phi * phi) / math.sqrt(P)
-    want = math.sqrt(ra * rb)  # 0.54; SE of a correlation ≈ (1 − ρ²)/√P
+    want = ra * rb  # 0.54; SE of a correlation ≈ (1 − ρ²)/√P
     got = np.corrcoef(x[:, 30, 0], x[:, 30, 1])[0, 1]
     assert abs(got - want) < 4 * (1 - want * want) / math.sqrt(P)
+    # with the common shock itself (workload b follows it): ρ at equal φ and a stationary start
+    n1 = _daily_all(_two({"day_cv": ca, "correlation": 0.6}, None, day_cv=0.2), 4000)
+    x1 = np.log(n1 / LAM)
+    assert abs(np.corrcoef(x1[:, 10, 0], x1[:, 10, 1])[0, 1] - 0.6) < 4 * (1 - 0.36) / math.sqrt(P)
     # correlation 0: independent of each other and of the common shock
     n0 = _daily_all(_two({"day_cv": ca, "correlation": 0.0}, None, day_cv=0.3), 4000)
     x0 = np.log(n0 / LAM)

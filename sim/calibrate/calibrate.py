@@ -9,6 +9,7 @@ series and builds its scenario (demand fit, request shape, token lengths, price)
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 from .fit import DemandFit, fit_series
 from .lengths import fit_lengths
-from .scenario_out import PLACEHOLDER, combined_scenario, forecast_scenario, workload_names
+from .scenario_out import PLACEHOLDER, growth_bound, combined_scenario, forecast_scenario, workload_names
 from .series import NO_GROUP, DailySeries, daily
 from .shape import request_shape
 from .usage import QUANTITIES, Usage
@@ -56,6 +57,10 @@ class GroupCalibration:
     fit: DemandFit | None = None
     billed: float | None = None  # cost in the training window, and as the scenario prices it
     modelled: float | None = None
+    list_rates: dict | None = None  # its catalog model's list rates, when one prices it
+
+
+STALE_DAYS = 14
 
 
 def training_values(s: DailySeries, until: _dt.date | None) -> pd.Series:
@@ -63,11 +68,16 @@ def training_values(s: DailySeries, until: _dt.date | None) -> pd.Series:
     return s.values if until is None else s.values[s.values.index.date <= until]
 
 
+def last_training_day(series: list[DailySeries], until: _dt.date | None) -> _dt.date | None:
+    """The latest day of use any series may fit on (None when no series has one)."""
+    return max((v[v > 0].index[-1].date() for v in (training_values(s, until) for s in series) if (v > 0).any()),
+               default=None)
+
+
 def forecast_start(series: list[DailySeries], until: _dt.date | None) -> _dt.date | None:
     """The first day of the month after the latest last training day of any series (a common horizon;
     None when no series has a day of use)."""
-    last = max((v[v > 0].index[-1].date() for v in (training_values(s, until) for s in series) if (v > 0).any()),
-               default=None)
+    last = last_training_day(series, until)
     if last is None:
         return None
     return _dt.date(last.year + (last.month // 12), last.month % 12 + 1, 1)
@@ -75,12 +85,14 @@ def forecast_start(series: list[DailySeries], until: _dt.date | None) -> _dt.dat
 
 def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _dt.date | None = None,
                     start: _dt.date | None = None, next_day: bool = False, months: int = 1, paths: int = 2000,
-                    name: str | None = None) -> GroupCalibration:
+                    name: str | None = None, export_last: _dt.date | None = None) -> GroupCalibration:
     """Fit ``s`` (on days up to ``until``) and write its scenario from ``start`` (default: the month
     after the last training day), with the days between carried by the AR(1) state. With
     ``next_day`` (traces without calendar dates) ``start`` is taken as the day after the last
     training day, its weekday included: the weekly profile is turned so the week goes on from the
-    training days. ``name`` is the workload's (default ``safe_name`` of the group). Raises ``FitError``."""
+    training days. ``name`` is the workload's (default ``safe_name`` of the group). A group whose last
+    day of use is more than ``STALE_DAYS`` before ``export_last`` (the export's last training day) is
+    warned about. Raises ``FitError``."""
     fit = fit_series(training_values(s, until), s.group, s.quantity)
     warnings = list(fit.warnings)
     last = fit.last_day.date()
@@ -93,6 +105,19 @@ def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _d
         fit.weekday = np.roll(fit.weekday, shift)
     else:
         gap = (start - last).days - 1
+    ahead = gap + months * 31
+    g = float(np.mean(fit.trend))
+    b = growth_bound(gap, months * 31)
+    gc = float(np.clip(g, -b, b))
+    if np.ptp(fit.trend) > 0 and ahead > 4 * fit.days and abs(gc) * ahead > 0.5:
+        carried = f"{gc:+.4f} a day (the bound for that span)" if gc != g else "it"
+        warnings.append(f"{s.group}: a trend of {g:+.4f} a day fitted on {fit.days} days is carried {ahead} days "
+                        f"ahead as {carried}: ×{math.exp(gc * ahead):.3g} at its mean; forecast fewer --months, or "
+                        "give more history")
+    if export_last is not None and (export_last - last).days > STALE_DAYS:
+        warnings.append(f"{s.group}: no use in the export's last {(export_last - last).days} days (its last day is "
+                        f"{last}, the export's {export_last}); it is forecast as if it went on from then: leave it "
+                        "out (--group-by, or edit the scenario) if it has stopped")
     window = rows_of(u.periods, group_by, s.group)
     window = window[window["start"].dt.date <= last]
     shape = request_shape(window, start)
@@ -124,7 +149,9 @@ def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _d
                            hour_profile=s.hour_profile, paths=paths, name=name or workload_names([s.group])[s.group],
                            model=shape.model_ref, input_tokens=inp, output_tokens=outp, discount=shape.discount,
                            cached_share=shape.cached_share, input_spec=_spec(lens.get("input_tokens")),
-                           output_spec=_spec(lens.get("output_tokens")), card=shape.card)
+                           output_spec=_spec(lens.get("output_tokens")), card=shape.card,
+                           retry=shape.retry if s.quantity == "requests" else None,
+                           rate_factor=shape.calls_per_attempt if s.quantity == "requests" else 1.0)
     sc["description"] = (f"Calibrated by tokensim calibrate from {', '.join(u.files)} ({', '.join(u.formats)}): "
                          f"{s.quantity} per day of {s.group}, fitted on {fit.days} days "
                          f"{fit.first_day.date()}..{last} (sim.calibrate.fit); every uncertain number is "
@@ -132,7 +159,7 @@ def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _d
     summary = fit.summary() | {"requests": shape.summary(),
                                "lengths": {k: {x: y for x, y in f.items() if not x.startswith("spec")}
                                            for k, f in lens.items()}}
-    return GroupCalibration(s.group, sc, summary, warnings, fit, shape.billed, shape.modelled_cost)
+    return GroupCalibration(s.group, sc, summary, warnings, fit, shape.billed, shape.modelled_cost, shape.list_rates)
 
 
 MIN_COMMON_DAYS = 7
@@ -157,15 +184,16 @@ def innovation_correlation(fits: list[DemandFit]) -> dict:
     return {"correlation": rho, "pairs": [{"between": [a, b], "rho": x, "days": d} for a, b, x, d in pairs]}
 
 
-def combine(cals: list[GroupCalibration]) -> tuple[dict, dict]:
+def combine(cals: list[GroupCalibration], source: str = "the exports") -> tuple[dict, dict]:
     """One scenario for every calibrated group (``combined_scenario``), and the cross-series
-    correlation it carries (``innovation_correlation``). One group: its own scenario as it is."""
+    correlation it carries (``innovation_correlation``); ``source`` names the exports in its
+    description. One group: its own scenario as it is."""
     if len(cals) == 1:
         return cals[0].scenario, {"correlation": None, "pairs": []}
     cross = innovation_correlation([c.fit for c in cals])
-    sc = combined_scenario([c.scenario for c in cals], cross["correlation"], [(c.billed, c.modelled) for c in cals],
-                           name=f"calibrated {len(cals)} series")
-    sc["description"] = (cals[0].scenario["description"].split(":")[0] + f": {len(cals)} series, each a workload "
+    sc = combined_scenario([c.scenario for c in cals], cross["correlation"], name=f"calibrated {len(cals)} series",
+                           rates=[c.list_rates for c in cals])
+    sc["description"] = (f"Calibrated by tokensim calibrate from {source}: {len(cals)} series, each a workload "
                          "with its own business unit (weekly and hourly profile) and day shock, their daily "
                          f"innovations correlated {cross['correlation']:.3f} (the mean over pairs of series); every "
                          "uncertain number is its posterior (41 quantiles), correlations from the same draws.")
@@ -177,9 +205,9 @@ def _spec(fitted: dict | None) -> dict | None:
     return fitted["spec"] if fitted and fitted["choice"] in ("lognormal", "empirical") else None
 
 
-def actuals_table(u: Usage, group_by: str | None) -> pd.DataFrame:
+def actuals_table(u: Usage, group_by: str | None, names: dict[str, str] | None = None) -> pd.DataFrame:
     """Every group's daily totals of each quantity the export carries (missing days empty), with the
-    workload name the group has in its calibrated scenario."""
+    workload name the group has in its calibrated scenario (``names``; default ``workload_names``)."""
     cols: dict[str, dict] = {}
     for q in QUANTITIES:
         if u.periods[q].notna().any():
@@ -188,5 +216,6 @@ def actuals_table(u: Usage, group_by: str | None) -> pd.DataFrame:
     frames = [pd.DataFrame(v).rename_axis("day").reset_index().assign(group=g) for g, v in cols.items()]
     act = pd.concat(frames, ignore_index=True)
     act["day"] = pd.to_datetime(act["day"]).dt.date
-    act["workload"] = act["group"].map(workload_names(list(cols)))
+    names = {**workload_names(list(cols)), **(names or {})}
+    act["workload"] = act["group"].map(names)
     return act[["group", "workload", "day"] + [q for q in QUANTITIES if q in act.columns]]

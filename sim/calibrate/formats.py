@@ -4,9 +4,11 @@ Formats (the column names each needs are in ``NEEDS``):
 
 - ``generic`` CSV or Parquet, one row per request (``timestamp``, ``input_tokens``, ``output_tokens``,
   optional ``cached_tokens``, ``cache_write_tokens``, ``reasoning_tokens``, ``model``, ``user``,
-  ``project``, ``workload``) or one row per period (``period_start``, optional ``period_end``,
-  ``requests``, optional token columns, ``model``, ``cost``, ``currency``). In request rows
-  ``input_tokens`` is the whole prompt; cached and cache-write tokens are taken out of it.
+  ``project``, ``workload``, ``status``) or one row per period (``period_start``, optional
+  ``period_end``, ``requests``, optional token columns, ``model``, ``cost``, ``currency``). In
+  request rows ``input_tokens`` is the whole prompt; cached and cache-write tokens are taken out
+  of it; with a ``status`` every row is an attempt and its failures are counted by outcome
+  (``_outcomes``), so the retry rates are fitted.
 - ``openai``: the organization Usage API (completions) and Costs API JSON: a page, a list of
   pages, or JSON lines of pages. ``input_tokens`` includes ``input_cached_tokens``.
 - ``anthropic``: the Admin API messages usage report and cost report JSON; the input counts are
@@ -16,10 +18,18 @@ Formats (the column names each needs are in ``NEEDS``):
   (per-window rates: ``window_start_s``, ``total_rate_rps``, ``suspected_gap``; gap windows are
   missing data), the traces in ``calibration/traces/``.
 
-Request rows are streamed in chunks and summed per hour, so memory is bounded by the number of
-hours × groups, not by the file (a sample of at most ``MAX_LENGTH_SAMPLE`` requests keeps their
-lengths). Every bad value is reported with its file, line and column; isolated bad rows are
-counted and the first few named, never dropped silently.
+- ``focus``: FOCUS 1.2/1.3 cost-and-usage exports, their AI Usage rows (ServiceCategory 'AI and
+  Machine Learning' or a token meter); a row with CommitmentDiscountStatus Unused is idle
+  commitment, not use (left out, with a warning). A FOCUS 1.3 Contract Commitment dataset is
+  recognised (``COMMITMENT_DATASET``) and refused here: ``sim.calibrate.commitments`` reads it, and
+  the cost rows' ContractApplied and CommitmentDiscount* columns.
+
+CSV files are parsed by Arrow (single-threaded, every column as text) and request rows streamed in
+chunks and summed per hour, so memory is bounded by the number of hours × groups, not by the file
+(a sample of at most ``MAX_LENGTH_SAMPLE`` requests keeps their lengths). Every bad value is
+reported with its file, line and column; a row with more or fewer fields than the header is named
+by its line ("expected N fields, found M"), a broken JSON line by its line and column; isolated
+bad rows are counted and the first few named, never dropped silently.
 """
 
 from __future__ import annotations
@@ -32,12 +42,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .usage import (EVERY, KEYS, MAX_LENGTH_SAMPLE, QUANTITIES, TOKEN_COLUMNS, Usage, UsageError, empty_periods,
-                    problem)
+from .usage import (EVERY, FAILURES, KEYS, MAX_LENGTH_SAMPLE, QUANTITIES, TOKEN_COLUMNS, Usage, UsageError,
+                    empty_periods, problem)
 
 EVERY_GROUP = {k: EVERY for k in KEYS}  # an empty bucket: no use by any model, project or user
 
 CHUNK_ROWS = 250_000
+CSV_BLOCK_BYTES = 8 << 20  # bytes the Arrow CSV parser reads at a time
 COMPACT_ROWS = 1_000_000  # hourly sums kept before they are summed again
 SHOW_ROWS = 5  # bad rows named in a message
 NEEDS = {
@@ -51,6 +62,9 @@ NEEDS = {
     "focus": "FOCUS 1.2/1.3 columns ChargePeriodStart, ChargePeriodEnd, ConsumedQuantity, BilledCost",
 }
 FORMATS = tuple(NEEDS)
+# what ``detect`` calls a FOCUS 1.3 Contract Commitment dataset: no usage, so no reader here
+# (``sim.calibrate.commitments`` reads it)
+COMMITMENT_DATASET = "focus-contract-commitment"
 
 
 # ---- opening files ----------------------------------------------------------------------------
@@ -94,11 +108,121 @@ def _chunks(path: Path, usecols=None) -> Iterator[tuple[int, pd.DataFrame]]:
             yield line, df
             line += len(df)
         return
+    yield from _csv_chunks(path, usecols)
+
+
+def _header(path: Path) -> list[str]:
+    """The header of a CSV file as the csv module splits it (quoted names may hold commas)."""
+    import csv
+    import io
+
+    head = _text_head(path).lstrip("\ufeff")
+    return next(csv.reader(io.StringIO(head, newline="")), [])
+
+
+class _Ragged:
+    """Rows whose number of fields is not the header's, as the CSV parser finds them: the count
+    and the first few (line, expected, found)."""
+
+    def __init__(self):
+        self.n = 0
+        self.first: list[tuple[int | None, int, int]] = []
+
+    def __call__(self, row) -> str:
+        self.n += 1
+        if len(self.first) <= SHOW_ROWS:
+            self.first.append((row.number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    def problems(self, file: str) -> list:
+        out = [problem(file, f"expected {want} fields, found {got} (one field per column of the header)", line)
+               for line, want, got in self.first[:SHOW_ROWS]]
+        if self.n > SHOW_ROWS:
+            line = self.first[SHOW_ROWS][0]
+            out.append(problem(file, f"and {self.n - SHOW_ROWS:,} more row(s) whose number of fields is not the "
+                                     "header's", line))
+        return out
+
+
+def _arrow_located(path: Path, names: list[str], exc: Exception) -> UsageError | None:
+    """A value the Arrow parser cannot take (e.g. bytes that are not UTF-8) as a problem at its
+    line and column, not the library's words (None: not such an error)."""
+    import re
+
+    m = re.search(r"In CSV column #(\d+): Row #(\d+): (.*)", str(exc))
+    if not m:
+        return None
+    col = int(m.group(1))
+    what = m.group(3).replace("CSV conversion error to string: ", "")
+    if "UTF8" in what:
+        what += " (the file must be UTF-8 text)"
+    return UsageError([problem(str(path), f"cannot be read: {what}", int(m.group(2)),
+                               names[col] if col < len(names) else f"column {col + 1}")])
+
+
+def _located_batches(path: Path, names: list[str], open_reader: Callable):
+    """The batches of ``open_reader()``, parse errors located (``_arrow_located``)."""
+    import pyarrow as pa
+
+    try:
+        reader = open_reader()
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            yield batch
+    except pa.ArrowInvalid as exc:
+        located = _arrow_located(path, names, exc)
+        if located is None:
+            raise
+        raise located from None
+
+
+def _csv_chunks(path: Path, usecols=None) -> Iterator[tuple[int, pd.DataFrame]]:
+    """A CSV streamed by the Arrow parser, every column as text ("" where empty), in chunks of
+    ``CHUNK_ROWS``. A row with more or fewer fields than the header is one located problem (its
+    line, expected N fields, found M), raised once the whole file is read so every such row is
+    counted; pandas' C parser blamed the column the row's fields slid into instead."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    names = _header(path)
+    ragged = _Ragged()
+
+    def open_reader():
+        return pc.open_csv(
+            pa.input_stream(str(path), compression="detect"),
+            # single-threaded: only then does the parser know a bad row's line (and it is no slower here)
+            read_options=pc.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
+            parse_options=pc.ParseOptions(newlines_in_values=True, invalid_row_handler=ragged),
+            convert_options=pc.ConvertOptions(column_types={c: pa.string() for c in names}, strings_can_be_null=False,
+                                              quoted_strings_can_be_null=False, include_columns=usecols or []))
+
     line = 2
-    for df in pd.read_csv(path, chunksize=CHUNK_ROWS, usecols=usecols, dtype=str, keep_default_na=False,
-                          compression="infer", encoding="utf-8-sig"):
+    pending: list = []
+    rows = 0
+
+    def flush() -> pd.DataFrame:
+        df = pa.Table.from_batches(pending).to_pandas()
+        pending.clear()
+        return df
+
+    for batch in _located_batches(path, names, open_reader):
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            df = flush()
+            rows = 0
+            yield line, df
+            line += len(df)
+    if pending and sum(b.num_rows for b in pending):
+        df = flush()
         yield line, df
-        line += len(df)
+    elif line == 2 and not ragged.n:  # a header and no rows: an empty table with the header's columns
+        yield line, pd.DataFrame({c: pd.Series([], dtype=str) for c in (usecols or names)})
+    if ragged.n:
+        raise UsageError(ragged.problems(str(path)))
 
 
 def _lines(rows: np.ndarray, first: int) -> str:
@@ -233,6 +357,9 @@ class _HourSums:
         lens = pd.DataFrame({"input_tokens": whole,
                              "output_tokens": np.asarray(q.get("output_tokens", np.full(len(df), np.nan)), float),
                              **{k: df[k].to_numpy() for k in KEYS}, "key": self.rng.random(len(df))})
+        failed = sum(np.asarray(q[c], float) for c in FAILURES if c in q)
+        if not np.isscalar(failed):  # a failed attempt's tokens are not a request's length
+            lens = lens[failed == 0]
         self.n += len(df)
         kept = pd.concat(self.sample + [lens], ignore_index=True)
         self.sample = [kept.nsmallest(MAX_LENGTH_SAMPLE, "key") if len(kept) > MAX_LENGTH_SAMPLE else kept]
@@ -270,6 +397,8 @@ def _request_rows(path: Path, fmt: str, cols: dict[str, str], ts_unit: str | Non
             bad.add(cols.get("cached_tokens", "cached_tokens"), "cached + cache-write tokens above input_tokens",
                     rest < 0, line)
             q["input_tokens"] = rest
+        if "status" in cols and cols["status"] in df.columns:
+            q.update(_outcomes(df[cols["status"]], bad, line))
         keys = {k: df[k].astype(str) for k in KEYS if k in df.columns}
         ok = t.notna().to_numpy() & np.all([np.isfinite(v) | np.isnan(v) for v in q.values()], axis=0)
         acc.add(t[ok], {k: v[ok] for k, v in q.items()}, {k: v[ok] for k, v in keys.items()})
@@ -277,6 +406,31 @@ def _request_rows(path: Path, fmt: str, cols: dict[str, str], ts_unit: str | Non
     u = acc.usage()
     u.warnings.extend(bad.notes())
     return u
+
+
+_OK = {"ok", "success", "succeeded", "completed", "complete", "done"}
+_ERROR = {"error", "failed", "failure", "rate_limited", "rate-limited", "throttled", "overloaded", "cancelled"}
+_TIMEOUT = {"timeout", "timed_out", "timed-out", "deadline_exceeded"}
+_INVALID = {"invalid", "validation_failed", "validation-failed", "unusable", "refused"}
+
+
+def _outcomes(col: pd.Series, bad: "_Bad", line: int) -> dict[str, np.ndarray]:
+    """A request row's ``status`` as the attempt's outcome (``sim.demand.retry``): 1.0 in the column of
+    its failure, 0 elsewhere. HTTP codes: 2xx ok; 408 and 504 timeouts; 422 an unusable answer;
+    429, 5xx and other 4xx errors (nothing billed). Words: ok/success, error/failed/rate_limited,
+    timeout, invalid/validation_failed. Anything else is a located bad value."""
+    v = col.astype(str).str.strip().str.lower()
+    code = pd.to_numeric(v, errors="coerce").to_numpy(float)
+    is_code = np.isfinite(code) & (code >= 100) & (code < 600) & (code == np.round(code))
+    timeout = (is_code & np.isin(code, (408, 504))) | v.isin(_TIMEOUT).to_numpy()
+    invalid = (is_code & (code == 422)) | v.isin(_INVALID).to_numpy()
+    okay = (is_code & (code >= 200) & (code < 300)) | v.isin(_OK).to_numpy()
+    error = (is_code & (code >= 400) & ~timeout & ~invalid) | v.isin(_ERROR).to_numpy()
+    known = timeout | invalid | okay | error | (is_code & (code < 400))
+    bad.add("status", "a value that is not a status (an HTTP code, or ok, error, timeout, invalid)", ~known & (v != "").to_numpy(),
+            line)
+    return {"failed_error": error.astype(float), "failed_timeout": timeout.astype(float),
+            "failed_invalid": invalid.astype(float)}
 
 
 def _period_rows(path: Path) -> Usage:
@@ -346,26 +500,43 @@ def _servegen(path: Path) -> Usage:
 
 # ---- JSON exports -----------------------------------------------------------------------------
 def _json_pages(path: Path) -> list[dict]:
-    """The pages of a JSON export: one object, a list of objects, or JSON lines of objects."""
+    """The pages of a JSON export: one object, a list of objects, or JSON lines of objects. A broken
+    document is located at its line and column; a broken JSON line at that line (and its column)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8-sig") as fh:
         text = fh.read()
     try:
         obj = json.loads(text)
         pages = obj if isinstance(obj, list) else [obj]
-    except json.JSONDecodeError as exc:
+    except json.JSONDecodeError as whole:
+        lines = text.split("\n")  # not splitlines(): JSON strings may hold U+2028 and other line breaks
+        if not _first_line_is_json(lines):  # one document (pretty-printed, say): where it breaks
+            raise UsageError([problem(str(path), f"not JSON: {_json_where(whole)}", whole.lineno)]) from None
         pages = []
-        for i, ln in enumerate(text.splitlines(), 1):
+        for i, ln in enumerate(lines, 1):
             if not ln.strip():
                 continue
             try:
                 pages.append(json.loads(ln))
-            except json.JSONDecodeError:
-                raise UsageError([problem(str(path), f"not JSON: {exc.msg}", exc.lineno)]) from None
-            del i
+            except json.JSONDecodeError as exc:
+                raise UsageError([problem(str(path), f"this JSON line is not JSON: {_json_where(exc)}", i)]) from None
     if not all(isinstance(p, dict) for p in pages):
         raise UsageError([problem(str(path), "expected JSON objects (pages with a data list)")])
     return pages
+
+
+def _first_line_is_json(lines: list[str]) -> bool:
+    """Whether the first non-empty line is a whole JSON value: the file is JSON lines."""
+    first = next((ln for ln in lines if ln.strip()), "")
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _json_where(exc: json.JSONDecodeError) -> str:
+    return f"{exc.msg} at column {exc.colno}" if exc.lineno == 1 else f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
 
 
 def _bucket_time(path: Path, where: str, value, unix: bool) -> pd.Timestamp:
@@ -521,9 +692,30 @@ def _mooncake(path: Path) -> Usage:
 
 def _json_line_chunks(path: Path) -> Iterator[tuple[int, pd.DataFrame]]:
     line = 1
-    for df in pd.read_json(path, lines=True, chunksize=CHUNK_ROWS, compression="infer"):
-        yield line, df
-        line += len(df)
+    try:
+        for df in pd.read_json(path, lines=True, chunksize=CHUNK_ROWS, compression="infer"):
+            yield line, df
+            line += len(df)
+    except ValueError:
+        bad = _bad_json_line(path)
+        if bad is None:
+            raise
+        raise UsageError([problem(str(path), f"cannot be read as JSON lines: this line is not JSON: {bad[1]}",
+                                  bad[0])]) from None
+
+
+def _bad_json_line(path: Path) -> tuple[int, str] | None:
+    """The first line of a JSON-lines file that is not JSON, and why (None: every line is)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="\n") as fh:
+        for i, ln in enumerate(fh, 1):
+            if not ln.strip():
+                continue
+            try:
+                json.loads(ln)
+            except json.JSONDecodeError as exc:
+                return i, _json_where(exc)
+    return None
 
 
 # ---- FOCUS 1.2 / 1.3 cost-and-usage exports ---------------------------------------------------
@@ -548,20 +740,33 @@ def _unit_scale(unit: pd.Series) -> np.ndarray:
     return np.where(ok, num * mult, np.nan)
 
 
+def focus_ai_rows(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Which rows of a FOCUS chunk are AI (ServiceCategory 'AI and Machine Learning' or a token
+    meter), their meter text, and which meters name tokens."""
+    cat = df["ServiceCategory"].astype(str).str.strip() if "ServiceCategory" in df.columns else pd.Series("", index=df.index)
+    meter = pd.Series("", index=df.index)
+    for c in _METER_COLS:
+        if c in df.columns:
+            meter = meter + " " + df[c].astype(str)
+    tokenish = meter.str.contains(r"token", case=False, regex=True)
+    return (cat == AI_CATEGORY) | tokenish, meter, tokenish
+
+
 def _focus(path: Path) -> Usage:
     f = str(path)
     bad = _Bad(f)
     parts, n_ai, skipped_units = [], 0, {}
+    unused = [0, 0.0]  # AI rows with CommitmentDiscountStatus Unused, and their BilledCost
     for line, df in _chunks(path):
-        cat = df["ServiceCategory"].astype(str).str.strip() if "ServiceCategory" in df.columns else pd.Series("", index=df.index)
-        meter = pd.Series("", index=df.index)
-        for c in _METER_COLS:
-            if c in df.columns:
-                meter = meter + " " + df[c].astype(str)
-        tokenish = meter.str.contains(r"token", case=False, regex=True)
-        ai = (cat == AI_CATEGORY) | tokenish
+        ai, meter, tokenish = focus_ai_rows(df)
         charge = df["ChargeCategory"].astype(str).str.strip() if "ChargeCategory" in df.columns else pd.Series("Usage", index=df.index)
         use = ai & (charge == "Usage")
+        if "CommitmentDiscountStatus" in df.columns:  # the unused part of a commitment discount: paid, not used
+            idle = use & (df["CommitmentDiscountStatus"].astype(str).str.strip().str.lower() == "unused")
+            if idle.any():
+                unused[0] += int(idle.sum())
+                unused[1] += float(np.nansum(_number(df, "BilledCost", bad, line, False, only=idle.to_numpy())[idle.to_numpy()]))
+                use = use & ~idle
         n_ai += int(ai.sum())
         if not use.any():
             continue
@@ -602,7 +807,12 @@ def _focus(path: Path) -> Usage:
                                      "(expected Tokens, 1K, 1M, 1000 Tokens)", None, "ConsumedUnit")
                           for u, n in skipped_units.items()])
     p = pd.concat(parts, ignore_index=True)
-    return Usage([f], ["focus"], p, None, bad.notes(), False)
+    notes = bad.notes()
+    if unused[0]:
+        notes.append(f"{f}: {unused[0]:,} AI row(s) with CommitmentDiscountStatus Unused (billed {unused[1]:,.2f}): the "
+                     "idle part of a commitment discount, not use; left out of the usage "
+                     "(sim.calibrate.commitments.commitment_use reports it)")
+    return Usage([f], ["focus"], p, None, notes, False)
 
 
 def _focus_model(d: pd.DataFrame, meter: pd.Series) -> pd.Series:
@@ -624,7 +834,7 @@ def _focus_model(d: pd.DataFrame, meter: pd.Series) -> pd.Series:
 def _generic(path: Path) -> Usage:
     cols = _columns(path) or []
     if "timestamp" in cols:
-        return _request_rows(path, "generic", {c: c for c in ("timestamp",) + TOKEN_COLUMNS})
+        return _request_rows(path, "generic", {c: c for c in ("timestamp", "status") + TOKEN_COLUMNS})
     return _period_rows(path)
 
 
@@ -650,6 +860,7 @@ def detect(path: Path) -> tuple[str | None, list[str]]:
         s = set(cols)
         tests = [("servegen", {"window_start_s", "total_rate_rps"}),
                  ("azure-trace", {"TIMESTAMP", "ContextTokens", "GeneratedTokens"}),
+                 (COMMITMENT_DATASET, {"ContractCommitmentId", "ContractCommitmentCategory"}),
                  ("focus", {"ChargePeriodStart", "BilledCost"}),
                  ("generic", {"timestamp", "input_tokens", "output_tokens"}),
                  ("generic", {"period_start", "requests"})]
@@ -699,7 +910,11 @@ def read(path: str | Path, fmt: str = "auto") -> Usage:
         # a corrupt Parquet or gzip file, a JSON line that is not JSON, a ragged CSV: the library's words
         import pyarrow as pa
 
-        kind = "Parquet" if isinstance(exc, pa.ArrowException) else (fmt if fmt != "auto" else "a usage export")
+        try:
+            parquet = isinstance(exc, pa.ArrowException) and _is_parquet(p)
+        except OSError:
+            parquet = False
+        kind = "Parquet" if parquet else (fmt if fmt != "auto" else "a usage export")
         raise UsageError([problem(str(p), f"cannot be read as {kind}: {type(exc).__name__}: {exc}"[:500])]) from None
 
 
@@ -714,6 +929,10 @@ def _read(p: Path, fmt: str) -> Usage:
             raise UsageError([problem(str(p), "could not tell the format: " + "; ".join(why)
                                       + f". Name one with --format ({', '.join(FORMATS)})")])
         fmt = found
+    if fmt == COMMITMENT_DATASET:
+        raise UsageError([problem(str(p), "a FOCUS 1.3 Contract Commitment dataset (the terms of contracts, no usage): "
+                                          "it is read with sim.calibrate.commitments.read_commitments, and its "
+                                          "commitments become scenario contracts: entries")])
     if fmt not in READERS:
         raise UsageError([problem(str(p), f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)} or auto")])
     if fmt in ("generic", "azure-trace", "servegen", "focus"):

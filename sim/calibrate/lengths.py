@@ -31,7 +31,7 @@ def fit_lengths(x: np.ndarray) -> dict:
     d = float(stats.kstest(x, "lognorm", args=(sigma, 0.0, math.exp(mu))).statistic) if sigma > 0 else 1.0
     logn = {"dist": "lognormal", "median": math.exp(mu), "p90": math.exp(mu + Z90 * sigma)}
     u = (np.arange(QUANTILES) + 0.5) / QUANTILES
-    emp = {"dist": "discrete", "values": [float(v) for v in np.quantile(x, u)]}
+    emp = {"dist": "discrete", "values": [float(f"{v:.7g}") for v in np.quantile(x, u)]}
     choice = "lognormal" if d < KS_LOGNORMAL and sigma > 0 else "empirical"
     return {"n": int(x.size), "choice": choice, "ks_D": d, "mean": float(x.mean()), "median": float(np.median(x)),
             "p90": float(np.quantile(x, 0.9)), "spec": logn if choice == "lognormal" else emp,

@@ -16,6 +16,7 @@ u_T = ln y_T − β₀ − w(last weekday): the AR(1) state carried through the 
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -57,13 +58,20 @@ def _discrete(x: np.ndarray) -> dict | float:
     vals = np.where(np.abs(vals) < 1e-12, 0.0, vals)
     if np.ptp(vals) <= 1e-12 * max(1.0, float(np.abs(vals).max())):
         return float(np.median(vals))
-    return {"dist": "discrete", "values": [float(v) for v in vals]}
+    return {"dist": "discrete", "values": [sig(v) for v in vals]}
+
+
+def sig(v: float) -> float:
+    """``v`` to 7 significant digits: far below any posterior's spread, and half the file's size."""
+    return float(f"{float(v):.7g}")
 
 
 def demand_parameters(fit: DemandFit, gap: int = 0, horizon_days: int = 31) -> dict[str, np.ndarray]:
-    """Posterior draws of the scenario's demand fields for a horizon starting ``gap`` days after the fit."""
+    """Posterior draws of the scenario's demand fields for a horizon starting ``gap`` days after the fit.
+    The trend is clipped so that neither the horizon (the scenario's bound) nor the gap and the
+    horizon together carry it beyond e^14."""
     s2 = fit.sigma_u ** 2
-    bound = min(GROWTH_BOUND, 14.0 / horizon_days)
+    bound = growth_bound(gap, horizon_days)
     g = np.clip(fit.trend, -bound, bound)
     u_t = fit.last_log - fit.level - fit.last_weekday_effect
     # x one day before the horizon, gap days after the last observed one: φ^gap·u_T plus the AR(1)
@@ -77,6 +85,11 @@ def demand_parameters(fit: DemandFit, gap: int = 0, horizon_days: int = 31) -> d
         "day_cv": np.sqrt(np.expm1(s2)),
         "start_deviation": np.clip(x_prev - s2 / 2, -5.0, 5.0),
     }
+
+
+def growth_bound(gap: int, horizon_days: int) -> float:
+    """The largest |trend| a day a forecast ``gap`` days after the fit, of ``horizon_days`` days, carries."""
+    return min(GROWTH_BOUND, 14.0 / (horizon_days + gap + 1))
 
 
 def _consistent(rho_s: np.ndarray) -> np.ndarray:
@@ -112,31 +125,38 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
                       model: str | None = None, input_tokens: float | None = None, output_tokens: float | None = None,
                       discount: float | None = None, cached_share: float | None = None,
                       input_spec: dict | None = None, output_spec: dict | None = None,
-                      name: str | None = None, card: dict | None = None) -> dict:
+                      name: str | None = None, card: dict | None = None, retry: dict | None = None,
+                      rate_factor: float = 1.0) -> dict:
     """Scenario (as a dict for YAML) forecasting ``fit``'s series from ``start``.
 
     ``model`` a catalog model ("provider/model", priced by the library, less ``discount``); without
     one the requests are priced at a placeholder of 1 per million tokens (``PLACEHOLDER``), which the
     caller must say. ``card`` (USD/MTok rates, ``sim.calibrate.shape``) prices the group by rates of
-    its own, as model ``calibrated/<name>``, less ``discount``. Tokens per request default to 1 in and
-    1 out (a volume-only series)."""
+    its own, as model ``calibrated/<name>``, less ``discount``. ``retry`` (per-attempt failure rates,
+    ``sim.calibrate.shape``) is the workload's retry block; the series then counts attempts, and
+    ``rate_factor`` (logical calls per attempt) turns its level into calls. Tokens per request
+    default to 1 in and 1 out (a volume-only series)."""
     w = name or "series"
     days = months * 31
     par = demand_parameters(fit, gap, days)
+    par["rate"] = par["rate"] * rate_factor
     if card is not None:
         model = f"calibrated/{w}"
     ref = model or PLACEHOLDER
-    inp = float(input_tokens or 1.0)
+    inp = 1.0 if input_tokens is None else float(input_tokens)
     cached = round(float(inp * cached_share), 3) if cached_share and input_tokens else 0.0
+    # tokens unknown (a volume-only series): 1 in and 1 out; a known 0 stays 0
     wl = {"name": w, "kind": "chat", "business_unit": "calibrated", "sessions_per_user_per_day": _discrete(par["rate"]),
           "turns": 1, "system_prompt_tokens": cached, "user_message_tokens": inp - cached,
-          "output_tokens": float(output_tokens or 1.0), "models": {"api": ref}}
+          "output_tokens": 1.0 if output_tokens is None else float(output_tokens), "models": {"api": ref}}
     if cached > 0:  # the observed cache reads: a shared prefix of that size, cacheable whatever its length
         wl["levers"] = {"prompt_cache": {"enabled": True, "shared_prefix": True, "min_tokens": 0}}
-    if input_spec is not None:  # the fitted prompt lengths, less the cached prefix (mean kept: scaled by 1 − c)
+    if input_spec is not None and inp > 0:  # the fitted prompt lengths, less the cached prefix (mean kept: × 1 − c)
         wl["user_message_tokens"] = _scaled(input_spec, (inp - cached) / inp if inp > 0 else 1.0)
     if output_spec is not None:
         wl["output_tokens"] = output_spec
+    if retry:
+        wl["retry"] = dict(retry)
     disc = {"discount": round(float(discount), 6)} if discount is not None and discount > 0 else {}
     if model is None:
         over = [{"model": ref, "input": 1.0, "output": 1.0}]
@@ -170,24 +190,27 @@ def forecast_scenario(fit: DemandFit, *, start: str = "2027-01", months: int = 1
     }
 
 
-def combined_scenario(parts: list[dict], correlation: float, costs: list[tuple[float | None, float | None]],
-                      name: str = "calibrated") -> dict:
+def combined_scenario(parts: list[dict], correlation: float, name: str = "calibrated",
+                      rates: list[dict | None] | None = None) -> dict:
     """One scenario holding every group's scenario (``forecast_scenario`` dicts, one workload each):
     each group its own business unit (its weekly and hourly activity) and its own ``demand_noise``
-    (a workload's own day shock, innovations correlated ``correlation`` with the common ones, so two
+    (a workload's own day shock, its innovations loading √``correlation`` on the common ones, so two
     groups' are correlated ``correlation``), the correlations of its posterior renamed to its
-    workload's key paths. Price overrides of one model are merged; a negotiated discount on a model
-    two groups share is the one that closes their summed bill, 1 − Σ billed / Σ modelled (``costs``:
-    each part's (billed, modelled) in the training window)."""
+    workload's key paths. Price overrides of one model are merged. Groups billed alike on a model
+    they share keep its override; where their discounts differ each such group gets a card of its
+    own, ``calibrated/<w>``, at the model's list ``rates`` (one per part) less its own discount, so
+    each workload is priced as billed."""
     first = parts[0]
+    rates = rates or [None] * len(parts)
     bus, wls, corr = [], [], []
     overrides: dict[str, dict] = {}
-    sums: dict[str, list[float]] = {}
-    for sc, (billed, modelled) in zip(parts, costs):
+    disc: dict[str, list[tuple[int, float]]] = {}  # model -> (part, its discount) of the groups using it
+    for i, sc in enumerate(parts):
         wl = dict(sc["workloads"][0])
         w = wl["name"]
         wl["business_unit"] = w
-        wl["demand_noise"] = {**sc["demand_noise"], "correlation": round(float(correlation), 4)}
+        # loading √ρ on the common innovations: each pair of groups is then correlated ρ (sim.scenario.noise)
+        wl["demand_noise"] = {**sc["demand_noise"], "correlation": round(math.sqrt(max(float(correlation), 0.0)), 4)}
         bus.append({**sc["business_units"][0], "name": w, "activity": sc["activity"]})
         wls.append(wl)
         for c in sc["correlations"]:
@@ -195,21 +218,22 @@ def combined_scenario(parts: list[dict], correlation: float, costs: list[tuple[f
                                           if k.startswith("demand_noise.") else k for k in c["between"]]})
         for o in sc["prices"]["overrides"]:
             overrides.setdefault(o["model"], dict(o))
-        if billed is not None and modelled:
-            acc = sums.setdefault(wl["models"]["api"], [0.0, 0.0])
-            acc[0] += float(billed)
-            acc[1] += float(modelled)
-    for m, (b, mod) in sums.items():  # a model's discount closes the summed bill of the groups using it
-        o = overrides.get(m, {"model": m})
-        if "input" in o:  # a card of its own (placeholder or blended): its rates are the group's
+        own = next((o for o in sc["prices"]["overrides"] if o["model"] == wl["models"]["api"]), {})
+        if "input" not in own:  # a catalog model (a card of its own is the group's alone)
+            d = float(own.get("discount", 0.0))
+            disc.setdefault(wl["models"]["api"], []).append((i, d))
+    for m, uses in disc.items():
+        ds = [d for _, d in uses]
+        if len(uses) < 2 or max(ds) - min(ds) <= 1e-4:
             continue
-        d = float(1.0 - b / mod)
-        if d > 0:
-            overrides[m] = {**o, "discount": round(d, 6)}
-        elif m in overrides:
-            o.pop("discount", None)
-            if len(o) == 1:
-                del overrides[m]
+        overrides.pop(m, None)  # billed differently: each group at the list rates less its own discount
+        for i, d in uses:
+            if rates[i] is None:
+                continue
+            ref = f"calibrated/{wls[i]['name']}"
+            wls[i]["models"] = {**wls[i]["models"], "api": ref}
+            overrides[ref] = {"model": ref, **{k: float(v) for k, v in rates[i].items()},
+                              **({"discount": round(d, 6)} if d > 0 else {})}
     return {
         "name": name, "seed": first["seed"], "paths": first["paths"], "horizon": first["horizon"],
         "prices": {"date": first["prices"]["date"], "overrides": list(overrides.values())},

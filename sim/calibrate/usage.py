@@ -17,7 +17,9 @@ from ..scenario.problems import Problem, ScenarioError
 
 # token columns, disjoint: input is the uncached fresh input; cached and cache-write are the rest
 TOKEN_COLUMNS = ("input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
-QUANTITIES = ("requests",) + TOKEN_COLUMNS + ("cost",)
+# attempts that failed, by outcome (request rows with a ``status``; sim.demand.retry's outcomes)
+FAILURES = ("failed_error", "failed_timeout", "failed_invalid")
+QUANTITIES = ("requests",) + TOKEN_COLUMNS + ("cost",) + FAILURES
 KEYS = ("model", "user", "project", "workload")
 EVERY = "*"  # a key value meaning every group (a bucket the API reported empty: a zero for all)
 

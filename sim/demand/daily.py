@@ -12,8 +12,8 @@ which is e^δ at k = 0 and tends to 1. The Monte Carlo kernel draws x; its deter
 the expected-value engine and the DES use this mean.
 
 A workload with a ``demand_noise`` of its own (``sim.scenario.noise.WorkloadNoise``) has its own
-x, σ, φ, start and drift in place of the scenario's; its innovations are √ρ·ε + √(1 − ρ)·η_w with ε
-the common ones. The means above hold for it with its own parameters (ρ changes no mean).
+x, σ, φ, start and drift in place of the scenario's; its innovations are ρ·ε + √(1 − ρ²)·η_w with
+ε the common ones. The means above hold for it with its own parameters (ρ changes no mean).
 """
 
 from __future__ import annotations

@@ -327,6 +327,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
         for h in range(24):
             if hourly[w, h] > hmax[w]:
                 hmax[w] = hourly[w, h]
+    # hours by total share, busiest first: the hour-by-hour fit check of a day meets a binding hour first
+    hord = np.argsort(-hourly.sum(axis=0))
     pmax = np.zeros(W)  # each profile's busiest hour share
     for j in range(NP):
         for h in range(24):
@@ -369,17 +371,17 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
         half_var = 0.5 * sig * sig
         iid = stationary and ph == 0.0
         log_shock = 0.0 if stationary else start_dev[p] + 0.5 * sig * sig  # the log shock of the day before
-        # workloads with their own shock: ε_w = √ρ·ε + √(1 − ρ)·η_w, through their own AR(1)
+        # workloads with their own shock: ε_w = ρ·ε + √(1 − ρ²)·η_w, through their own AR(1)
         k_wshock = mix64(keys[p] ^ np.uint64(0x54))
         w_log = np.zeros(W)
-        w_c = np.zeros(W)  # innovation scale on the common draw, √(1 − φ²)·σ·√ρ
-        w_i = np.zeros(W)  # and on the workload's own, √(1 − φ²)·σ·√(1 − ρ)
+        w_c = np.zeros(W)  # innovation scale on the common draw, √(1 − φ²)·σ·ρ
+        w_i = np.zeros(W)  # and on the workload's own, √(1 − φ²)·σ·√(1 − ρ²)
         for w in range(W):
             if own[w]:
-                sg, pw_ = wnoise[p, w, 0], wnoise[p, w, 1]
+                sg, pw_, rho = wnoise[p, w, 0], wnoise[p, w, 1], wnoise[p, w, 4]
                 inn = math.sqrt(1.0 - pw_ * pw_) * sg
-                w_c[w] = inn * math.sqrt(wnoise[p, w, 4])
-                w_i[w] = inn * math.sqrt(1.0 - wnoise[p, w, 4])
+                w_c[w] = inn * rho
+                w_i[w] = inn * math.sqrt(1.0 - rho * rho)
                 w_log[w] = wnoise[p, w, 2] + 0.5 * sg * sg if wanch[p, w] else 0.0
         for m in range(M):
             d0, d1 = month_start[m], month_start[m + 1]
@@ -410,7 +412,7 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                             sw = mean_shock(wnoise[p, w, 1], sg, wnoise[p, w, 2], d + 1.0) if wanch[p, w] else 1.0
                         else:
                             e = w_c[w] * z + w_i[w] * normal(k_wshock, c)
-                            if d == 0 and not wanch[p, w]:  # stationary start: x = σ·(√ρ·ε + √(1 − ρ)·η)
+                            if d == 0 and not wanch[p, w]:  # stationary start: x = σ·(ρ·ε + √(1 − ρ²)·η)
                                 pw_ = wnoise[p, w, 1]
                                 w_log[w] = e / math.sqrt(1.0 - pw_ * pw_)
                             else:
@@ -484,8 +486,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                     whole = _fits(n_day, r_day, d - d0, hmax, g, 0, allowed, 1, cap_own[p, m], deterministic)
                     if not whole:
                         whole = True
-                        for h in range(24):
-                            if not _fits(n_day, r_day, d - d0, hourly[:, h], g, 0, allowed, 1, cap_own[p, m],
+                        for ih in range(24):
+                            if not _fits(n_day, r_day, d - d0, hourly[:, hord[ih]], g, 0, allowed, 1, cap_own[p, m],
                                          deterministic):
                                 whole = False
                                 break

@@ -38,14 +38,16 @@ class DemandNoise(Model):
 class WorkloadNoise(DemandNoise):
     """A workload's own day shock and drift, in place of the scenario's ``demand_noise``.
 
-    Its AR(1) log shock has its own σ, persistence, start and drift; its daily innovations are
-    correlated ``correlation`` with the scenario's common ones: ε_w = √ρ·ε + √(1 − ρ)·η_w, η_w
-    independent per workload, so two workloads with their own noise have innovations correlated
-    √(ρ₁ρ₂) (ρ each when they share a value: what ``tokensim calibrate`` fits for several series).
+    It replaces the scenario's block whole: a field left out takes its default here, not the
+    scenario's value. Its AR(1) log shock has its own σ, persistence, start and drift; its daily
+    innovations are ε_w = ρ·ε + √(1 − ρ²)·η_w, ε the scenario's common innovations and η_w the
+    workload's own, so ``correlation`` ρ is the correlation with the common innovations and two
+    workloads with their own noise have innovations correlated ρ₁·ρ₂ (``tokensim calibrate`` writes
+    √ρ̂ for every series, so each pair has the fitted ρ̂).
     """
 
     correlation: Prob = unit(
         "correlation", default=0.0,
-        description="Correlation of this workload's daily innovations with the scenario's common day shock "
-                    "(0: independent; 1: the common draws, through this workload's own σ and persistence).")
-
+        description="Correlation of this workload's daily innovations with the scenario's common ones (0: "
+                    "independent; 1: the common draws, through this workload's own σ and persistence); two "
+                    "workloads with their own noise are correlated by the product of theirs.")
