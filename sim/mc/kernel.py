@@ -301,10 +301,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
     P, M, W = lam_day.shape
     hmax = np.zeros(W)  # each workload's busiest hour share (the peak's upper bound)
     cls = np.zeros(W, np.int64)  # GPU pools a workload may use: 1 owned, 2 neocloud, 3 both, 0 neither
-    present = np.zeros(4, np.bool_)
     for w in range(W):
         cls[w] = (1 if allowed[w, 1] else 0) + (2 if allowed[w, 2] else 0)
-        present[cls[w]] = True
     # distinct hour profiles: workloads that share one are dispatched together
     pid = np.zeros(W, np.int64)
     prof = np.zeros((W, 24))
@@ -359,6 +357,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
         Vs = np.zeros((4, W, 2))  # and their variance
         Ts = np.zeros(W)  # tokens per profile
         shc = np.zeros((4, W, 4))  # per class and profile: share of the day served by each stage, and by none
+        hs = np.zeros((7, 24))  # per hour: tokens; owned GPU-seconds and variance; class 2's and 3's neocloud ones
+        hf = np.zeros((8, 24))  # per hour: each class's share served by each stage
         wn = np.zeros(W)  # the month's warm_num, warm_den and demand, kept local (stored once a month)
         wd = np.zeros(W)
         dem = np.zeros(W)
@@ -548,26 +548,26 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                             x = nr * g[w, q]
                             Bs[c, j, q] += x
                             Vs[c, j, q] += x * g[w, q]
-                shc[:, :, :] = 0.0
-                for h in range(24):
-                    hour_tok = 0.0
-                    b_own = 0.0
-                    v_own = 0.0
-                    b2 = 0.0
-                    v2 = 0.0
-                    b3 = 0.0
-                    v3 = 0.0
-                    for j in range(NP):
+                # the hours' sums first (loops over the 24 hours: independent, vectorised), then
+                # the merit order hour by hour (scalar, in hour order: spin-up follows the previous
+                # hour), then each (class, profile)'s served shares as sums over the hours
+                hs[:, :] = 0.0
+                for j in range(NP):
+                    a_own = Bs[1, j, 0] + Bs[3, j, 0]
+                    av_own = Vs[1, j, 0] + Vs[3, j, 0]
+                    for h in range(24):
                         x = prof[j, h]
-                        hour_tok += x * Ts[j]
-                        b_own += x * (Bs[1, j, 0] + Bs[3, j, 0])
-                        v_own += x * (Vs[1, j, 0] + Vs[3, j, 0])
-                        b2 += x * Bs[2, j, 1]
-                        v2 += x * Vs[2, j, 1]
-                        b3 += x * Bs[3, j, 1]
-                        v3 += x * Vs[3, j, 1]
-                    if hour_tok > peak:
-                        peak = hour_tok
+                        hs[0, h] += x * Ts[j]
+                        hs[1, h] += x * a_own
+                        hs[2, h] += x * av_own
+                        hs[3, h] += x * Bs[2, j, 1]
+                        hs[4, h] += x * Vs[2, j, 1]
+                        hs[5, h] += x * Bs[3, j, 1]
+                        hs[6, h] += x * Vs[3, j, 1]
+                for h in range(24):
+                    if hs[0, h] > peak:
+                        peak = hs[0, h]
+                    b_own, v_own, b2, v2, b3, v3 = hs[1, h], hs[2, h], hs[3, h], hs[4, h], hs[5, h], hs[6, h]
                     f0 = 0.0
                     f1 = 0.0
                     f2 = 0.0
@@ -590,23 +590,46 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                         if od_gpus > prev_od:
                             od_month += (od_gpus - prev_od) * spin_up[p]
                         prev_od = od_gpus
-                    # each (class, profile)'s share of the day served by each stage, and by none
-                    # (as products: exactly 0 where a stage took everything)
+                    # each stage's share of the hour (as products: exactly 0 where a stage took everything)
                     r1 = 1.0 - f1
-                    for j in range(NP):
+                    hf[0, h] = f0
+                    hf[1, h] = 1.0 - f0
+                    hf[2, h] = f1
+                    hf[3, h] = r1 * f2
+                    hf[4, h] = r1 * (1.0 - f2)
+                    hf[5, h] = l3 * f1
+                    hf[6, h] = l3 * r1 * f2
+                    hf[7, h] = l3 * r1 * (1.0 - f2)
+                # each (class, profile)'s share of the day served by each stage, and by none
+                shc[:, :, :] = 0.0
+                for j in range(NP):
+                    s10 = 0.0
+                    s13 = 0.0
+                    s21 = 0.0
+                    s22 = 0.0
+                    s23 = 0.0
+                    s31 = 0.0
+                    s32 = 0.0
+                    s33 = 0.0
+                    for h in range(24):
                         x = prof[j, h]
-                        if present[1]:
-                            shc[1, j, 0] += x * f0
-                            shc[1, j, 3] += x * (1.0 - f0)
-                        if present[2]:
-                            shc[2, j, 1] += x * f1
-                            shc[2, j, 2] += x * (r1 * f2)
-                            shc[2, j, 3] += x * (r1 * (1.0 - f2))
-                        if present[3]:
-                            shc[3, j, 0] += x * f0
-                            shc[3, j, 1] += x * (l3 * f1)
-                            shc[3, j, 2] += x * (l3 * r1 * f2)
-                            shc[3, j, 3] += x * (l3 * r1 * (1.0 - f2))
+                        s10 += x * hf[0, h]
+                        s13 += x * hf[1, h]
+                        s21 += x * hf[2, h]
+                        s22 += x * hf[3, h]
+                        s23 += x * hf[4, h]
+                        s31 += x * hf[5, h]
+                        s32 += x * hf[6, h]
+                        s33 += x * hf[7, h]
+                    shc[1, j, 0] = s10
+                    shc[1, j, 3] = s13
+                    shc[2, j, 1] = s21
+                    shc[2, j, 2] = s22
+                    shc[2, j, 3] = s23
+                    shc[3, j, 0] = s10
+                    shc[3, j, 1] = s31
+                    shc[3, j, 2] = s32
+                    shc[3, j, 3] = s33
                 for w in range(W):
                     n = n_day[d - d0, w]
                     nr = n * r_day[d - d0, w]
