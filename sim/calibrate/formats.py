@@ -337,7 +337,8 @@ class _HourSums:
     def add(self, t: pd.Series, q: dict[str, np.ndarray], keys: dict[str, pd.Series]) -> None:
         if not len(t):
             return
-        df = pd.DataFrame({"start": t.dt.floor("h").to_numpy(), **{k: np.asarray(v, float) for k, v in q.items()},
+        # naive UTC hours: numpy datetime64 (a tz-aware .to_numpy() builds one Timestamp object a row)
+        df = pd.DataFrame({"start": t.dt.floor("h").dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(), **{k: np.asarray(v, float) for k, v in q.items()},
                            **{k: keys[k].to_numpy(str) if k in keys else "" for k in KEYS}})
         df["requests"] = 1.0
         lo, hi = t.min(), t.max()
@@ -920,7 +921,7 @@ def read(path: str | Path, fmt: str = "auto") -> Usage:
 
 def _read(p: Path, fmt: str) -> Usage:
     if not p.is_file():
-        raise UsageError([problem(str(p), "no such file")])
+        raise UsageError([problem(str(p), "a directory, not an export file" if p.is_dir() else "no such file")])
     if p.stat().st_size == 0:
         raise UsageError([problem(str(p), "the file is empty: no usage to calibrate on")])
     if fmt == "auto":
