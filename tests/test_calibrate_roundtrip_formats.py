@@ -52,14 +52,9 @@ from sim.calibrate.calibrate import volume_series
 from sim.calibrate.fit import PHI_GRID, fit_series
 from sim.calibrate.formats import read
 from sim.calibrate.usage import merge
-from sim.catalog.prices import PriceBook
 from sim.demand.daily import day_sigma
-from sim.mc.engine import simulate_block
-from sim.mc.sampling import draw, shape_points
-from sim.mc.tables import build_tables
-from tests.conftest import chat, make
+from tests.test_calibrate_fit import CV, DAYS as SIM_DAYS, G, PHI, _simulated as simulated_fit_workload
 
-PHI, CV, G, SIM_DAYS, PATHS = 0.5, 0.15, 0.004, 59, 40
 SCALE = 2.5e-7  # requests written per request simulated: ~250 a day
 START = pd.Timestamp("2027-01-01", tz="UTC")
 FIT = slice(1, SIM_DAYS - 1)  # the days every format yields (request rows: first and last day partial)
@@ -85,15 +80,8 @@ SHARED = min(n for *_, n in FORMATS.values())  # paths every format reads
 
 
 def _simulated() -> np.ndarray:
-    """(PATHS, SIM_DAYS) daily requests of the engine (the workload of tests/test_calibrate_fit.py)."""
-    sc = make([chat(sessions_per_user_per_day=100, turns=1)], horizon={"start": "2027-01", "months": 2},
-              business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 1e7}, "intensity_sigma": 0.0,
-                               "activity": {"weekly": [1] * 7}}],
-              demand_noise={"day_cv": CV, "persistence": PHI, "growth_per_day": G})
-    book = PriceBook(sc.price_date, sc.prices.overrides)
-    tab = build_tables(sc, shape_points(sc, 1, True), book)
-    out = simulate_block(sc, tab, draw(sc, np.arange(PATHS), 1), book, keep_daily=True)
-    return out["daily_requests"][:, :SIM_DAYS, 0]
+    """(PATHS, SIM_DAYS) daily requests of the engine: the workload of tests/test_calibrate_fit.py."""
+    return simulated_fit_workload()
 
 
 # ---- writers: one path's daily counts n (one a day from simulated day FIT.start) in each format
