@@ -179,3 +179,22 @@ def test_parquet_reads_as_its_csv(tmp_path, name):
     cols = ["requests", "input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens", "cost"]
     assert a["start"].equals(b["start"]) and list(a["model"]) == list(b["model"])
     assert np.allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), equal_nan=True)
+
+
+def test_read_requests_keeps_every_request_in_time_order(tmp_path):
+    """The request stream sizing reads: every row kept (its time, the whole prompt, the cached part,
+    the output), sorted by time; a period export is refused by name."""
+    from sim.calibrate.formats import read_requests
+    from sim.calibrate.usage import UsageError
+
+    f = tmp_path / "r.csv"
+    f.write_text("timestamp,input_tokens,cached_tokens,output_tokens,model\n"
+                 "2026-03-01T00:00:02Z,100,40,10,m\n2026-03-01T00:00:01Z,200,0,20,m\n"
+                 "2026-03-01T00:00:03Z,300,300,30,m\n")
+    r = read_requests(f).requests
+    assert list(r["input_tokens"]) == [200, 100, 300] and list(r["cached_tokens"]) == [0, 40, 300]
+    assert list(r["output_tokens"]) == [20, 10, 30]
+    assert (r["t"].diff().dropna() > pd.Timedelta(0)).all()
+    with pytest.raises(UsageError) as e:
+        read_requests(FIX / "openai_usage.json")
+    assert "openai exports count periods, not requests" in str(e.value)

@@ -325,8 +325,10 @@ def _time(df: pd.DataFrame, col: str, bad: _Bad, line: int, unit: str | None = N
 class _HourSums:
     """Requests summed per (hour, keys) over streamed chunks, with a sample of their lengths."""
 
-    def __init__(self, file: str, fmt: str, seed: int = 0):
+    def __init__(self, file: str, fmt: str, seed: int = 0, keep: bool = False):
         self.file, self.fmt = file, fmt
+        self.keep = keep  # keep every request too (time, tokens, model): ``read_requests``
+        self.rows: list[pd.DataFrame] = []
         self.parts: list[pd.DataFrame] = []
         self.sample: list[pd.DataFrame] = []
         self.n = 0
@@ -362,6 +364,13 @@ class _HourSums:
         if not np.isscalar(failed):  # a failed attempt's tokens are not a request's length
             lens = lens[failed == 0]
         self.n += len(df)
+        if self.keep:
+            self.rows.append(pd.DataFrame({
+                "t": t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(),
+                "input_tokens": whole,
+                "output_tokens": np.asarray(q.get("output_tokens", np.full(len(df), np.nan)), float),
+                **{c: np.nan_to_num(np.asarray(q[c], float)) for c in ("cached_tokens", "cache_write_tokens") if c in q},
+                "model": df["model"].to_numpy()}))
         kept = pd.concat(self.sample + [lens], ignore_index=True)
         self.sample = [kept.nsmallest(MAX_LENGTH_SAMPLE, "key") if len(kept) > MAX_LENGTH_SAMPLE else kept]
 
@@ -379,13 +388,17 @@ class _HourSums:
             out[k] = g[k].to_numpy(str)
         out["currency"] = currency
         lengths = pd.concat(self.sample, ignore_index=True).drop(columns="key")
-        return Usage([self.file], [self.fmt], out, lengths.reset_index(drop=True), [], True, [(self.first, self.last)])
+        reqs = pd.concat(self.rows, ignore_index=True) if self.keep else None
+        return Usage([self.file], [self.fmt], out, lengths.reset_index(drop=True), [], True, [(self.first, self.last)],
+                     reqs)
 
 
-def _request_rows(path: Path, fmt: str, cols: dict[str, str], ts_unit: str | None = None) -> Usage:
-    """Request rows of a CSV/Parquet file; ``cols`` maps our names to the file's columns."""
+def _request_rows(path: Path, fmt: str, cols: dict[str, str], ts_unit: str | None = None,
+                  keep: bool = False) -> Usage:
+    """Request rows of a CSV/Parquet file; ``cols`` maps our names to the file's columns (``keep``:
+    every request kept in ``Usage.requests`` as well)."""
     f = str(path)
-    acc = _HourSums(f, fmt)
+    acc = _HourSums(f, fmt, keep=keep)
     bad = _Bad(f)
     for line, df in _chunks(path):
         t = _time(df, cols["timestamp"], bad, line, ts_unit)
@@ -676,9 +689,9 @@ def _anthropic(path: Path) -> Usage:
     return _rows_to_usage(path, "anthropic", rows, probs)
 
 
-def _mooncake(path: Path) -> Usage:
+def _mooncake(path: Path, keep: bool = False) -> Usage:
     f = str(path)
-    acc = _HourSums(f, "mooncake")
+    acc = _HourSums(f, "mooncake", keep=keep)
     bad = _Bad(f)
     for line, df in _json_line_chunks(path):
         t = _time(df, "timestamp", bad, line, "ms")
@@ -832,10 +845,13 @@ def _focus_model(d: pd.DataFrame, meter: pd.Series) -> pd.Series:
     return t.str.replace(r"[-_ ]+", " ", regex=True).str.strip()
 
 
-def _generic(path: Path) -> Usage:
+def _generic(path: Path, keep: bool = False) -> Usage:
     cols = _columns(path) or []
     if "timestamp" in cols:
-        return _request_rows(path, "generic", {c: c for c in ("timestamp", "status") + TOKEN_COLUMNS})
+        return _request_rows(path, "generic", {c: c for c in ("timestamp", "status") + TOKEN_COLUMNS}, keep=keep)
+    if keep:
+        raise UsageError([problem(str(path), "one row per period, not per request: sizing needs each request's "
+                                             "time and tokens (timestamp, input_tokens, output_tokens)")])
     return _period_rows(path)
 
 
@@ -843,8 +859,9 @@ READERS: dict[str, Callable[[Path], Usage]] = {
     "generic": _generic,
     "openai": _openai,
     "anthropic": _anthropic,
-    "azure-trace": lambda p: _request_rows(p, "azure-trace", {"timestamp": "TIMESTAMP", "input_tokens": "ContextTokens",
-                                                               "output_tokens": "GeneratedTokens"}),
+    "azure-trace": lambda p, keep=False: _request_rows(p, "azure-trace", {"timestamp": "TIMESTAMP",
+                                                                           "input_tokens": "ContextTokens",
+                                                                           "output_tokens": "GeneratedTokens"}, keep=keep),
     "mooncake": _mooncake,
     "servegen": _servegen,
     "focus": _focus,
@@ -899,12 +916,38 @@ def detect(path: Path) -> tuple[str | None, list[str]]:
     return None, why
 
 
+REQUEST_FORMATS = ("generic", "azure-trace", "mooncake")  # formats with one row per request
+
+
+def read_requests(path: str | Path, fmt: str = "auto") -> Usage:
+    """Read a request-level export (``REQUEST_FORMATS``) keeping every request in ``Usage.requests``
+    (columns t, input_tokens (the whole prompt), output_tokens, cached_tokens and cache_write_tokens
+    where the file has them, model), sorted by time; other formats are refused (located)."""
+    p = Path(path)
+    got = fmt
+    if fmt == "auto" and p.is_file() and p.stat().st_size > 0:
+        got = detect(p)[0] or "auto"
+    if got not in REQUEST_FORMATS:
+        if got == "auto":
+            return read(p, fmt)  # the reader's own message: no such file, empty, undetectable
+        raise UsageError([problem(str(p), f"{got} exports count periods, not requests: sizing needs one row per "
+                                          f"request ({', '.join(REQUEST_FORMATS)})")])
+    u = _wrapped(p, got, lambda: READERS[got](p, keep=True))
+    u.requests = u.requests.sort_values("t", kind="stable").reset_index(drop=True)
+    return u
+
+
 def read(path: str | Path, fmt: str = "auto") -> Usage:
     """Read one export (``fmt`` one of ``FORMATS`` or ``auto``); anything unreadable raises a located
     ``UsageError``."""
     p = Path(path)
+    return _wrapped(p, fmt, lambda: _read(p, fmt))
+
+
+def _wrapped(p: Path, fmt: str, run) -> Usage:
+    """``run()``, with the libraries' errors on a corrupt file as one located ``UsageError``."""
     try:
-        return _read(p, fmt)
+        return run()
     except UsageError:
         raise
     except (OSError, EOFError, ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as exc:

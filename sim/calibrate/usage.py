@@ -49,6 +49,7 @@ class Usage:
     warnings: list[str] = field(default_factory=list)
     request_level: bool = False
     spans: list = field(default_factory=list)  # (first, last) request time of each request-level file
+    requests: pd.DataFrame | None = None  # every request (``formats.read_requests`` only): time and tokens
 
     @property
     def currency(self) -> str | None:
