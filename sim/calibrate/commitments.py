@@ -747,13 +747,13 @@ def _entry(c: Commitment, h0: int, months: int, use: CommitmentUse | None, model
         if whole and np.isfinite(drawn):
             left = max(total - drawn, 0.0)
             warnings.append(c.where(f"began {elapsed} month(s) before the horizon: {_n(drawn)} {what} drawn by then "
-                                    f"(ContractApplied), {_n(left)} of {_n(total)} left for the {term} month(s) in "
-                                    "the horizon", "ContractCommitmentPeriodStart"))
+                                    f"(ContractApplied), {_n(left)} of {_n(total)} left for the {term} month(s) left "
+                                    "of its term", "ContractCommitmentPeriodStart"))
         else:
             left = total * term / n
             warnings.append(c.where(f"began {elapsed} month(s) before the horizon and the export does not cover the "
                                     f"months since: {_n(left)} of {_n(total)} {what} taken as left for the {term} "
-                                    "month(s) in the horizon (a straight-line drawdown)", "ContractCommitmentPeriodStart"))
+                                    "month(s) left of its term (a straight-line drawdown)", "ContractCommitmentPeriodStart"))
     if use is not None:
         share = applied.ai_share if applied is not None else math.nan
         if applied is None:

@@ -266,8 +266,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     obj = {"ok": True, "results": str(path), "paths": int(paths), "seed": int(sc.seed), "seconds": round(seconds, 2),
            "strategies": list(summary), "total_spend": summary, "currency": sc.currency,
            "price_library": ds.attrs["price_library"]}
-    lines = [f"Wrote {path} ({paths} paths × {len(summary)} strategies, {seconds:.1f} s)",
-             f"Total spend over {sc.horizon.months} months, {sc.currency}:",
+    ns, nm = len(summary), sc.horizon.months
+    lines = [f"Wrote {path} ({paths} paths × {ns} strateg{'y' if ns == 1 else 'ies'}, {seconds:.1f} s)",
+             f"Total spend over {nm} month{'' if nm == 1 else 's'}, {sc.currency}:",
              f"  {'strategy':<28}{'mean':>14}{'P5':>14}{'P50':>14}{'P95':>14}"]
     for name, v in summary.items():
         lines.append(f"  {name:<28}{v['mean']:>14,.0f}{v['p5']:>14,.0f}{v['p50']:>14,.0f}{v['p95']:>14,.0f}")
