@@ -77,9 +77,14 @@ def cmd_size(args: argparse.Namespace) -> int:
              ("  cheapest plan meeting them: " + (f"{cp.units} {prof.unit} + pay-go spill {cp.spill_share:.1%}, "
                                                   f"{cp.cost_per_month:,.0f} USD a month" if cp else "none"))]
     lines.append(f"  {'units':>6}{'USD/month':>12}{'spill':>8}{'p99 ttft':>10}{'p99 e2e':>10}{'overload':>10}  SLO")
-    for p in (r.frontier or r.provisioned):
+    rows = r.frontier or r.provisioned
+    last = max([x for x in (r.min_units_for_slo, cp.units if cp else None) if x is not None], default=0)
+    shown = [p for p in rows if p.units <= last] + [p for p in rows if p.units > last][:3]
+    for p in shown:
         lines.append(f"  {p.units:>6}{p.cost_per_month:>12,.0f}{p.spill_share:>8.1%}{p.latency['ttft'][99.0]:>9.2f}s"
                      f"{p.latency['e2e'][99.0]:>9.2f}s{p.overload_probability:>10.1%}  {'met' if p.slo_met else '-'}")
+    if len(shown) < len(rows):
+        lines.append(f"  ({len(rows) - len(shown)} larger counts in --json's frontier)")
     lines += [f"  note: {n}" for n in r.notes] + [f"  warning: {w}" for w in u.warnings]
     emit(args, obj, "\n".join(lines))
     return 0
