@@ -369,7 +369,8 @@ class _HourSums:
                 "t": t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(),
                 "input_tokens": whole,
                 "output_tokens": np.asarray(q.get("output_tokens", np.full(len(df), np.nan)), float),
-                **{c: np.nan_to_num(np.asarray(q[c], float)) for c in ("cached_tokens", "cache_write_tokens") if c in q},
+                **{c: np.nan_to_num(np.asarray(q[c], float)) for c in ("cached_tokens", "cache_write_tokens") + FAILURES
+                   if c in q},
                 "model": df["model"].to_numpy()}))
         kept = pd.concat(self.sample + [lens], ignore_index=True)
         self.sample = [kept.nsmallest(MAX_LENGTH_SAMPLE, "key") if len(kept) > MAX_LENGTH_SAMPLE else kept]
@@ -926,14 +927,22 @@ def read_requests(path: str | Path, fmt: str = "auto") -> Usage:
     p = Path(path)
     got = fmt
     if fmt == "auto" and p.is_file() and p.stat().st_size > 0:
-        got = detect(p)[0] or "auto"
+        got = _wrapped(p, fmt, lambda: (detect(p)[0] or "auto", None))[0]
     if got not in REQUEST_FORMATS:
         if got == "auto":
             return read(p, fmt)  # the reader's own message: no such file, empty, undetectable
         raise UsageError([problem(str(p), f"{got} exports count periods, not requests: sizing needs one row per "
                                           f"request ({', '.join(REQUEST_FORMATS)})")])
     u = _wrapped(p, got, lambda: READERS[got](p, keep=True))
-    u.requests = u.requests.sort_values("t", kind="stable").reset_index(drop=True)
+    r = u.requests
+    failed = np.zeros(len(r), bool)
+    for c in FAILURES:
+        if c in r:
+            failed |= r[c].to_numpy(float) > 0
+    if failed.any():  # a failed attempt is not demand: its retry is in the trace too
+        u.warnings.append(f"{p}: {int(failed.sum()):,} failed attempt(s) (status) left out: their retries are the demand")
+    u.requests = r[~failed].drop(columns=[c for c in FAILURES if c in r]).sort_values("t", kind="stable") \
+        .reset_index(drop=True)
     return u
 
 

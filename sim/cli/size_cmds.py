@@ -15,6 +15,8 @@ def add_size(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE", help="a request trace (generic CSV/Parquet with timestamp, "
                                                     "input_tokens, output_tokens, optional cached_tokens; Azure "
                                                     "trace CSV; Mooncake JSON lines)")
+    p.add_argument("--format", action=Checked, check=Choice(("auto", "generic", "azure-trace", "mooncake")),
+                   default="auto")
     p.add_argument("--pool", action=Checked, check=Choice(POOLS), default="provisioned")
     p.add_argument("--profile", required=True, metavar="PROVIDER/MODEL",
                    help="a provisioned-capacity profile (calibration/provisioned), e.g. vertex/gemini-2.5-flash-lite")
@@ -59,7 +61,7 @@ def cmd_size(args: argparse.Namespace) -> int:
     for flag, key in (("decode_tok_s", "decode_tok_s"), ("prefill_tok_s", "prefill_tok_s"), ("base_latency", "base_s")):
         if getattr(args, flag) is not None:
             base = replace(base, **{key: float(getattr(args, flag))})
-    u = read_requests(args.source)
+    u = read_requests(args.source, args.format)
     try:
         r = size_trace(u.requests, prof, objectives, term=args.term, queue_limit_s=args.queue_limit, base=base)
     except MissingNumberError as exc:
@@ -76,6 +78,7 @@ def cmd_size(args: argparse.Namespace) -> int:
              f"{r.min_units_for_slo if r.min_units_for_slo is not None else 'none searched'}",
              ("  cheapest plan meeting them: " + (f"{cp.units} {prof.unit} + pay-go spill {cp.spill_share:.1%}, "
                                                   f"{cp.cost_per_month:,.0f} USD a month" if cp else "none"))]
+    lines.append(f"  {'with pay-go past a ' + format(args.queue_limit, 'g') + ' s wait' if r.frontier else 'the pool alone'}:")
     lines.append(f"  {'units':>6}{'USD/month':>12}{'spill':>8}{'p99 ttft':>10}{'p99 e2e':>10}{'overload':>10}  SLO")
     rows = r.frontier or r.provisioned
     last = max([x for x in (r.min_units_for_slo, cp.units if cp else None) if x is not None], default=0)

@@ -7,16 +7,19 @@ request's work its burndown-weighted tokens (``unit_seconds``). Two plans per co
 
 - **provisioned only**: every request queues for the pool (what a 429-and-retry client sees,
   without the retries' own delay); ``min_units_for_slo`` is the smallest count whose latencies
-  meet every objective;
+  meet every objective, found by doubling then bisecting the legal counts (latency never rises
+  with more units), after checking the objectives hold with no queue at all;
 - **hybrid**: a request that would wait more than ``queue_limit_s`` spills to pay-as-you-go
   (``spill``), served there at the baseline latency and billed at the catalog's price of the
-  profile's ``pay_go_model``; zero units is the all-pay-go plan. ``cheapest_plan`` is the
-  cheapest hybrid plan that meets every objective.
+  profile's ``pay_go_model`` at each request's own rates (long-context cliffs included); zero units
+  is the all-pay-go plan. Counts are tried upwards until the units alone cost more than the best
+  plan so far; ``cheapest_plan`` is the cheapest that meets every objective.
 
 Latency is the baseline model (``BaselineLatency``: a fixed part, prefill of the uncached prompt,
 decode of the output) plus the queue's wait; its defaults are the scenario's API latency
 assumption, to be overridden for a fast model. Costs per month are 730 hours of the units at the
-term's price plus the spilled requests' pay-go cost per trace hour × 730. The 1 s, 5 s and 60 s
+term's price plus the spilled requests' pay-go cost per trace hour × 730 (the trace's hours: its
+span × n/(n − 1), n requests covering n mean gaps). The 1 s, 5 s and 60 s
 window requirements (``sim.pools.capacity``) and each count's overload probability (the share of
 1 s windows needing more units than bought) are reported beside the queue.
 """
@@ -24,7 +27,6 @@ window requirements (``sim.pools.capacity``) and each count's overload probabili
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -32,13 +34,16 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.prices import PriceBook
-from ..catalog.provisioned import ProvisionedProfile, cost_per_hour, legal_units, unit_seconds
+from ..catalog.provisioned import ProvisionedProfile, cost_per_hour, unit_seconds
 from ..pools.capacity import window_requirements
 from ..pools.queueing import BaselineLatency, latency, percentiles, pool_waits, spill
 
 HOURS_PER_MONTH = 730.0
-MAX_COUNTS = 400  # unit counts tried at most (Azure's minimum 15 by 5: up to 2,010 PTU)
-_SLO = re.compile(r"^\s*p(\d{1,2}(?:\.\d+)?)\s+(ttft|e2e)\s*(<=|<)\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$", re.I)
+MAX_COUNTS = 400  # hybrid unit counts tried at most (Azure's minimum 15 by 5: up to 2,010 PTU)
+MAX_UNITS = 1_000_000  # the provisioned-only search gives up above this many units
+MAX_SPAN_DAYS = 92  # the 1 s windows of a longer trace would not fit in memory (a float a second)
+SHORT_TRACE_H = 1.0
+_SLO = re.compile(r"^\s*p(\d{1,3}(?:\.\d+)?)\s+(ttft|e2e)\s*(<=)\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def parse_objective(text: str) -> Objective:
     m = _SLO.match(text)
     if not m:
         raise ValueError(f"{text!r} is not a latency objective: write e.g. \"p99 e2e <= 1.5s\" or \"p95 ttft <= "
-                         "800ms\" (a percentile, ttft or e2e, <=, a time in s or ms)")
+                         "800ms\" (a percentile, ttft or e2e, <=, a time in s or ms; strict < is not taken)")
     q = float(m.group(1))
     v = float(m.group(4)) / (1000.0 if m.group(5).lower() == "ms" else 1.0)
     if not 0 < q < 100 or v <= 0:
@@ -113,13 +118,15 @@ class Sizing:
                 "frontier": [p.to_json() for p in self.frontier], "notes": self.notes}
 
 
-def _request_arrays(req: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Seconds from the first request, fresh (uncached) prompt, cached prompt and output tokens."""
+def _request_arrays(req: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Seconds from the first request, fresh (uncached, cache writes included) prompt, cached
+    prompt, cache-write and output tokens."""
     t = (req["t"] - req["t"].iloc[0]).dt.total_seconds().to_numpy(float)
     whole = req["input_tokens"].to_numpy(float)
     cached = req["cached_tokens"].to_numpy(float) if "cached_tokens" in req else np.zeros(len(req))
+    writes = req["cache_write_tokens"].to_numpy(float) if "cache_write_tokens" in req else np.zeros(len(req))
     out = req["output_tokens"].to_numpy(float)
-    return t, np.maximum(whole - cached, 0.0), cached, out
+    return t, np.maximum(whole - cached, 0.0), cached, writes, out
 
 
 def _judge(objectives, fresh, out, waits, base) -> tuple[dict, list, bool]:
@@ -142,51 +149,86 @@ def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Obj
     if len(req) < 2:
         raise ValueError("a trace of at least two requests is needed to size a pool")
     base = base or BaselineLatency()
-    t, fresh, cached, out = _request_arrays(req)
-    hours = float(t[-1]) / 3600.0
-    if hours <= 0:
+    t, fresh, cached, writes, out = _request_arrays(req)
+    n = t.size
+    if t[-1] <= 0:
         raise ValueError("the trace's requests all arrive at one instant: no rate to size for")
+    if t[-1] > MAX_SPAN_DAYS * 86400:
+        raise ValueError(f"the trace spans {t[-1] / 86400:,.0f} days (from {req['t'].iloc[0]} to {req['t'].iloc[-1]}); "
+                         f"sizing reads it second by second: give at most {MAX_SPAN_DAYS} days")
+    hours = float(t[-1]) / 3600.0 * n / (n - 1)  # n requests cover n gaps of the mean spacing, not n − 1
+    notes = []
+    if hours < SHORT_TRACE_H:
+        notes.append(f"the trace spans {hours * 60:.1f} minutes: its rate and costs per month rest on that alone")
     us = np.asarray(unit_seconds(prof, fresh, cached, out), float)
     win = window_requirements(t, us)
     windows = {f"{int(L)}s": {"max": round(w.max, 4), "p50": round(w.p50, 4), "p95": round(w.p95, 4),
                               "p99": round(w.p99, 4), "p99.9": round(w.p999, 4)} for L, w in win.items()}
     one_s = win[min(win)]
-    notes = []
     pay = None
     if prof.pay_go_option and prof.pay_go_model:
         card = PriceBook(price_date or _dt.date.today()).card(prof.pay_go_model)
-        pay = (fresh * card.base.input + cached * card.base.cached_input + out * card.base.output) / 1e6
+        # each request at its own rates (long-context cliffs), cache writes at the 5-minute premium
+        pay = np.asarray(card.call_cost(fresh - writes, cached, writes, 0.0, out), float)
     else:
         notes.append(f"{prof.name}: no pay-as-you-go overflow ({prof.spill}): plans are provisioned only")
-    top = legal_units(prof, max(math.ceil(one_s.max), 1)) + prof.increment  # no 1 s window needs more
-    counts = [0] + list(range(prof.minimum, top + 1, prof.increment))[:MAX_COUNTS]
-    if counts[-1] < top:
-        notes.append(f"searched {len(counts) - 1} unit counts up to {counts[-1]}; the trace's busiest second needs "
-                     f"{one_s.max:.1f}")
-    provisioned, frontier = [], []
-    for u in counts:
-        over = float(one_s.overload_probability(u))
+
+    def count(k: int) -> int:  # the k-th legal purchase: the minimum, then by the increment
+        return prof.minimum + k * prof.increment
+
+    def provisioned(u: int) -> Plan:
         hourly = float(cost_per_hour(prof, u, term))
-        if u > 0:
-            lat, judged, ok = _judge(objectives, fresh, out, pool_waits(t, us, u), base)
-            provisioned.append(Plan(u, hourly, hourly * HOURS_PER_MONTH, 0.0, over, lat, judged, ok))
-        if pay is None:
-            continue
-        spilled, waits = spill(t, us, u, queue_limit_s)
-        w_all = np.zeros(t.size)
-        w_all[~spilled] = waits  # spilled requests start at once on pay-go
-        lat, judged, ok = _judge(objectives, fresh, out, w_all, base)
-        extra = float(pay[spilled].sum()) / hours
-        frontier.append(Plan(u, hourly + extra, (hourly + extra) * HOURS_PER_MONTH, float(spilled.mean()), over, lat,
-                             judged, ok))
-    met = [p for p in provisioned if p.slo_met]
-    min_units = met[0].units if met else None
-    if min_units is None:
-        notes.append("no unit count searched meets every objective on the pool alone: the baseline latency "
-                     f"(decode {base.decode_tok_s:g} tokens/s, prefill {base.prefill_tok_s:g}/s, {base.base_s:g} s "
-                     "fixed) may exceed them by itself")
-    plans = frontier if frontier else provisioned
-    ok_plans = [p for p in plans if p.slo_met]
-    cheapest = min(ok_plans, key=lambda p: (p.cost_per_month, p.units)) if ok_plans else None
-    return Sizing(prof.name, term, list(objectives), int(t.size), hours, windows, min_units, cheapest, provisioned,
-                  frontier, notes)
+        lat, judged, ok = _judge(objectives, fresh, out, pool_waits(t, us, u), base)
+        return Plan(u, hourly, hourly * HOURS_PER_MONTH, 0.0, float(one_s.overload_probability(u)), lat, judged, ok)
+
+    # provisioned only: latency never rises with more units, so double, then bisect the legal counts
+    tried: dict[int, Plan] = {}
+    min_units = None
+    _, _, reachable = _judge(objectives, fresh, out, np.zeros(n), base)
+    if not reachable:
+        notes.append("the objectives fail with no queue at all: the baseline latency (decode "
+                     f"{base.decode_tok_s:g} tokens/s, prefill {base.prefill_tok_s:g}/s, {base.base_s:g} s fixed) "
+                     "exceeds them, at any unit count")
+    else:
+        lo, k = -1, 0
+        while count(k) <= MAX_UNITS:
+            tried[count(k)] = provisioned(count(k))
+            if tried[count(k)].slo_met:
+                break
+            lo, k = k, 2 * k + 1
+        else:
+            notes.append(f"no purchase up to {MAX_UNITS:,} units meets the objectives on the pool alone")
+            k = None
+        if k is not None:
+            hi = k
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                tried[count(mid)] = tried.get(count(mid)) or provisioned(count(mid))
+                lo, hi = (mid, hi) if not tried[count(mid)].slo_met else (lo, mid)
+            min_units = count(hi)
+    frontier = []
+    best = None
+    if pay is not None:  # hybrid: 0 units, then each legal count, until units alone cost more than the best plan
+        for i in range(MAX_COUNTS + 1):
+            u = 0 if i == 0 else count(i - 1)
+            hourly = float(cost_per_hour(prof, u, term))
+            if best is not None and hourly * HOURS_PER_MONTH >= best.cost_per_month:
+                break
+            spilled, waits = spill(t, us, u, queue_limit_s)
+            w_all = np.zeros(n)
+            w_all[~spilled] = waits  # spilled requests start at once on pay-go
+            lat, judged, ok = _judge(objectives, fresh, out, w_all, base)
+            extra = float(pay[spilled].sum()) / hours
+            plan = Plan(u, hourly + extra, (hourly + extra) * HOURS_PER_MONTH, float(spilled.mean()),
+                        float(one_s.overload_probability(u)), lat, judged, ok)
+            frontier.append(plan)
+            if ok and (best is None or plan.cost_per_month < best.cost_per_month):
+                best = plan
+            if plan.spill_share == 0.0 and (ok or (min_units is not None and u >= min_units)):
+                break  # nothing left to spill: more units only cost more
+        else:
+            notes.append(f"hybrid plans searched up to {frontier[-1].units} units")
+    elif min_units is not None:
+        best = tried[min_units]
+    return Sizing(prof.name, term, list(objectives), int(n), hours, windows, min_units, best,
+                  [tried[u] for u in sorted(tried)], frontier, notes)
