@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .queueing import check_stream
+
 __all__ = ["WindowStats", "window_requirements", "unit_seconds", "DEFAULT_WINDOWS"]
 
 DEFAULT_WINDOWS = (1, 5, 60)
@@ -109,14 +111,7 @@ def window_requirements(t, unit_seconds, windows=DEFAULT_WINDOWS) -> dict:
     """
     t = np.asarray(t, dtype=np.float64)
     us = np.asarray(unit_seconds, dtype=np.float64)
-    if t.ndim != 1 or us.shape != t.shape:
-        raise ValueError("t and unit_seconds must be 1-d arrays of the same length")
-    if t.size and not np.isfinite(t).all():
-        raise ValueError("arrival times must be finite")
-    if us.size and (not np.isfinite(us).all() or us.min() < 0):
-        raise ValueError("unit_seconds must be finite and >= 0")
-    if t.size > 1 and (np.diff(t) < 0).any():
-        raise ValueError("arrival times must be sorted ascending")
+    check_stream(t, us, "unit_seconds")
     out = {}
     for L in windows:
         Lf = float(L)

@@ -57,13 +57,14 @@ def _f64(x, name: str) -> np.ndarray:
     return a
 
 
-def _check(t: np.ndarray, s: np.ndarray) -> None:
-    if s.shape != t.shape:
-        raise ValueError("t and the service times must have the same length")
+def check_stream(t: np.ndarray, s: np.ndarray, what: str = "the service times") -> None:
+    """Arrival times sorted and finite, and a finite, non-negative ``what`` per arrival (ValueError)."""
+    if t.ndim != 1 or s.shape != t.shape:
+        raise ValueError(f"t and {what} must be 1-d arrays of the same length")
     if t.size and not np.isfinite(t).all():
         raise ValueError("arrival times must be finite")
     if s.size and (not np.isfinite(s).all() or s.min() < 0):
-        raise ValueError("service times must be finite and >= 0")
+        raise ValueError(f"{what} must be finite and >= 0")
     if t.size > 1 and (np.diff(t) < 0).any():
         raise ValueError("arrival times must be sorted ascending")
 
@@ -99,7 +100,7 @@ def fifo_single(t, service) -> np.ndarray:
     """
     t = _f64(t, "t")
     s = _f64(service, "service")
-    _check(t, s)
+    check_stream(t, s)
     return _lindley(t, s, 1.0)
 
 
@@ -168,7 +169,7 @@ def fifo_servers(t, service, c: int) -> np.ndarray:
         raise ValueError("fifo_servers needs c >= 1 servers")
     t = _f64(t, "t")
     s = _f64(service, "service")
-    _check(t, s)
+    check_stream(t, s)
     if c == 1:
         return _lindley(t, s, 1.0)
     if c >= HEAP_MIN_SERVERS:
@@ -183,7 +184,7 @@ def pool_waits(t, unit_seconds, units: float) -> np.ndarray:
         raise ValueError("a pool with no units has no queue: every request spills (see spill)")
     t = _f64(t, "t")
     us = _f64(unit_seconds, "unit_seconds")
-    _check(t, us)
+    check_stream(t, us)
     return _lindley(t, us, 1.0 / float(units))
 
 
@@ -228,7 +229,7 @@ def spill(t, unit_seconds, units: float, queue_limit_s: float):
     """
     t = _f64(t, "t")
     us = _f64(unit_seconds, "unit_seconds")
-    _check(t, us)
+    check_stream(t, us)
     limit = float(queue_limit_s)
     if not limit >= 0:
         raise ValueError("queue_limit_s must be >= 0")
