@@ -173,3 +173,31 @@ def test_a_trace_spanning_years_is_refused_and_failed_attempts_are_not_demand(tm
                  "2026-03-01T00:00:01Z,10,0,429\n2026-03-01T00:00:02Z,10,1,200\n")
     u = read_requests(f)
     assert len(u.requests) == 2 and any("1 failed attempt(s)" in w for w in u.warnings)
+
+
+def test_a_scenario_workload_as_the_source(capsys, tmp_path):
+    """A scenario SOURCE is its workload's API requests on the busiest day (the DES): the CLI's plan
+    is size_trace's on that same stream, and the source is named in the JSON."""
+    import yaml
+
+    from sim.scenario import load_scenario
+    from sim.studies.size import scenario_requests
+    from tests.conftest import chat, make
+
+    sc = make([chat(name="c", sessions_per_user_per_day=4, turns=3, models={"api": "google/gemini-2.5-flash-lite"})],
+              horizon={"start": "2027-01", "months": 2},
+              business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 400}, "intensity_sigma": 0.0}])
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(sc.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    req, info = scenario_requests(load_scenario(f), "c")
+    assert len(req) > 100 and (req["t"].diff().dropna() >= pd.Timedelta(0)).all()
+    want = size_trace(req, profile(GSU), [parse_objective("p99 ttft <= 2s")])
+    assert main(["size", str(f), "--workload", "c", "--profile", GSU, "--slo", "p99 ttft <= 2s", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["simulated"]["workload"] == "c" and r["requests"] == len(req)
+    assert r["min_units_for_slo"] == want.min_units_for_slo
+    assert r["cheapest_plan"]["units"] == want.cheapest_plan.units
+    m = refusal(["size", str(f), "--profile", GSU, "--slo", "p99 ttft <= 2s"], capsys, "usage")
+    assert "needs --workload" in m[0]
+    m = refusal(["size", str(f), "--workload", "nope", "--profile", GSU, "--slo", "p99 ttft <= 2s"], capsys, "usage")
+    assert "unknown workload 'nope'" in m[0]

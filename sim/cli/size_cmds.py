@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Checked, Choice, Number, UsageError, emit
+from pathlib import Path
+
+from .common import Checked, Choice, Number, UsageError, Whole, emit, load_checked
 from .registry import Command
 
 POOLS = ("provisioned", "owned", "neocloud")
@@ -14,7 +16,11 @@ TERMS = ("hourly", "1w", "1m", "3m", "6m", "1y")
 def add_size(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE", help="a request trace (generic CSV/Parquet with timestamp, "
                                                     "input_tokens, output_tokens, optional cached_tokens; Azure "
-                                                    "trace CSV; Mooncake JSON lines)")
+                                                    "trace CSV; Mooncake JSON lines), or a scenario YAML with "
+                                                    "--workload (its busiest day, simulated by the DES)")
+    p.add_argument("--workload", default=None, help="with a scenario: the workload whose API requests to size for")
+    p.add_argument("--month", action=Checked, check=Whole(0, 1200), default=0,
+                   help="with a scenario: the horizon month whose busiest day is simulated")
     p.add_argument("--format", action=Checked, check=Choice(("auto", "generic", "azure-trace", "mooncake")),
                    default="auto")
     p.add_argument("--pool", action=Checked, check=Choice(POOLS), default="provisioned")
@@ -61,14 +67,42 @@ def cmd_size(args: argparse.Namespace) -> int:
     for flag, key in (("decode_tok_s", "decode_tok_s"), ("prefill_tok_s", "prefill_tok_s"), ("base_latency", "base_s")):
         if getattr(args, flag) is not None:
             base = replace(base, **{key: float(getattr(args, flag))})
-    u = read_requests(args.source, args.format)
+    source_info = None
+    if Path(args.source).suffix.lower() in (".yaml", ".yml"):
+        from ..des.simulation import DesInputError
+        from ..studies.size import scenario_requests
+
+        if not args.workload:
+            raise UsageError("a scenario as SOURCE needs --workload NAME: the workload whose requests to size for")
+        sc = load_checked(args.source)
+        if not 0 <= args.month < sc.horizon.months:
+            raise UsageError(f"--month must be in 0..{sc.horizon.months - 1}, got {args.month}")
+        try:
+            requests, source_info = scenario_requests(sc, args.workload, month=args.month)
+        except (ValueError, DesInputError) as exc:
+            raise UsageError(f"{args.source}: {exc}") from None
+        wl = next(w for w in sc.token_workloads if w.name == args.workload)
+        warnings = [f"the busiest day of month {args.month} stands for every day: costs per month are 730 hours at its rate"]
+        if wl.models.api and prof.pay_go_model and wl.models.api.split("/")[-1] != prof.pay_go_model.split("/")[-1]:
+            warnings.append(f"{args.workload} calls {wl.models.api}; its requests are sized as if they went to "
+                            f"{prof.name}")
+        if len(requests) < 2:
+            raise UsageError(f"{args.source}: workload {args.workload!r} sends {len(requests)} API request(s) on the "
+                             "busiest day simulated: nothing to size (is it on a GPU pool, or batch?)")
+    else:
+        if args.workload:
+            raise UsageError("--workload is for a scenario SOURCE; a trace is sized as it is")
+        u = read_requests(args.source, args.format)
+        requests, warnings = u.requests, list(u.warnings)
     try:
-        r = size_trace(u.requests, prof, objectives, term=args.term, queue_limit_s=args.queue_limit, base=base)
+        r = size_trace(requests, prof, objectives, term=args.term, queue_limit_s=args.queue_limit, base=base)
     except MissingNumberError as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
         raise UsageError(f"{args.source}: {exc}") from None
-    obj = {"ok": True, "command": "size", "source": args.source, **r.to_json(), "warnings": list(u.warnings)}
+    obj = {"ok": True, "command": "size", "source": args.source, **r.to_json(), "warnings": warnings}
+    if source_info is not None:
+        obj["simulated"] = {"workload": args.workload, **source_info}
     cp = r.cheapest_plan
     lines = [f"{prof.name} ({prof.unit}, {args.term} term) for {r.requests:,} requests over {r.hours:.2f} h, "
              f"{', '.join(str(o) for o in objectives)}:",
@@ -88,7 +122,10 @@ def cmd_size(args: argparse.Namespace) -> int:
                      f"{p.latency['e2e'][99.0]:>9.2f}s{p.overload_probability:>10.1%}  {'met' if p.slo_met else '-'}")
     if len(shown) < len(rows):
         lines.append(f"  ({len(rows) - len(shown)} larger counts in --json's frontier)")
-    lines += [f"  note: {n}" for n in r.notes] + [f"  warning: {w}" for w in u.warnings]
+    if source_info is not None:
+        lines.insert(1, f"  simulated: {args.workload}'s API requests on {source_info['day']}, the busiest day of month "
+                        f"{args.month} (DES)")
+    lines += [f"  note: {n}" for n in r.notes] + [f"  warning: {w}" for w in warnings]
     emit(args, obj, "\n".join(lines))
     return 0
 

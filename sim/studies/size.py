@@ -118,6 +118,33 @@ class Sizing:
                 "frontier": [p.to_json() for p in self.frontier], "notes": self.notes}
 
 
+def scenario_requests(sc, workload: str, *, month: int = 0, users: int | None = None,
+                      seed: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """The API requests of ``workload`` on the busiest day of horizon month ``month``, simulated by
+    the DES (``sim.des.simulation.run_des(peak=True)``): the stream a provisioned pool for its
+    model would take, in ``read_requests``' columns. Attempts that failed with a provider error
+    (nothing served), semantic-cache answers and batch calls (provisioned throughput does not
+    cover batch) are left out; reasoning tokens count as output. Returns the requests and the DES
+    summary's day, users and expected sessions."""
+    from ..des.simulation import run_des
+
+    names = [w.name for w in sc.token_workloads]
+    if workload not in names:
+        raise ValueError(f"unknown workload {workload!r}; the scenario's token workloads: {', '.join(names)}")
+    res = run_des(sc, peak=True, start_month=month, users=users, seed=seed)
+    r = res.requests
+    r = r[(r["workload"] == workload) & (r["pool"] == "api") & (r["outcome"] != "error") & ~r["batch"]]
+    day0 = pd.Timestamp(res.summary["day0"])
+    req = pd.DataFrame({"t": day0 + pd.to_timedelta(r["t_s"].to_numpy(float), unit="s"),
+                        "input_tokens": (r["fresh"] + r["cached"] + r["write"]).to_numpy(float),
+                        "cached_tokens": r["cached"].to_numpy(float),
+                        "cache_write_tokens": r["write"].to_numpy(float),
+                        "output_tokens": (r["output"] + r["reasoning"]).to_numpy(float),
+                        "model": r["model"].astype(str).to_numpy()}).sort_values("t", kind="stable")
+    return req.reset_index(drop=True), {"day": res.summary["day0"], "users": res.summary["users"],
+                                        "expected_sessions": res.summary["expected_sessions"].get(workload)}
+
+
 def _request_arrays(req: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """Seconds from the first request, fresh (uncached, cache writes included) prompt, cached
     prompt, cache-write and output tokens."""
