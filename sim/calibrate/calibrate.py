@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..catalog.prices import PriceBook
 from .fit import DemandFit, fit_series
 from .lengths import fit_lengths
 from .scenario_out import PLACEHOLDER, growth_bound, combined_scenario, forecast_scenario, workload_names
@@ -85,7 +86,8 @@ def forecast_start(series: list[DailySeries], until: _dt.date | None) -> _dt.dat
 
 def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _dt.date | None = None,
                     start: _dt.date | None = None, next_day: bool = False, months: int = 1, paths: int = 2000,
-                    name: str | None = None, export_last: _dt.date | None = None) -> GroupCalibration:
+                    name: str | None = None, export_last: _dt.date | None = None,
+                    book: PriceBook | None = None) -> GroupCalibration:
     """Fit ``s`` (on days up to ``until``) and write its scenario from ``start`` (default: the month
     after the last training day), with the days between carried by the AR(1) state. With
     ``next_day`` (traces without calendar dates) ``start`` is taken as the day after the last
@@ -120,7 +122,8 @@ def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _d
                         "out (--group-by, or edit the scenario) if it has stopped")
     window = rows_of(u.periods, group_by, s.group)
     window = window[window["start"].dt.date <= last]
-    shape = request_shape(window, start)
+    book = book or PriceBook(start)  # one price book for the group's lookups (the caller may share one)
+    shape = request_shape(window, start, book)
     if shape.unknown_models:
         warnings.append(f"{s.group}: the catalog does not know {', '.join(shape.unknown_models)}; requests are "
                         f"priced at a placeholder ({PLACEHOLDER}, 1 per million tokens): set the workload's "
@@ -133,7 +136,7 @@ def calibrate_group(u: Usage, s: DailySeries, group_by: str | None, *, until: _d
         tok_in = float(np.nansum([window[c].sum() for c in ("input_tokens", "cached_tokens", "cache_write_tokens")]))
         tok_out = float(np.nansum(window["output_tokens"]))
         inp, outp = s.unit * tok_in / (tok_in + tok_out), s.unit * tok_out / (tok_in + tok_out)
-        shape = request_shape(window.assign(requests=(tok_in + tok_out) / s.unit / max(1, len(window))), start)
+        shape = request_shape(window.assign(requests=(tok_in + tok_out) / s.unit / max(1, len(window))), start, book)
     elif inp is None:
         warnings.append(f"{s.group}: the export has no token counts per request; 1 input and 1 output token "
                         "per request assumed (a volume-only forecast)")

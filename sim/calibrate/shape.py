@@ -68,7 +68,7 @@ def model_candidates(name: str) -> list[str]:
 MAX_ATTEMPTS = 3  # the scenario's default (sim.scenario.workloads.Retry): request rows do not say
 
 
-def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
+def request_shape(periods: pd.DataFrame, price_date: _dt.date, book: PriceBook | None = None) -> RequestShape:
     """The shape of the requests in ``periods`` (one group's training window).
 
     Where request rows carry a status, every row is an attempt: with per-attempt failure rates e
@@ -86,7 +86,7 @@ def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
     inp = fresh + cached + write
     have_tokens = not np.isnan(tot["input_tokens"]) or not np.isnan(tot["output_tokens"])
     models = sorted(set(periods["model"]) - {""})
-    book = PriceBook(price_date)
+    book = book or PriceBook(price_date)
     cards = {m: _find(book, m) for m in models}
     unknown = tuple(m for m, c in cards.items() if c is None)
     billed = None if np.isnan(tot["cost"]) else tot["cost"]
@@ -147,10 +147,8 @@ def request_shape(periods: pd.DataFrame, price_date: _dt.date) -> RequestShape:
 def _find(book: PriceBook, name: str):
     """The catalog card of a billed model name (``model_candidates``), or None."""
     for cand in model_candidates(name):
-        try:
+        if book.has(cand):
             return book.card(cand)
-        except Exception:  # noqa: BLE001 - an unknown model: the caller says so
-            continue
     return None
 
 

@@ -71,6 +71,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..calibrate.calibrate import actuals_table, calibrate_group, combine, forecast_start, last_training_day
     from ..limits import MAX_SCENARIO_BYTES, MAX_WORKLOADS
     from ..calibrate.scenario_out import workload_names
+    from ..catalog.prices import PriceBook
     from ..calibrate.fit import FitError
     from ..io.files import staged, write_csv, write_text
     from ..scenario import load_scenario_text
@@ -112,10 +113,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                              "must start after the days it is fitted on (or use --train-until)")
         start_day = start
     cals, warnings = [], list(u.warnings)
+    book = PriceBook(start_day) if start_day is not None else None  # shared by every group's price lookups
     for s in series:
         try:
             c = calibrate_group(u, s, group, until=until, start=start_day, next_day=next_day, months=args.months,
-                                paths=args.paths, name=names[s.group], export_last=trained)
+                                paths=args.paths, name=names[s.group], export_last=trained, book=book)
         except FitError as exc:
             warnings.append(f"{exc} (not calibrated)")
             continue

@@ -22,7 +22,7 @@ from .. import __version__
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook, library_version
 from ..pools.contracts import seat_cost, settle_api_contracts
-from ..demand.daily import mean_day_factors
+from ..demand.daily import mean_day_factors, noise_of
 from ..demand.population import (adoption_users, hour_weights, month_day_weight, month_hours,
                                  month_of_hour, profile_arrays)
 from ..pools.api import api_trends
@@ -94,8 +94,8 @@ class _Ctx:
 
     def day_factor(self, w) -> np.ndarray:
         """The mean day multiplier of workload ``w``'s sessions, per hour of the horizon."""
-        own = getattr(w, "demand_noise", None)
-        return self._common if own is None else np.repeat(mean_day_factors(own, self._days), 24)
+        noise = noise_of(self.sc, w)
+        return self._common if noise is self.sc.demand_noise else np.repeat(mean_day_factors(noise, self._days), 24)
 
     def month_sum(self, x: np.ndarray) -> np.ndarray:
         return np.bincount(self.hour_month, weights=x, minlength=self.months)

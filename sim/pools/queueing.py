@@ -177,14 +177,18 @@ def fifo_servers(t, service, c: int) -> np.ndarray:
     return _kw_scan(t, s, c)
 
 
-def pool_waits(t, unit_seconds, units: float) -> np.ndarray:
+def pool_waits(t, unit_seconds, units: float, checked: bool = False) -> np.ndarray:
     """Waits in a provisioned pool of ``units`` units (fluid FIFO: service = unit_seconds / units;
-    ``units`` may be fractional). Without a second array per unit count."""
+    ``units`` may be fractional). Without a second array per unit count. ``checked``: ``t`` and
+    ``unit_seconds`` are float64 arrays already through ``check_stream`` (a search over counts)."""
     if not units > 0:
         raise ValueError("a pool with no units has no queue: every request spills (see spill)")
-    t = _f64(t, "t")
-    us = _f64(unit_seconds, "unit_seconds")
-    check_stream(t, us)
+    if not checked:
+        t = _f64(t, "t")
+        us = _f64(unit_seconds, "unit_seconds")
+        check_stream(t, us)
+    else:
+        us = unit_seconds
     return _lindley(t, us, 1.0 / float(units))
 
 
@@ -213,7 +217,7 @@ def _lindley_reject(t, s, scale, limit):
     return spilled, w[:m].copy()
 
 
-def spill(t, unit_seconds, units: float, queue_limit_s: float):
+def spill(t, unit_seconds, units: float, queue_limit_s: float, checked: bool = False):
     """Requests a pool of ``units`` units spills to pay-go (or answers 429), and the admitted waits.
 
     Rule: a request arriving when the pool's backlog — the wait it would get, the drain time of
@@ -225,11 +229,14 @@ def spill(t, unit_seconds, units: float, queue_limit_s: float):
 
     Returns ``(spilled, waits)``: a bool mask over all requests and the waits (s) of the admitted
     ones, in arrival order (``waits`` has ``(~spilled).sum()`` entries; align other per-request
-    arrays with ``x[~spilled]``).
+    arrays with ``x[~spilled]``). ``checked`` as in ``pool_waits``.
     """
-    t = _f64(t, "t")
-    us = _f64(unit_seconds, "unit_seconds")
-    check_stream(t, us)
+    if not checked:
+        t = _f64(t, "t")
+        us = _f64(unit_seconds, "unit_seconds")
+        check_stream(t, us)
+    else:
+        us = unit_seconds
     limit = float(queue_limit_s)
     if not limit >= 0:
         raise ValueError("queue_limit_s must be >= 0")

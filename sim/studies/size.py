@@ -187,8 +187,9 @@ def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Obj
     notes = []
     if hours < SHORT_TRACE_H:
         notes.append(f"the trace spans {hours * 60:.1f} minutes: its rate and costs per month rest on that alone")
-    us = np.asarray(unit_seconds(prof, fresh, cached, out), float)
-    win = window_requirements(t, us)
+    us = np.ascontiguousarray(unit_seconds(prof, fresh, cached, out), dtype=np.float64)
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    win = window_requirements(t, us)  # checks the stream once: the searches below skip it
     windows = {f"{int(L)}s": {"max": round(w.max, 4), "p50": round(w.p50, 4), "p95": round(w.p95, 4),
                               "p99": round(w.p99, 4), "p99.9": round(w.p999, 4)} for L, w in win.items()}
     one_s = win[min(win)]
@@ -205,7 +206,7 @@ def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Obj
 
     def provisioned(u: int) -> Plan:
         hourly = float(cost_per_hour(prof, u, term))
-        lat, judged, ok = _judge(objectives, fresh, out, pool_waits(t, us, u), base)
+        lat, judged, ok = _judge(objectives, fresh, out, pool_waits(t, us, u, checked=True), base)
         return Plan(u, hourly, hourly * HOURS_PER_MONTH, 0.0, float(one_s.overload_probability(u)), lat, judged, ok)
 
     # provisioned only: latency never rises with more units, so double, then bisect the legal counts
@@ -241,7 +242,7 @@ def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Obj
             hourly = float(cost_per_hour(prof, u, term))
             if best is not None and hourly * HOURS_PER_MONTH >= best.cost_per_month:
                 break
-            spilled, waits = spill(t, us, u, queue_limit_s)
+            spilled, waits = spill(t, us, u, queue_limit_s, checked=True)
             w_all = np.zeros(n)
             w_all[~spilled] = waits  # spilled requests start at once on pay-go
             lat, judged, ok = _judge(objectives, fresh, out, w_all, base)
@@ -253,6 +254,8 @@ def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Obj
                 best = plan
             if plan.spill_share == 0.0 and (ok or (min_units is not None and u >= min_units)):
                 break  # nothing left to spill: more units only cost more
+            if not reachable and plan.spill_share == 0.0:
+                break  # no plan can meet objectives the baseline alone misses: the frontier up to no spill
         else:
             notes.append(f"hybrid plans searched up to {frontier[-1].units} units")
     elif min_units is not None:
