@@ -218,6 +218,18 @@ def add_commit(c: argparse.ArgumentParser) -> None:
     c.add_argument("--cvar", action=Checked, check=Probability(), default=0.95, help="CVaR level (default 0.95)")
     c.add_argument("--threshold", action=Checked, check=Probability(), default=0.8,
                    help="utilisation threshold (default 0.8)")
+    from .size_cmds import add_latency_args
+
+    g = c.add_argument_group("provisioned options found by a search (tokensim size over the term)")
+    g.add_argument("--provisioned", metavar="PROVIDER/MODEL",
+                   help="add the provisioned-unit counts the term search puts forward for this profile as options")
+    g.add_argument("--workload", help="with --provisioned: the workload whose API requests the units serve")
+    g.add_argument("--slo", action="append", metavar='"p99 e2e <= 1.5s"', help="with --provisioned (repeatable)")
+    g.add_argument("--term", action=Checked, check=Choice(("1w", "1m", "3m", "6m", "1y")), default="1y")
+    g.add_argument("--month", action=Checked, check=Whole(0, MAX_MONTH_INDEX), default=0, metavar="M",
+                   help="with --provisioned: the month the term starts (its busiest day is the sized stream)")
+    g.add_argument("--breach-target", action=Checked, check=Number(ge=0.0, le=0.999), default=0.05, metavar="P")
+    add_latency_args(g)
 
 
 def cmd_commit(args: argparse.Namespace) -> int:
@@ -228,11 +240,63 @@ def cmd_commit(args: argparse.Namespace) -> int:
     _prob("--cvar", args.cvar)
     _prob("--threshold", args.threshold)
     sc = _scenario(args.scenario)
+    searched, extra = None, ""
+    if args.provisioned:
+        sc, searched, extra = _provisioned_options(args, sc)
+    elif args.workload or args.slo:
+        raise UsageError("--workload and --slo are for --provisioned PROFILE: the profile whose units to search")
     r, _ = _analysis(run_commit, sc, paths=_paths(args, sc), cvar_level=args.cvar, threshold=args.threshold)
     obj = {"ok": True, **{k: v for k, v in r.items() if k != "utilization_samples"},
            "seconds": round(time.time() - t0, 2)}
-    _emit(args, obj, commit_text(r) + f"\n({time.time() - t0:.1f} s)")
+    if searched is not None:
+        obj["provisioned_search"] = searched
+    _emit(args, obj, commit_text(r) + extra + f"\n({time.time() - t0:.1f} s)")
     return 0
+
+
+def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
+    """``commit --provisioned``: search the profile's units over the term, add the counts it puts
+    forward as strategies. Returns the scenario, the search's JSON and its text."""
+    import numpy as np
+
+    from ..catalog.provisioned import work_tokens
+    from ..studies.commit import provisioned_candidates, with_provisioned_options
+    from ..studies.size import _request_arrays
+    from .size_cmds import baseline_latency, over_term, parse_objectives, provisioned_profile, term_text, \
+        workload_stream
+
+    if not args.workload or not args.slo:
+        raise UsageError("--provisioned needs --workload NAME and at least one --slo \"pNN ttft|e2e <= T\"")
+    objectives = parse_objectives(args.slo)
+    prof = provisioned_profile(args.provisioned, args.term)
+    if prof.tokens_per_second is None:
+        raise UsageError(f"--provisioned {prof.name}: its throughput per {prof.unit} is not public: nothing to size")
+    requests, info, warnings = workload_stream(sc, args.scenario, args.workload, args.month, prof)
+    args.profile, args.source = prof.name, args.scenario  # what over_term reads
+    ts = over_term(args, sc, requests, prof, objectives, baseline_latency(args), info)
+    cands = provisioned_candidates(ts)
+    if not cands:
+        raise UsageError(f"--provisioned {prof.name}: the search put forward no unit count (see tokensim size)")
+    _, fresh, cached, _, out = _request_arrays(requests)
+    raw = float((fresh + cached + out).sum())
+    raw_per_work = raw / float(np.sum(work_tokens(prof, fresh, cached, out)))
+    wl = next(w for w in sc.token_workloads if w.name == args.workload)
+    others = [w.name for w in sc.token_workloads if w.name != args.workload and w.models.api == wl.models.api
+              and "api" in w.allowed_pools]
+    if others:
+        warnings.append(f"{', '.join(others)} also call {wl.models.api}: the contract's units serve them too in the "
+                        "commit simulation, though the search sized them for " + args.workload)
+    sc2, options = with_provisioned_options(sc, prof, term=args.term, month=args.month, workload=args.workload,
+                                            candidates=cands, raw_per_work=raw_per_work)
+    searched = {"profile": prof.name, "workload": args.workload, "options": options,
+                "tokens_per_minute_per_unit": round(float(prof.tokens_per_second) * 60.0 * raw_per_work, 2),
+                "over_term": ts.to_json(), "warnings": warnings}
+    text = ["", f"provisioned options searched for {args.workload} on {prof.name} "
+                f"({', '.join(str(o) for o in objectives)}):"]
+    text += [f"  {o['strategy']}: {o['units']} {prof.unit} — {o['why']}" for o in options]
+    text += ["  the commit simulation settles the units hour by hour; the search below sees their seconds"]
+    text += term_text(ts, prof.unit) + [f"  warning: {w}" for w in warnings]
+    return sc2, searched, "\n".join(text)
 
 
 # ---- tco -----------------------------------------------------------------------------------------------
