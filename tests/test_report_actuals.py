@@ -123,3 +123,35 @@ def test_report_refuses_bad_combinations_and_files(flow, capsys, tmp_path):
     m = refusal(["report", res, "-o", out, "--backtest", flow["bt"], "--backtest-days", str(days)], capsys, "usage")
     assert m[0].startswith(f"tokensim: {days}: not the held-out days of that backtest")
     assert not Path(out).exists()
+
+
+def test_report_sizing_section(flow, tmp_path, capsys):
+    """``report --size`` shows what ``size --json`` printed: the answer, the plans' table and, over the
+    term, the breach probabilities (the CSV holds the JSON's numbers); a broken file is refused."""
+    import yaml
+
+    from tests.conftest import chat, make
+
+    sc = make([chat(name="c", sessions_per_user_per_day=4, turns=3, models={"api": "google/gemini-2.5-flash-lite"})],
+              horizon={"start": "2027-01", "months": 3}, paths=40,
+              business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 400}, "intensity_sigma": 0.0}])
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(sc.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    sz = _json(["size", str(f), "--workload", "c", "--profile", "vertex/gemini-2.5-flash-lite", "--slo",
+                "p99 ttft <= 1.5s", "--term", "1m", "--decode-tok-s", "250"])
+    (tmp_path / "size.json").write_text(json.dumps(sz))
+    out = tmp_path / "r.html"
+    rep = _json(["report", flow["results"], "-o", str(out), "--size", str(tmp_path / "size.json")])
+    page = out.read_text()
+    assert "<h2>Capacity sizing: vertex/gemini-2.5-flash-lite</h2>" in page
+    assert 'alt="expected cost and breach probability by unit count"' in page
+    assert rep["sizing"][0]["min_units_for_slo"] == sz["min_units_for_slo"]
+    term = pd.read_csv(tmp_path / "r_sizing_term.csv")
+    assert list(term["units"]) == [p["units"] for p in sz["over_term"]["plans"]]
+    pb = [p["provisioned"]["p_breach"] for p in sz["over_term"]["plans"] if p["units"] > 0]
+    assert term["pool only: P(breach)"].dropna().tolist() == pytest.approx(pb)
+    broken = dict(sz, frontier=[{**sz["frontier"][0], "spill_share": 2.0}])
+    (tmp_path / "bad.json").write_text(json.dumps(broken))
+    m = refusal(["report", flow["results"], "-o", str(tmp_path / "x.html"), "--size", str(tmp_path / "bad.json")],
+                capsys, "usage")
+    assert m[0].startswith(f"tokensim: {tmp_path / 'bad.json'}: frontier[0].spill_share: expected a finite number")

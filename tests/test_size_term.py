@@ -18,13 +18,19 @@ from sim.catalog.prices import PriceBook
 from sim.catalog.provisioned import profile, unit_seconds
 from sim.cli import main
 from sim.pools.queueing import BaselineLatency, latency, pool_waits, spill
-from sim.studies.size import parse_objective, size_trace
+from sim.studies.size import parse_objective, provisioned_server, size_trace
 from sim.studies.size_term import GRID_POINTS, DemandFactors, demand_factors, size_over_term
 from tests.conftest import chat, make, refusal
 from tests.test_size import GSU, _trace
 
 DATE = pd.Timestamp("2026-11-01").date()
 BASE = BaselineLatency(decode_tok_s=250.0)
+
+
+def _term(req, prof, obj, demand, queue_limit_s=1.0, term="1m"):
+    server, pay, _ = provisioned_server(req, prof, term=term, queue_limit_s=queue_limit_s, base=BASE,
+                                        price_date=DATE)
+    return size_over_term(req, server, obj, demand, pay, term=term)
 
 
 def _demand(daily, months=1):
@@ -40,8 +46,7 @@ def test_a_term_of_sized_days_is_the_single_stream_sizing():
     req = _trace(n=3000, hours=0.5)
     prof, obj = profile(GSU), [parse_objective("p99 ttft <= 1.2s")]
     one = size_trace(req, prof, obj, term="1m", queue_limit_s=0.5, base=BASE, price_date=DATE)
-    ts = size_over_term(req, prof, obj, _demand(np.ones((4, 30))), term="1m", queue_limit_s=0.5, base=BASE,
-                        price_date=DATE)
+    ts = _term(req, prof, obj, _demand(np.ones((4, 30))), queue_limit_s=0.5)
     assert one.min_units_for_slo is not None and one.min_units_for_slo > 1
     for p in ts.plans:
         if p.units > 0:
@@ -74,7 +79,7 @@ def test_a_month_meets_a_percentile_by_its_request_weighted_share():
     k = np.clip(level + rng.integers(-2, 3, size=(40, 20)), 0, GRID_POINTS - 1)
     k[0, 0], k[0, 1] = 0, GRID_POINTS - 1  # the extremes set the grid: 1 and 2
     daily = grid[k]
-    ts = size_over_term(req, prof, [o], _demand(daily, months=2), term="1m", base=BASE, price_date=DATE)
+    ts = _term(req, prof, [o], _demand(daily, months=2))
     t = (req["t"] - req["t"].iloc[0]).dt.total_seconds().to_numpy()
     fresh, out = req["input_tokens"].to_numpy(float), req["output_tokens"].to_numpy(float)
     us = unit_seconds(prof, fresh, np.zeros_like(fresh), out)
@@ -99,8 +104,7 @@ def test_zero_units_cost_the_mean_load_at_pay_go():
     prof = profile(GSU)
     rng = np.random.default_rng(2)
     daily = np.exp(0.3 * rng.standard_normal((25, 31)))
-    ts = size_over_term(req, prof, [parse_objective("p99 ttft <= 3s")], _demand(daily), term="1m", base=BASE,
-                        price_date=DATE)
+    ts = _term(req, prof, [parse_objective("p99 ttft <= 3s")], _demand(daily))
     card = PriceBook(DATE).card(prof.pay_go_model).base
     fresh, out = req["input_tokens"].to_numpy(float), req["output_tokens"].to_numpy(float)
     t = (req["t"] - req["t"].iloc[0]).dt.total_seconds().to_numpy()

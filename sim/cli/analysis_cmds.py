@@ -218,7 +218,7 @@ def add_commit(c: argparse.ArgumentParser) -> None:
     c.add_argument("--cvar", action=Checked, check=Probability(), default=0.95, help="CVaR level (default 0.95)")
     c.add_argument("--threshold", action=Checked, check=Probability(), default=0.8,
                    help="utilisation threshold (default 0.8)")
-    from .size_cmds import add_latency_args
+    from .size_cmds import add_latency_args, add_quote_args
 
     g = c.add_argument_group("provisioned options found by a search (tokensim size over the term)")
     g.add_argument("--provisioned", metavar="PROVIDER/MODEL",
@@ -230,6 +230,7 @@ def add_commit(c: argparse.ArgumentParser) -> None:
                    help="with --provisioned: the month the term starts (its busiest day is the sized stream)")
     g.add_argument("--breach-target", action=Checked, check=Number(ge=0.0, le=0.999), default=0.05, metavar="P")
     add_latency_args(g)
+    add_quote_args(g)
 
 
 def cmd_commit(args: argparse.Namespace) -> int:
@@ -261,19 +262,21 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
 
     from ..catalog.provisioned import work_tokens
     from ..studies.commit import provisioned_candidates, with_provisioned_options
-    from ..studies.size import _request_arrays
+    from ..studies.size import _request_arrays, provisioned_server
     from .size_cmds import baseline_latency, over_term, parse_objectives, provisioned_profile, term_text, \
         workload_stream
 
     if not args.workload or not args.slo:
         raise UsageError("--provisioned needs --workload NAME and at least one --slo \"pNN ttft|e2e <= T\"")
     objectives = parse_objectives(args.slo)
-    prof = provisioned_profile(args.provisioned, args.term)
+    prof = provisioned_profile(args.provisioned, args.term, args)
     if prof.tokens_per_second is None:
         raise UsageError(f"--provisioned {prof.name}: its throughput per {prof.unit} is not public: nothing to size")
     requests, info, warnings = workload_stream(sc, args.scenario, args.workload, args.month, prof)
     args.profile, args.source = prof.name, args.scenario  # what over_term reads
-    ts = over_term(args, sc, requests, prof, objectives, baseline_latency(args), info)
+    server, pay, _ = provisioned_server(requests, prof, term=args.term, queue_limit_s=args.queue_limit,
+                                        base=baseline_latency(args), price_date=sc.price_date)
+    ts = over_term(args, sc, requests, server, pay, objectives, info)
     cands = provisioned_candidates(ts)
     if not cands:
         raise UsageError(f"--provisioned {prof.name}: the search put forward no unit count (see tokensim size)")
@@ -433,6 +436,9 @@ def add_report(r: argparse.ArgumentParser) -> None:
                         "the year) runs out, as tokensim budget --actuals")
     r.add_argument("--backtest", metavar="JSON",
                    help="what tokensim backtest --json printed, saved to a file: a section with its scores and PIT")
+    r.add_argument("--size", action="append", metavar="JSON", default=[],
+                   help="what tokensim size --json printed, saved to a file (repeatable): a capacity-sizing section "
+                        "(the plans, and over the term the breach probability and expected cost by unit count)")
     r.add_argument("--backtest-days", metavar="CSV",
                    help="the held-out days tokensim backtest --csv wrote (the same run as --backtest): the band-vs-"
                         "actual chart")
@@ -463,6 +469,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         bt = _analysis(read_backtest, args.backtest)
         if args.backtest_days:
             bt_days = _analysis(read_backtest_days, args.backtest_days, bt)
+    sizings = []
+    if args.size:
+        from ..report.sizing import read_sizing
+
+        sizings = [(f, _analysis(read_sizing, f)) for f in args.size]
     output_dir(str(out.parent), out.parent)  # one writer: held until the command ends
     if args.scenario:
         sc, sc_file = _scenario(args.scenario), args.scenario
@@ -480,7 +491,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                                       tco=study.tco, tco_error=study.tco_error, tornado=study.tornado,
                                       tornado_error=study.tornado_error, actuals=acts, runway=rw, backtest=bt,
                                       backtest_days=bt_days, backtest_file=args.backtest,
-                                      backtest_days_file=args.backtest_days)
+                                      backtest_days_file=args.backtest_days, sizings=sizings)
     files = write_report(out, page, tables)
     seconds = time.time() - t0
     obj = {"ok": True, "report": str(out), "files": [str(f) for f in files], "bytes": len(page.encode()),

@@ -1,4 +1,5 @@
-"""tokensim size: the provisioned units a trace needs for its latency objectives (``sim.studies.size``)."""
+"""tokensim size: the provisioned units or GPU replicas a request stream needs for its latency
+objectives, now and over a contract term (``sim.studies.size``, ``sim.studies.size_term``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .common import Checked, Choice, Number, UsageError, Whole, emit, load_check
 from .registry import Command
 
 POOLS = ("provisioned", "owned", "neocloud")
-TERMS = ("hourly", "1w", "1m", "3m", "6m", "1y")
+TERMS = ("hourly", "1w", "1m", "3m", "6m", "1y", "3y")
 
 
 def add_latency_args(p: argparse.ArgumentParser) -> None:
@@ -22,6 +23,39 @@ def add_latency_args(p: argparse.ArgumentParser) -> None:
                    help="baseline decode speed, tokens/s (default: the scenario API latency assumption, 70)")
     p.add_argument("--prefill-tok-s", action=Checked, check=Number(gt=0.0), default=None)
     p.add_argument("--base-latency", action=Checked, check=Number(ge=0.0), default=None, metavar="SECONDS")
+
+
+def add_quote_args(p) -> None:
+    """Flags that give a provisioned profile's numbers from the buyer's own quote (``override``)."""
+    p.add_argument("--unit-input-tpm", action=Checked, check=Number(gt=0.0), default=None, metavar="TPM",
+                   help="your quote: input tokens per minute one unit processes (sets the throughput; Bedrock "
+                        "publishes none)")
+    p.add_argument("--unit-output-tpm", action=Checked, check=Number(gt=0.0), default=None, metavar="TPM",
+                   help="your quote: output tokens per minute per unit (output weight = input TPM / output TPM)")
+    p.add_argument("--unit-cached-weight", action=Checked, check=Number(ge=0.0), default=None, metavar="W",
+                   help="your quote: input-token equivalents per cached token")
+    p.add_argument("--unit-price-hour", action=Checked, check=Number(gt=0.0), default=None, metavar="USD",
+                   help="your quote: USD per unit-hour on --term")
+
+
+def quoted(prof, args: argparse.Namespace):
+    """``prof`` with the ``--unit-*`` numbers of the buyer's quote, graded ``user``."""
+    from ..catalog.provisioned import override
+
+    i, o = getattr(args, "unit_input_tpm", None), getattr(args, "unit_output_tpm", None)
+    c, h = getattr(args, "unit_cached_weight", None), getattr(args, "unit_price_hour", None)
+    if o is not None and i is None:
+        raise UsageError("--unit-output-tpm needs --unit-input-tpm: the output weight is input TPM / output TPM")
+    if i is None and c is None and h is None:
+        return prof
+    weights = {}
+    if o is not None:
+        weights.update(output=i / o, reasoning=i / o)
+    if c is not None:
+        weights["cached_input"] = c
+    return override(prof, source="the buyer's quote (tokensim --unit-* flags)",
+                    tokens_per_second=None if i is None else i / 60.0, weights=weights or None,
+                    prices=None if h is None else {args.term: h})
 
 
 def parse_objectives(slos: list[str]) -> list:
@@ -39,15 +73,20 @@ def parse_objectives(slos: list[str]) -> list:
     return objectives
 
 
-def provisioned_profile(name: str, term: str):
-    """The ``--profile`` (or ``--provisioned``) profile, refused as a usage error when unknown or not
-    sold on ``term``."""
+def provisioned_profile(name: str, term: str, args: argparse.Namespace | None = None):
+    """The ``--profile`` (or ``--provisioned``) profile with the buyer's quote (``--unit-*``) applied,
+    refused as a usage error when unknown or not sold on ``term``."""
     from ..catalog.provisioned import UnknownProfileError, profile
 
     try:
         prof = profile(name)
     except UnknownProfileError as exc:
         raise UsageError(f"--profile {exc.args[0] if exc.args else name}") from None
+    if args is not None:
+        try:
+            prof = quoted(prof, args)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if term not in prof.prices:
         raise UsageError(f"--term {term}: {prof.name} is sold on {', '.join(prof.prices)}")
     return prof
@@ -65,7 +104,8 @@ def baseline_latency(args: argparse.Namespace):
     return base
 
 
-def workload_stream(sc, source: str, workload: str, month: int, prof) -> tuple:
+def workload_stream(sc, source: str, workload: str, month: int, prof=None, pool: str = "api",
+                    model: str | None = None) -> tuple:
     """A scenario workload's busiest-day API requests (``scenario_requests``), its summary and the
     warnings, refused as usage errors."""
     from ..des.simulation import DesInputError
@@ -79,8 +119,12 @@ def workload_stream(sc, source: str, workload: str, month: int, prof) -> tuple:
         raise UsageError(f"{source}: {exc}") from None
     wl = next(w for w in sc.token_workloads if w.name == workload)
     warnings = [f"the busiest day of month {month} stands for every day: costs per month are 730 hours at its rate"]
-    if wl.models.api and prof.pay_go_model and wl.models.api.split("/")[-1] != prof.pay_go_model.split("/")[-1]:
+    if prof is not None and wl.models.api and prof.pay_go_model and \
+            wl.models.api.split("/")[-1] != prof.pay_go_model.split("/")[-1]:
         warnings.append(f"{workload} calls {wl.models.api}; its requests are sized as if they went to {prof.name}")
+    if model is not None and (getattr(wl.models, pool, None) or "").lower() != model.lower():
+        warnings.append(f"{workload}'s {pool} model is {getattr(wl.models, pool, None)}; its API requests are sized "
+                        f"as if served by {model}")
     if len(requests) < 2:
         raise UsageError(f"{source}: workload {workload!r} sends {len(requests)} API request(s) on the busiest day "
                          "simulated: nothing to size (is it on a GPU pool, or batch?)")
@@ -99,11 +143,20 @@ def add_size(p: argparse.ArgumentParser) -> None:
                    default="auto")
     p.add_argument("--pool", action=Checked, check=Choice(POOLS), default="provisioned")
     p.add_argument("--profile", required=True, metavar="PROVIDER/MODEL",
-                   help="a provisioned-capacity profile (calibration/provisioned), e.g. vertex/gemini-2.5-flash-lite")
+                   help="a provisioned-capacity profile (calibration/provisioned), e.g. vertex/gemini-2.5-flash-lite; "
+                        "with --pool owned|neocloud a GPU and model class of the hardware catalog, "
+                        "GPU/MODEL[/PRECISION], e.g. h100-sxm/llama-3.3-70b")
+    p.add_argument("--interactivity", action=Checked, check=Number(gt=0.0), default=None, metavar="TOK_S",
+                   help="GPU pools: output tokens/s each user must see at a full batch (default: from a tpot "
+                        "objective, or the scenario workload's slo.interactivity_tok_s_user)")
+    p.add_argument("--pay-go", default=None, metavar="PROVIDER/MODEL",
+                   help="GPU pools: the API model that takes the overflow (default: the scenario workload's API "
+                        "model; none for a trace: replicas alone)")
     p.add_argument("--slo", action="append", required=True, metavar='"p99 e2e <= 1.5s"',
-                   help="a latency objective (repeat for several): pNN ttft|e2e <= T s|ms")
+                   help="a latency objective (repeat for several): pNN ttft|e2e|tpot <= T s|ms (tpot: GPU pools)")
     p.add_argument("--term", action=Checked, check=Choice(TERMS), default="1m")
     add_latency_args(p)
+    add_quote_args(p)
     p.add_argument("--paths", action=Checked, check=Whole(1, 100_000), default=None, metavar="N",
                    help="with a scenario and a term of a month or more: Monte Carlo paths over the term "
                         "(default: the scenario's)")
@@ -112,23 +165,97 @@ def add_size(p: argparse.ArgumentParser) -> None:
                         "most P (default 0.05)")
 
 
+def gpu_server(args: argparse.Namespace, requests, sc, objectives):
+    """The ``GpuServer`` of ``--pool owned|neocloud --profile GPU/MODEL[/PRECISION]``, the requests'
+    pay-go costs (``--pay-go``, or the scenario workload's API model; None: no hybrid) and notes."""
+    from ..catalog.hardware import load_hardware
+    from ..catalog.models import ModelFitError
+    from ..pools.owned import owned_inputs
+    from ..pools.servers import NEOCLOUD_TIERS, GpuCost, GpuServer
+    from ..pools.valuation import MeanValues
+    from ..scenario.distributions import mean_of
+    from ..scenario.supply import NeocloudPool, OwnedPool
+    from ..studies.size import _request_arrays, pay_go_costs
+
+    parts = args.profile.split("/")
+    hw = load_hardware()
+    if len(parts) not in (2, 3) or parts[0] not in hw:
+        raise UsageError(f"--profile {args.profile!r}: with --pool {args.pool} give GPU/MODEL[/PRECISION], GPU one of "
+                         f"{', '.join(sorted(hw))} (e.g. h100-sxm/llama-3.3-70b)")
+    gpu = hw[parts[0]]
+    wl = next((w for w in sc.token_workloads if w.name == args.workload), None) if sc is not None else None
+    tpot = [o for o in objectives if o.metric == "tpot"]
+    if args.interactivity is not None:
+        slo = float(args.interactivity)
+    elif tpot:
+        slo = 1.0 / min(o.seconds for o in tpot)  # slots sized so that every stream decodes at least this fast
+    elif wl is not None:
+        slo = float(mean_of(wl.slo.interactivity_tok_s_user))
+    else:
+        raise UsageError("--pool owned|neocloud needs the speed each user must see: --interactivity TOK_S, or a "
+                         "\"pNN tpot <= T\" objective")
+    if args.pool == "neocloud" and args.term not in NEOCLOUD_TIERS:
+        raise UsageError(f"--term {args.term}: neocloud GPUs are priced {', '.join(NEOCLOUD_TIERS)} in the hardware "
+                         "catalog (on demand, reserved 1 year, reserved 3 years)")
+    pool_cfg = getattr(sc.pools, args.pool) if sc is not None else (OwnedPool() if args.pool == "owned"
+                                                                     else NeocloudPool())
+    avail = float(mean_of(pool_cfg.availability))
+    if args.pool == "neocloud":
+        price = float(gpu.rental[NEOCLOUD_TIERS[args.term]]["mode"])
+        cost_of = dict(price_per_gpu_hour=price)
+    else:
+        from types import SimpleNamespace
+
+        cost_of = dict(owned=owned_inputs(SimpleNamespace(pools=SimpleNamespace(owned=pool_cfg)), gpu, MeanValues()))
+    _, fresh, cached, _, out = _request_arrays(requests)
+    try:
+        server = GpuServer(gpu, parts[1], parts[2] if len(parts) == 3 else None, slo, fresh, cached, out, None,
+                           baseline_latency(args))
+    except (ModelFitError, ValueError) as exc:
+        raise UsageError(f"--profile {args.profile}: {exc}") from None
+    server.cost = GpuCost(args.pool, server.replica.gpus, avail, **cost_of)
+    pay_model = args.pay_go or (wl.models.api if wl is not None else None)
+    try:
+        pay = pay_go_costs(pay_model, requests, sc.price_date if sc is not None else None)
+    except LookupError as exc:
+        raise UsageError(f"--pay-go {pay_model}: {exc}") from None
+    r = server.replica
+    notes = [f"{r.explain}; {server.slots} streams a replica ({server.slots // r.gpus} a GPU after the decode share "
+             f"{server.decode_share:.2f} of the stream's prefill), {slo:g} tok/s per user at a full batch",
+             f"replicas bought = ceil(serving / availability {avail:g}); "
+             + (f"{NEOCLOUD_TIERS[args.term]} rental {cost_of['price_per_gpu_hour']:g} USD per GPU-hour (catalog mode)"
+                if args.pool == "neocloud" else "owned: depreciation, power at the served utilisation, colocation, "
+                "staff, licence and support per month (pools.owned)")]
+    if pay is None:
+        notes.append("no pay-as-you-go model (--pay-go MODEL): plans are the replicas alone")
+    else:
+        notes.append(f"hybrid plans: a request finding every slot busy goes to {pay_model} at its list price")
+    return server, pay, notes
+
+
 def cmd_size(args: argparse.Namespace) -> int:
     from ..calibrate.formats import read_requests
     from ..catalog.provisioned import MissingNumberError
-    from ..studies.size import size_trace
+    from ..studies.size import provisioned_server, size_stream
 
-    if args.pool != "provisioned":
-        raise UsageError(f"--pool {args.pool}: sizing GPU replicas against latency objectives is not built yet; "
-                         "--pool provisioned sizes provisioned-throughput units")
     objectives = parse_objectives(args.slo)
-    prof = provisioned_profile(args.profile, args.term)
+    gpu_pool = args.pool != "provisioned"
+    prof = None if gpu_pool else provisioned_profile(args.profile, args.term, args)
+    if not gpu_pool and any(o.metric == "tpot" for o in objectives):
+        raise UsageError("--slo tpot: a provisioned pool's decode speed is the baseline's (--decode-tok-s), not a "
+                         "function of the units; tpot objectives are for --pool owned|neocloud")
+    for flag in ("interactivity", "pay_go"):
+        if not gpu_pool and getattr(args, flag) is not None:
+            raise UsageError(f"--{flag.replace('_', '-')} is for --pool owned|neocloud")
     base = baseline_latency(args)
-    source_info, price_date = None, None
+    source_info, price_date, sc = None, None, None
     if Path(args.source).suffix.lower() in (".yaml", ".yml"):
         if not args.workload:
             raise UsageError("a scenario as SOURCE needs --workload NAME: the workload whose requests to size for")
         sc = load_checked(args.source)
-        requests, source_info, warnings = workload_stream(sc, args.source, args.workload, args.month, prof)
+        model = args.profile.split("/")[1] if gpu_pool and "/" in args.profile else None
+        requests, source_info, warnings = workload_stream(sc, args.source, args.workload, args.month, prof,
+                                                          args.pool, model)
         price_date = sc.price_date  # pay-go at the scenario's price date, as the term study prices it
     else:
         if args.workload:
@@ -136,8 +263,12 @@ def cmd_size(args: argparse.Namespace) -> int:
         u = read_requests(args.source, args.format)
         requests, warnings = u.requests, list(u.warnings)
     try:
-        r = size_trace(requests, prof, objectives, term=args.term, queue_limit_s=args.queue_limit, base=base,
-                       price_date=price_date)
+        if gpu_pool:
+            server, pay, notes = gpu_server(args, requests, sc, objectives)
+        else:
+            server, pay, notes = provisioned_server(requests, prof, term=args.term, queue_limit_s=args.queue_limit,
+                                                    base=base, price_date=price_date)
+        r = size_stream(requests, server, objectives, pay, term=args.term, notes=notes)
     except MissingNumberError as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
@@ -146,27 +277,50 @@ def cmd_size(args: argparse.Namespace) -> int:
     term_lines: list[str] = []
     if source_info is not None:
         obj["simulated"] = {"workload": args.workload, **source_info}
-        ts = over_term(args, sc, requests, prof, objectives, base, source_info)
+        ts = over_term(args, sc, requests, server, pay, objectives, source_info)
         if ts is not None:
             obj["over_term"] = ts.to_json()
-            term_lines = term_text(ts, prof.unit)
+            term_lines = term_text(ts, server.unit)
+    if gpu_pool:
+        rep = server.replica
+        obj["pool"] = args.pool
+        obj["replica"] = {"gpu": server.gpu.id, "model": server.curve.model_class, "precision": rep.precision,
+                          "gpus": rep.gpus, "streams": server.slots, "interactivity_tok_s": server.slo,
+                          "decode_share": round(server.decode_share, 4), "context_tokens": rep.context_tokens,
+                          "availability": server.cost.availability}
+        for key in ("min_units_for_slo",):
+            if obj[key] is not None:
+                obj["gpus_for_slo"] = server.cost.bought(obj[key]) * rep.gpus
+        if obj["cheapest_plan"] is not None:
+            obj["cheapest_plan"]["gpus"] = server.cost.bought(obj["cheapest_plan"]["units"]) * rep.gpus
     cp = r.cheapest_plan
-    lines = [f"{prof.name} ({prof.unit}, {args.term} term) for {r.requests:,} requests over {r.hours:.2f} h, "
+    what = (f"{server.name} on {args.pool} GPUs ({server.replica.gpus} a replica)" if gpu_pool
+            else f"{prof.name} ({prof.unit}, {args.term} term)")
+    lines = [f"{what} for {r.requests:,} requests over {r.hours:.2f} h, "
              f"{', '.join(str(o) for o in objectives)}:",
              "  busiest windows (units needed): " + ", ".join(f"{k} max {v['max']:.2f} p99 {v['p99']:.2f}"
                                                           for k, v in r.windows.items()),
              f"  smallest legal purchase meeting every objective on the pool alone: "
              f"{r.min_units_for_slo if r.min_units_for_slo is not None else 'none searched'}",
-             ("  cheapest plan meeting them: " + (f"{cp.units} {prof.unit} + pay-go spill {cp.spill_share:.1%}, "
+             ("  cheapest plan meeting them: " + (f"{cp.units} {server.unit} + pay-go spill {cp.spill_share:.1%}, "
                                                   f"{cp.cost_per_month:,.0f} USD a month" if cp else "none"))]
-    lines.append(f"  {'with pay-go past a ' + format(args.queue_limit, 'g') + ' s wait' if r.frontier else 'the pool alone'}:")
-    lines.append(f"  {'units':>6}{'USD/month':>12}{'spill':>8}{'p99 ttft':>10}{'p99 e2e':>10}{'overload':>10}  SLO")
+    if gpu_pool:
+        bought = [(k, x) for k, x in (("smallest", r.min_units_for_slo), ("cheapest", cp.units if cp else None))
+                  if x is not None and x > 0]
+        if bought:
+            lines.append("  replicas serving → bought (GPUs): " + ", ".join(
+                f"{k} {x} → {server.cost.bought(x)} ({server.cost.bought(x) * server.replica.gpus})" for k, x in bought))
+    spill_rule = ("when every slot is busy" if gpu_pool else f"past a {args.queue_limit:g} s wait")
+    lines.append(f"  {'with pay-go ' + spill_rule if r.frontier else 'the pool alone'}:")
+    lines.append(f"  {'units':>6}{'USD/month':>12}{'spill':>8}{'p99 ttft':>10}{'p99 e2e':>10}{'p99 tpot':>10}"
+                 f"{'overload':>10}  SLO")
     rows = r.frontier or r.provisioned
     last = max([x for x in (r.min_units_for_slo, cp.units if cp else None) if x is not None], default=0)
     shown = [p for p in rows if p.units <= last] + [p for p in rows if p.units > last][:3]
     for p in shown:
         lines.append(f"  {p.units:>6}{p.cost_per_month:>12,.0f}{p.spill_share:>8.1%}{p.latency['ttft'][99.0]:>9.2f}s"
-                     f"{p.latency['e2e'][99.0]:>9.2f}s{p.overload_probability:>10.1%}  {'met' if p.slo_met else '-'}")
+                     f"{p.latency['e2e'][99.0]:>9.2f}s{p.latency['tpot'][99.0] * 1000:>8.0f}ms"
+                     f"{p.overload_probability:>10.1%}  {'met' if p.slo_met else '-'}")
     if len(shown) < len(rows):
         lines.append(f"  ({len(rows) - len(shown)} larger counts in --json's frontier)")
     if source_info is not None:
@@ -177,7 +331,7 @@ def cmd_size(args: argparse.Namespace) -> int:
     return 0
 
 
-def over_term(args, sc, requests, prof, objectives, base, source_info):
+def over_term(args, sc, requests, server, pay, objectives, source_info):
     """The Monte Carlo over the term (``sim.studies.size_term``), or None for an hourly term."""
     from ..catalog.provisioned import MissingNumberError
     from ..studies.size_term import TERM_MONTHS, demand_factors, size_over_term
@@ -191,8 +345,7 @@ def over_term(args, sc, requests, prof, objectives, base, source_info):
     paths = args.paths or sc.paths
     try:
         demand = demand_factors(sc, args.workload, source_info["day"], args.month, months, paths)
-        return size_over_term(requests, prof, objectives, demand, term=args.term, queue_limit_s=args.queue_limit,
-                              base=base, target=args.breach_target, price_date=sc.price_date)
+        return size_over_term(requests, server, objectives, demand, pay, term=args.term, target=args.breach_target)
     except MissingNumberError as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
@@ -236,6 +389,7 @@ def term_text(ts, unit: str) -> list[str]:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("size", "provisioned units a trace needs for latency objectives; the cheapest mix with pay-go",
+    Command("size", "provisioned units or GPU replicas a stream needs for latency objectives; the cheapest mix "
+            "with pay-go; over a term under uncertain demand",
             add_size, cmd_size),
 )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from ..catalog.models import ModelFitError, replica_sizes, smallest_replica
 from .gpu import context_factor
 
-__all__ = ["ModelFitError", "ReplicaFit", "kv_precision_for", "replica_for"]
+__all__ = ["ModelFitError", "ReplicaFit", "fit_replica", "kv_precision_for", "replica_for"]
 
 _LOW_BIT = ("fp8", "fp4", "nvfp4", "mxfp4", "int8", "int4")
 # GPUs in one node (HGX/DGX and MI300X platforms: 8): a replica spans more only when its weights need it
@@ -61,8 +61,13 @@ def replica_for(sc, w, pool: str, hw, context_tokens: float) -> ReplicaFit:
 
     gpu = hw[getattr(sc.pools, pool).gpu]
     model = getattr(w.models, pool)
-    curve = gpu.curve(model, w.models.precision)
-    slo = mean_of(w.slo.interactivity_tok_s_user)
+    return fit_replica(gpu, model, gpu.curve(model, w.models.precision), float(mean_of(w.slo.interactivity_tok_s_user)),
+                       context_tokens)
+
+
+def fit_replica(gpu, model: str, curve, slo: float, context_tokens: float) -> ReplicaFit:
+    """Smallest replica of ``model`` on ``gpu`` (a ``GPUProfile``) serving at ``slo`` tok/s per user from
+    ``curve`` at a mean context of ``context_tokens`` (the rules of the module docstring)."""
     ctx = max(1, int(math.ceil(context_tokens)))
     i = max(float(slo), float(curve.interactivity[0]))
     slots = max(1, int(math.floor(float(curve.throughput_at(i)) * float(context_factor(ctx)) / i + 1e-9)))

@@ -84,7 +84,8 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
                  tornado_error: str | None = None, actuals: pd.Series | None = None, runway: dict | None = None,
                  backtest: dict | None = None, backtest_days: pd.DataFrame | None = None,
                  backtest_file: str | None = None,
-                 backtest_days_file: str | None = None) -> tuple[str, dict[str, pd.DataFrame], dict]:
+                 backtest_days_file: str | None = None,
+                 sizings: list[tuple[str, dict]] | None = None) -> tuple[str, dict[str, pd.DataFrame], dict]:
     """(HTML page, CSV tables by name, summary numbers) for a results Dataset.
 
     ``tco`` is the TCO analysis of ``scenario`` (``sim.studies.tco.tco_analysis``) and ``tornado``
@@ -96,7 +97,8 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
     section "Budget against actuals" shows ``runway`` (``sim.analysis.runway.runway`` of them; computed
     here when not given), the same dict ``tokensim budget --actuals`` prints, in ``summary["runway"]``.
     With ``backtest`` (``sim.report.backtest.read_backtest``) a section shows its scores and PIT, and
-    with ``backtest_days`` (``read_backtest_days``) the bands against the held-out actuals.
+    with ``backtest_days`` (``read_backtest_days``) the bands against the held-out actuals. Each of
+    ``sizings`` ((file, ``sim.report.sizing.read_sizing``)) adds a capacity-sizing section.
     """
     from ..analysis.budget import budget_analysis, period_spend
     from ..analysis.commit import commit_analysis
@@ -290,6 +292,12 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
     # ---- backtest ------------------------------------------------------------------------------------------------
     if backtest is not None:
         sec += _backtest_section(backtest, backtest_days, backtest_file, backtest_days_file, tables, summary)
+
+    # ---- capacity sizing ------------------------------------------------------------------------------------------
+    from .sizing import sizing_section
+
+    for k, (file, obj) in enumerate(sizings or []):
+        sec += sizing_section(obj, file, tables, summary, k)
 
     # ---- 7 method -------------------------------------------------------------------------------------------------
     sec.append("<h2>Method and accuracy</h2>")

@@ -320,3 +320,34 @@ def runway_chart(past: pd.DataFrame, forecast: pd.DataFrame, budget: float, curr
     ax.legend(loc="lower right", fontsize=8, frameon=False)  # below the budget line and right of the actuals
     fig.autofmt_xdate()
     return png(fig)
+
+
+def sizing_term(table: pd.DataFrame, target: float, unit: str = "units") -> bytes:
+    """Over a contract term, by unit count: the expected cost per month (pool only, and with spill to
+    pay-go) on the left; P(some month misses an objective) with the target on the right."""
+    fig, axes = _fig(10.0, 3.8, 2, 1)
+    a, b = axes[0, 0], axes[0, 1]
+    u = table["units"].to_numpy(float)
+    pool = table["pool only: cost per month (USD)"].to_numpy(float)
+    a.plot(u, pool, color="#1f5fa8", lw=2, marker="o", ms=3, label="units alone")
+    hyb = table["with spill: expected cost per month (USD)"].to_numpy(float)
+    if np.isfinite(hyb).any():
+        a.plot(u, hyb, color="#e07b24", lw=2, marker="s", ms=3, label="units + pay-go spill (expected)")
+    a.set_xlabel(f"{unit} bought")
+    a.set_ylabel("USD per month")
+    a.yaxis.set_major_formatter(_money("USD"))
+    a.set_ylim(bottom=0)
+    a.legend(fontsize=8, frameon=False)
+    a.set_title("Expected cost over the term")
+    b.plot(u, table["pool only: P(breach)"].to_numpy(float) * 100, color="#1f5fa8", lw=2, marker="o", ms=3,
+           label="units alone")
+    hb = table["with spill: P(breach)"].to_numpy(float)
+    if np.isfinite(hb).any():
+        b.plot(u, hb * 100, color="#e07b24", lw=2, marker="s", ms=3, label="units + pay-go spill")
+    b.axhline(target * 100, color="#c23b3b", ls="--", lw=1, label=f"target {target:.0%}")
+    b.set_ylim(0, 100)
+    b.set_xlabel(f"{unit} bought")
+    b.set_ylabel("P(a month misses an objective), %")
+    b.legend(fontsize=8, frameon=False)
+    b.set_title("Risk of missing the objectives")
+    return png(fig)

@@ -34,21 +34,22 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.prices import PriceBook
-from ..catalog.provisioned import ProvisionedProfile, cost_per_hour, unit_seconds
+from ..catalog.provisioned import ProvisionedProfile
 from ..pools.capacity import window_requirements
-from ..pools.queueing import BaselineLatency, latency, percentiles, pool_waits, spill
+from ..pools.queueing import BaselineLatency, percentiles
+from ..pools.servers import ProvisionedServer, Served
 
 HOURS_PER_MONTH = 730.0
 MAX_COUNTS = 400  # hybrid unit counts tried at most (Azure's minimum 15 by 5: up to 2,010 PTU)
 MAX_UNITS = 1_000_000  # the provisioned-only search gives up above this many units
 MAX_SPAN_DAYS = 92  # the 1 s windows of a longer trace would not fit in memory (a float a second)
 SHORT_TRACE_H = 1.0
-_SLO = re.compile(r"^\s*p(\d{1,3}(?:\.\d+)?)\s+(ttft|e2e)\s*(<=)\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$", re.I)
+_SLO = re.compile(r"^\s*p(\d{1,3}(?:\.\d+)?)\s+(ttft|e2e|tpot)\s*(<=)\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$", re.I)
 
 
 @dataclass(frozen=True)
 class Objective:
-    """The ``percentile`` of ``metric`` (ttft or e2e latency) at most ``seconds``."""
+    """The ``percentile`` of ``metric`` (ttft, e2e latency or tpot, time per output token) at most ``seconds``."""
 
     percentile: float
     metric: str
@@ -62,8 +63,9 @@ def parse_objective(text: str) -> Objective:
     """``"p99 e2e <= 1.5s"`` (or ``"p95 ttft <= 800ms"``) as an ``Objective``; ValueError otherwise."""
     m = _SLO.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a latency objective: write e.g. \"p99 e2e <= 1.5s\" or \"p95 ttft <= "
-                         "800ms\" (a percentile, ttft or e2e, <=, a time in s or ms; strict < is not taken)")
+        raise ValueError(f"{text!r} is not a latency objective: write e.g. \"p99 e2e <= 1.5s\", \"p95 ttft <= "
+                         "800ms\" or \"p99 tpot <= 50ms\" (a percentile, ttft, e2e or tpot, <=, a time in s or ms; "
+                         "strict < is not taken)")
     q = float(m.group(1))
     v = float(m.group(4)) / (1000.0 if m.group(5).lower() == "ms" else 1.0)
     if not 0 < q < 100 or v <= 0:
@@ -107,9 +109,10 @@ class Sizing:
     provisioned: list[Plan]
     frontier: list[Plan]
     notes: list[str] = field(default_factory=list)
+    unit: str = ""
 
     def to_json(self) -> dict:
-        return {"profile": self.profile, "term": self.term, "objectives": [str(o) for o in self.objectives],
+        return {"profile": self.profile, "term": self.term, "unit": self.unit, "objectives": [str(o) for o in self.objectives],
                 "requests": self.requests, "hours": round(self.hours, 4),
                 "requests_per_second": round(self.requests / (self.hours * 3600.0), 4),
                 "windows": self.windows, "min_units_for_slo": self.min_units_for_slo,
@@ -156,10 +159,45 @@ def _request_arrays(req: pd.DataFrame) -> tuple[np.ndarray, ...]:
     return t, np.maximum(whole - cached, 0.0), cached, writes, out
 
 
-def _judge(objectives, fresh, out, waits, base) -> tuple[dict, list, bool]:
-    ttft, e2e = latency(np.zeros(fresh.size), fresh, out, waits, base)
+def pay_go_costs(model: str | None, req: pd.DataFrame, price_date: _dt.date | None) -> np.ndarray | None:
+    """Each request's pay-as-you-go cost on ``model`` at the catalog's price (long-context cliffs
+    included, cache writes at the 5-minute premium); None without a model."""
+    if not model:
+        return None
+    _, fresh, cached, writes, out = _request_arrays(req)
+    card = PriceBook(price_date or _dt.date.today()).card(model)
+    return np.asarray(card.call_cost(fresh - writes, cached, writes, 0.0, out), float)
+
+
+def stream_hours(t: np.ndarray) -> float:
+    """Hours a stream stands for: its span × n/(n − 1) (n requests cover n mean gaps, not n − 1)."""
+    n = t.size
+    return float(t[-1]) / 3600.0 * n / (n - 1)
+
+
+def check_trace(req: pd.DataFrame) -> tuple[np.ndarray, float, list[str]]:
+    """Seconds from the first request, the hours it stands for and notes; ValueError for a trace
+    that cannot be sized."""
+    if len(req) < 2:
+        raise ValueError("a trace of at least two requests is needed to size a pool")
+    t = _request_arrays(req)[0]
+    if t[-1] <= 0:
+        raise ValueError("the trace's requests all arrive at one instant: no rate to size for")
+    if t[-1] > MAX_SPAN_DAYS * 86400:
+        raise ValueError(f"the trace spans {t[-1] / 86400:,.0f} days (from {req['t'].iloc[0]} to {req['t'].iloc[-1]}); "
+                         f"sizing reads it second by second: give at most {MAX_SPAN_DAYS} days")
+    hours = stream_hours(t)
+    notes = []
+    if hours < SHORT_TRACE_H:
+        notes.append(f"the trace spans {hours * 60:.1f} minutes: its rate and costs per month rest on that alone")
+    return np.ascontiguousarray(t, dtype=np.float64), hours, notes
+
+
+def judge(objectives, served: Served) -> tuple[dict, list, bool]:
+    """Percentiles (50/95/99) of ttft, e2e and tpot, each objective's value and whether it holds,
+    and whether all do."""
     qs = sorted({50.0, 95.0, 99.0} | {o.percentile for o in objectives})
-    lat = {"ttft": percentiles(ttft, qs), "e2e": percentiles(e2e, qs)}
+    lat = {m: percentiles(served.metric(m), qs) for m in ("ttft", "e2e", "tpot")}
     judged = []
     for o in objectives:
         v = lat[o.metric][o.percentile]
@@ -168,55 +206,61 @@ def _judge(objectives, fresh, out, waits, base) -> tuple[dict, list, bool]:
         all(j["met"] for j in judged)
 
 
+def provisioned_server(req: pd.DataFrame, prof: ProvisionedProfile, *, term: str, queue_limit_s: float,
+                       base: BaselineLatency | None, price_date: _dt.date | None):
+    """The ``ProvisionedServer`` for a trace, its requests' pay-go costs (None when the profile has no
+    pay-go overflow) and notes."""
+    _, fresh, cached, _, out = _request_arrays(req)
+    server = ProvisionedServer(prof, term, fresh, cached, out, base or BaselineLatency(), queue_limit_s)
+    pay = pay_go_costs(prof.pay_go_model, req, price_date) if prof.pay_go_option else None
+    notes = [] if pay is not None else [f"{prof.name}: no pay-as-you-go overflow ({prof.spill}): plans are "
+                                        "provisioned only"]
+    return server, pay, notes
+
+
 def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Objective], *, term: str = "1m",
                queue_limit_s: float = 1.0, base: BaselineLatency | None = None,
                price_date: _dt.date | None = None) -> Sizing:
     """Size ``prof`` for the requests ``req`` (``sim.calibrate.formats.read_requests``: columns t,
     input_tokens (the whole prompt), output_tokens, optional cached_tokens), sorted by time."""
-    if len(req) < 2:
-        raise ValueError("a trace of at least two requests is needed to size a pool")
-    base = base or BaselineLatency()
-    t, fresh, cached, writes, out = _request_arrays(req)
+    check_trace(req)
+    server, pay, notes = provisioned_server(req, prof, term=term, queue_limit_s=queue_limit_s, base=base,
+                                            price_date=price_date)
+    return size_stream(req, server, objectives, pay, term=term, notes=notes)
+
+
+def size_stream(req: pd.DataFrame, server, objectives: list[Objective], pay: np.ndarray | None, *, term: str,
+                notes: list[str] | None = None) -> Sizing:
+    """Search ``server``'s unit counts (``sim.pools.servers``) for the requests ``req``; ``pay`` is each
+    request's pay-go cost (None: no hybrid plans)."""
+    t, hours, more = check_trace(req)
+    notes = list(notes or []) + more
     n = t.size
-    if t[-1] <= 0:
-        raise ValueError("the trace's requests all arrive at one instant: no rate to size for")
-    if t[-1] > MAX_SPAN_DAYS * 86400:
-        raise ValueError(f"the trace spans {t[-1] / 86400:,.0f} days (from {req['t'].iloc[0]} to {req['t'].iloc[-1]}); "
-                         f"sizing reads it second by second: give at most {MAX_SPAN_DAYS} days")
-    hours = float(t[-1]) / 3600.0 * n / (n - 1)  # n requests cover n gaps of the mean spacing, not n − 1
-    notes = []
-    if hours < SHORT_TRACE_H:
-        notes.append(f"the trace spans {hours * 60:.1f} minutes: its rate and costs per month rest on that alone")
-    us = np.ascontiguousarray(unit_seconds(prof, fresh, cached, out), dtype=np.float64)
-    t = np.ascontiguousarray(t, dtype=np.float64)
-    win = window_requirements(t, us)  # checks the stream once: the searches below skip it
+    span_s = hours * 3600.0
+    win = window_requirements(t, server.work)  # checks the stream once: the searches below skip it
     windows = {f"{int(L)}s": {"max": round(w.max, 4), "p50": round(w.p50, 4), "p95": round(w.p95, 4),
                               "p99": round(w.p99, 4), "p99.9": round(w.p999, 4)} for L, w in win.items()}
     one_s = win[min(win)]
-    pay = None
-    if prof.pay_go_option and prof.pay_go_model:
-        card = PriceBook(price_date or _dt.date.today()).card(prof.pay_go_model)
-        # each request at its own rates (long-context cliffs), cache writes at the 5-minute premium
-        pay = np.asarray(card.call_cost(fresh - writes, cached, writes, 0.0, out), float)
-    else:
-        notes.append(f"{prof.name}: no pay-as-you-go overflow ({prof.spill}): plans are provisioned only")
 
     def count(k: int) -> int:  # the k-th legal purchase: the minimum, then by the increment
-        return prof.minimum + k * prof.increment
+        return server.minimum + k * server.increment
 
     def provisioned(u: int) -> Plan:
-        hourly = float(cost_per_hour(prof, u, term))
-        lat, judged, ok = _judge(objectives, fresh, out, pool_waits(t, us, u, checked=True), base)
+        s = server.serve(t, span_s, u, hybrid=False)
+        hourly = server.cost_per_hour(u, s.busy)
+        lat, judged, ok = judge(objectives, s)
         return Plan(u, hourly, hourly * HOURS_PER_MONTH, 0.0, float(one_s.overload_probability(u)), lat, judged, ok)
 
     # provisioned only: latency never rises with more units, so double, then bisect the legal counts
     tried: dict[int, Plan] = {}
     min_units = None
-    _, _, reachable = _judge(objectives, fresh, out, np.zeros(n), base)
+    base = getattr(server, "base", None)
+    _, _, reachable = judge(objectives, server.unloaded())
     if not reachable:
-        notes.append("the objectives fail with no queue at all: the baseline latency (decode "
-                     f"{base.decode_tok_s:g} tokens/s, prefill {base.prefill_tok_s:g}/s, {base.base_s:g} s fixed) "
-                     "exceeds them, at any unit count")
+        why = (f"decode {base.decode_tok_s:g} tokens/s, prefill {base.prefill_tok_s:g}/s, {base.base_s:g} s fixed"
+               if base is not None else "one stream on an idle replica, its prefill at the replica's rate")
+        notes.append(f"the objectives fail with no queue at all: the baseline latency ({why}) exceeds them, at any "
+                     "unit count")
     else:
         lo, k = -1, 0
         while count(k) <= MAX_UNITS:
@@ -239,15 +283,13 @@ def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Obj
     if pay is not None:  # hybrid: 0 units, then each legal count, until units alone cost more than the best plan
         for i in range(MAX_COUNTS + 1):
             u = 0 if i == 0 else count(i - 1)
-            hourly = float(cost_per_hour(prof, u, term))
-            if best is not None and hourly * HOURS_PER_MONTH >= best.cost_per_month:
-                break
-            spilled, waits = spill(t, us, u, queue_limit_s, checked=True)
-            w_all = np.zeros(n)
-            w_all[~spilled] = waits  # spilled requests start at once on pay-go
-            lat, judged, ok = _judge(objectives, fresh, out, w_all, base)
-            extra = float(pay[spilled].sum()) / hours
-            plan = Plan(u, hourly + extra, (hourly + extra) * HOURS_PER_MONTH, float(spilled.mean()),
+            if best is not None and server.cost_per_hour(u, 0.0) * HOURS_PER_MONTH >= best.cost_per_month:
+                break  # the units alone (idle) already cost more than the best plan
+            s = server.serve(t, span_s, u, hybrid=True)
+            hourly = server.cost_per_hour(u, s.busy)
+            lat, judged, ok = judge(objectives, s)
+            extra = float(pay[s.spilled].sum()) / hours
+            plan = Plan(u, hourly + extra, (hourly + extra) * HOURS_PER_MONTH, float(s.spilled.mean()),
                         float(one_s.overload_probability(u)), lat, judged, ok)
             frontier.append(plan)
             if ok and (best is None or plan.cost_per_month < best.cost_per_month):
@@ -260,5 +302,5 @@ def size_trace(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Obj
             notes.append(f"hybrid plans searched up to {frontier[-1].units} units")
     elif min_units is not None:
         best = tried[min_units]
-    return Sizing(prof.name, term, list(objectives), int(n), hours, windows, min_units, best,
-                  [tried[u] for u in sorted(tried)], frontier, notes)
+    return Sizing(server.name, term, list(objectives), int(n), hours, windows, min_units, best,
+                  [tried[u] for u in sorted(tried)], frontier, notes, server.unit)

@@ -38,16 +38,12 @@ workloads use it. The stream is that of one workload.
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..catalog.prices import PriceBook
-from ..catalog.provisioned import ProvisionedProfile, cost_per_hour, unit_seconds
-from ..pools.queueing import BaselineLatency, latency, pool_waits, spill
-from .size import HOURS_PER_MONTH, Objective, _request_arrays
+from .size import HOURS_PER_MONTH, Objective, check_trace
 
 # the months a term lasts (the hourly term is re-bought every hour: no term to carry)
 TERM_MONTHS = {"1w": 1, "1m": 1, "3m": 3, "6m": 6, "1y": 12, "3y": 36}
@@ -163,48 +159,41 @@ class TermSizing:
 
 @dataclass(frozen=True)
 class _Grid:
-    """The queue at each (unit count, load factor)."""
+    """The server at each (unit count, load factor)."""
 
     pool_share: np.ndarray  # (U, F, J) share of requests meeting objective j, provisioned only
     pool_busy: np.ndarray  # (U, F) share of the units' capacity used
+    pool_cost_h: np.ndarray  # (U, F) the units' cost per hour at that use
     hyb_share: np.ndarray | None  # (U, F, J)
     hyb_busy: np.ndarray | None
     hyb_spill: np.ndarray | None  # (U, F) share of requests spilled
-    hyb_cost_day: np.ndarray | None  # (U, F) pay-go cost of a day at factor f
+    hyb_cost_day: np.ndarray | None  # (U, F) a day at factor f: the units and the spilled requests' pay-go
 
 
-def _shares(objectives, fresh, out, waits, base) -> np.ndarray:
-    ttft, e2e = latency(np.zeros(fresh.size), fresh, out, waits, base)
-    m = {"ttft": ttft, "e2e": e2e}
-    return np.array([np.count_nonzero(m[o.metric] <= o.seconds) / fresh.size for o in objectives])
+def _shares(objectives, served) -> np.ndarray:
+    n = served.ttft.size
+    return np.array([np.count_nonzero(served.metric(o.metric) <= o.seconds) / n for o in objectives])
 
 
-def _grid(t, us, fresh, out, pay, hours, units, factors, objectives, base, queue_limit_s) -> _Grid:
+def _grid(server, t, pay, hours, units, factors, objectives) -> _Grid:
     U, F, J = len(units), len(factors), len(objectives)
-    work_rate = float(us.sum()) / (hours * 3600.0)  # units' worth of work per second at f = 1
-    ps, pb = np.zeros((U, F, J)), np.zeros((U, F))
+    ps, pb, pc = np.zeros((U, F, J)), np.zeros((U, F)), np.zeros((U, F))
     hs = hb = hsp = hc = None
     if pay is not None:
         hs, hb, hsp, hc = np.zeros((U, F, J)), np.zeros((U, F)), np.zeros((U, F)), np.zeros((U, F))
-    n = t.size
     for j, f in enumerate(factors):
         tf = np.ascontiguousarray(t / f)
+        span = hours * 3600.0 / f
         for i, u in enumerate(units):
             if u > 0:
-                ps[i, j] = _shares(objectives, fresh, out, pool_waits(tf, us, u, checked=True), base)
-                pb[i, j] = min(1.0, f * work_rate / u)
-            else:
-                ps[i, j] = 0.0
+                s = server.serve(tf, span, u, hybrid=False)
+                ps[i, j], pb[i, j], pc[i, j] = _shares(objectives, s), s.busy, server.cost_per_hour(u, s.busy)
             if pay is not None:
-                spilled, w = spill(tf, us, u, queue_limit_s, checked=True)
-                w_all = np.zeros(n)
-                w_all[~spilled] = w
-                hs[i, j] = _shares(objectives, fresh, out, w_all, base)
-                hsp[i, j] = spilled.mean()
+                s = server.serve(tf, span, u, hybrid=True)
+                hs[i, j], hsp[i, j], hb[i, j] = _shares(objectives, s), s.spilled.mean(), s.busy
                 # a day at factor f has f times the stream's requests: the spilled ones' cost × f × 24 h / hours
-                hc[i, j] = float(pay[spilled].sum()) * f * 24.0 / hours
-                hb[i, j] = min(1.0, f * float(us[~spilled].sum()) / (hours * 3600.0) / u) if u > 0 else 0.0
-    return _Grid(ps, pb, hs, hb, hsp, hc)
+                hc[i, j] = float(pay[s.spilled].sum()) * f * 24.0 / hours + server.cost_per_hour(u, s.busy) * 24.0
+    return _Grid(ps, pb, pc, hs, hb, hsp, hc)
 
 
 def _interp(grid: np.ndarray, values: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -212,23 +201,24 @@ def _interp(grid: np.ndarray, values: np.ndarray, f: np.ndarray) -> np.ndarray:
     return np.interp(f, grid, values)
 
 
-def _count_list(prof: ProvisionedProfile, top: int) -> list[int]:
-    legal = list(range(prof.minimum, top + 1, prof.increment))
+def _count_list(server, top: int) -> list[int]:
+    legal = list(range(server.minimum, top + 1, server.increment))
     if len(legal) > MAX_TERM_COUNTS:
         step = -(-len(legal) // MAX_TERM_COUNTS)
         legal = sorted(set(legal[::step]) | {legal[-1]})
     return legal
 
 
-def _top_units(t, us, fresh, out, prof, objectives, base, fmax) -> int | None:
+def _top_units(server, t, hours, objectives, fmax) -> int | None:
     """The smallest legal count meeting every objective on the pool alone at the largest factor."""
     tf = np.ascontiguousarray(t / fmax)
+    span = hours * 3600.0 / fmax
     need = np.array([o.percentile / 100.0 for o in objectives])
 
     def ok(u):
-        return bool(np.all(_shares(objectives, fresh, out, pool_waits(tf, us, u, checked=True), base) >= need - 1e-12))
+        return bool(np.all(_shares(objectives, server.serve(tf, span, u, hybrid=False)) >= need - 1e-12))
 
-    count = lambda k: prof.minimum + k * prof.increment  # noqa: E731
+    count = lambda k: server.minimum + k * server.increment  # noqa: E731
     lo, k = -1, 0
     while count(k) <= 1_000_000:
         if ok(count(k)):
@@ -243,24 +233,14 @@ def _top_units(t, us, fresh, out, prof, objectives, base, fmax) -> int | None:
     return count(hi)
 
 
-def size_over_term(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list[Objective],
-                   demand: DemandFactors, *, term: str = "1y", queue_limit_s: float = 1.0,
-                   base: BaselineLatency | None = None, target: float = DEFAULT_TARGET,
-                   price_date: _dt.date | None = None) -> TermSizing:
-    """Carry ``size_trace``'s queue over the term's days on every path (module docstring)."""
+def size_over_term(req: pd.DataFrame, server, objectives: list[Objective], demand: DemandFactors,
+                   pay: np.ndarray | None, *, term: str = "1y", target: float = DEFAULT_TARGET) -> TermSizing:
+    """Carry ``size_stream``'s search over the term's days on every path (module docstring);
+    ``server`` as in ``sim.pools.servers``, ``pay`` each request's pay-go cost (None: no hybrid)."""
     if not 0.0 <= target < 1.0:
         raise ValueError(f"the breach target must be a probability in [0, 1), got {target}")
-    base = base or BaselineLatency()
-    t, fresh, cached, writes, out = _request_arrays(req)
-    n = t.size
-    hours = float(t[-1]) / 3600.0 * n / (n - 1)
-    t = np.ascontiguousarray(t, dtype=np.float64)
-    us = np.ascontiguousarray(unit_seconds(prof, fresh, cached, out), dtype=np.float64)
-    pay = None
+    t, hours, _ = check_trace(req)
     notes = []
-    if prof.pay_go_option and prof.pay_go_model:
-        card = PriceBook(price_date or _dt.date.today()).card(prof.pay_go_model)
-        pay = np.asarray(card.call_cost(fresh - writes, cached, writes, 0.0, out), float)
     d = demand.daily
     if not np.all(np.isfinite(d)) or np.any(d < 0):
         raise ValueError("the demand factors hold a non-finite or negative day")
@@ -272,20 +252,20 @@ def size_over_term(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list
         fmin, fmax = fmin / 1.01, fmax * 1.01
     factors = np.geomspace(fmin, fmax, GRID_POINTS)
     need = np.array([o.percentile / 100.0 for o in objectives])
-    if not np.all(_shares(objectives, fresh, out, np.zeros(n), base) >= need - 1e-12):
+    if not np.all(_shares(objectives, server.unloaded()) >= need - 1e-12):
         notes.append("the objectives fail with no queue at all (the baseline latency exceeds them): every pool-only "
                      "month breaches")
-        top = prof.minimum
+        top = server.minimum
     else:
-        top = _top_units(t, us, fresh, out, prof, objectives, base, fmax)
+        top = _top_units(server, t, hours, objectives, fmax)
     if top is None:
         notes.append("no unit count up to 1,000,000 meets the objectives at the term's busiest day")
-        top = prof.minimum + prof.increment * (MAX_TERM_COUNTS - 1)
-    units = _count_list(prof, top)
-    if len(units) < len(range(prof.minimum, top + 1, prof.increment)):
+        top = server.minimum + server.increment * (MAX_TERM_COUNTS - 1)
+    units = _count_list(server, top)
+    if len(units) < len(range(server.minimum, top + 1, server.increment)):
         notes.append(f"{len(units)} of the legal counts up to {top} evaluated (evenly spaced)")
     counts = ([0] if pay is not None else []) + units
-    g = _grid(t, us, fresh, out, pay, hours, counts, factors, objectives, base, queue_limit_s)
+    g = _grid(server, t, pay, hours, counts, factors, objectives)
     lg = factors
     P = d.shape[0]
     M = len(demand.months)
@@ -307,19 +287,20 @@ def size_over_term(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list
     days = d.shape[1]
     plans = []
     for i, u in enumerate(counts):
-        hourly_units = float(cost_per_hour(prof, u, term))
-        ucm = hourly_units * HOURS_PER_MONTH
+        idle_h = server.cost_per_hour(u, 0.0)  # a day without demand: the units idle
         if u > 0:
             pb = float(month_breach(g.pool_share[i]).mean())
             busy = _interp(lg, g.pool_busy[i], ld) * (d > 0)
             p_str = float((u * (1.0 - busy)).mean())
+            cost_h = np.where(d > 0, _interp(lg, g.pool_cost_h[i], ld), idle_h)
+            ucm = float(cost_h.mean()) * HOURS_PER_MONTH
         else:
-            pb, p_str = 1.0, 0.0
+            pb, p_str, ucm = 1.0, 0.0, 0.0
         hb = hc = h95 = hsp = hstr = None
         if pay is not None:
             hb = float(month_breach(g.hyb_share[i]).mean())
-            cost_day = _interp(lg, g.hyb_cost_day[i], ld) * (d > 0)
-            per_month = ucm + cost_day.sum(1) / days * (HOURS_PER_MONTH / 24.0)  # (P,) mean month of the term
+            cost_day = np.where(d > 0, _interp(lg, g.hyb_cost_day[i], ld), idle_h * 24.0)
+            per_month = cost_day.sum(1) / days * (HOURS_PER_MONTH / 24.0)  # (P,) mean month of the term
             hc, h95 = float(per_month.mean()), float(np.percentile(per_month, 95))
             sp = _interp(lg, g.hyb_spill[i], ld)
             hsp = float((sp * d).sum() / d.sum())
@@ -340,4 +321,4 @@ def size_over_term(req: pd.DataFrame, prof: ProvisionedProfile, objectives: list
     at = next((p.units for p in plans if p.units > 0 and p.pool_p_breach <= target), None)
     if P < 200:
         notes.append(f"{P} paths: a breach probability is known to about ±{1.0 / np.sqrt(P):.2f} at worst")
-    return TermSizing(prof.name, term, float(target), demand, plans, rec, at, factors, notes)
+    return TermSizing(server.name, term, float(target), demand, plans, rec, at, factors, notes)
