@@ -16,8 +16,11 @@ Timed (seconds, best of ``--repeat``):
 - ``size_total``: windows + both searches, the issue's "one search over unit counts";
 - ``compile_or_cache_load``: the first call of each kernel (numba cache load, or compile).
 With ``--servers-scan`` also the linear-scan vs heap timings of ``fifo_servers`` by c.
+With ``--gpu`` also the GPU replica search (``sim.pools.servers.GpuServer`` through
+``sim.studies.size.size_stream``: continuous batching on h100-sxm / llama-3.3-70b at 20 tok/s per
+user, replicas doubled then bisected, no pay-go) and one ``batched_servers`` call.
 Prints one JSON object.
-Usage: python benchmarks/bench_size.py [--n 1000000] [--load 3] [--repeat 3] [--servers-scan]
+Usage: python benchmarks/bench_size.py [--n 1000000] [--load 3] [--repeat 3] [--servers-scan] [--gpu]
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def main(argv=None):
     ap.add_argument("--queue-limit", type=float, default=0.5)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--servers-scan", action="store_true")
+    ap.add_argument("--gpu", action="store_true")
     a = ap.parse_args(argv)
 
     lam, t, inp, out, us = stream(a.n, a.load, a.output_weight)
@@ -134,7 +138,31 @@ def main(argv=None):
             _, s2 = best(lambda: q._kw_heap(t, us, c), a.repeat)
             scan[str(c)] = {"scan": round(s1, 4), "heap": round(s2, 4)}
         res["servers_scan_vs_heap_s"] = scan
+    if a.gpu:
+        res["gpu"] = gpu_search(t, inp, out, a.repeat)
     print(json.dumps(res))
+
+
+def gpu_search(t, inp, out, repeat: int) -> dict:
+    import pandas as pd
+
+    from sim.catalog.hardware import load_hardware
+    from sim.pools.servers import GpuCost, GpuServer
+    from sim.studies.size import parse_objective, size_stream
+
+    gpu = load_hardware()["h100-sxm"]
+    s = GpuServer(gpu, "llama-3.3-70b", None, 20.0, inp, np.zeros_like(inp), out, None, q.BaselineLatency())
+    s.cost = GpuCost("neocloud", s.replica.gpus, 0.97, price_per_gpu_hour=gpu.rental["on_demand"]["mode"])
+    req = pd.DataFrame({"t": pd.Timestamp("2026-11-02") + pd.to_timedelta(t - t[0], unit="s"), "input_tokens": inp,
+                        "output_tokens": out})
+    tt = np.ascontiguousarray(t - t[0])
+    q.batched_servers(tt[:100], inp[:100], out[:100], 2, s.slots, s.speeds, s.prefill_rate)  # cache load
+    r, dt = best(lambda: size_stream(req, s, [parse_objective("p99 ttft <= 2s")], None, term="hourly"), repeat)
+    _, one = best(lambda: q.batched_servers(tt, inp, out, r.min_units_for_slo or 8, s.slots, s.speeds,
+                                            s.prefill_rate), repeat)
+    return {"replica_gpus": s.replica.gpus, "streams_per_replica": s.slots, "min_replicas_p99_ttft_2s": r.min_units_for_slo,
+            "counts_searched": len(r.provisioned), "seconds_search": round(dt, 3),
+            "seconds_batched_one_count": round(one, 3)}
 
 
 if __name__ == "__main__":

@@ -204,3 +204,25 @@ def test_normal_loss_table_within_its_derived_error_bound():
     direct = integrate.quad(lambda x: min(x, cap) * stats.norm.pdf(x, mu, sd), mu - 12 * sd, mu + 12 * sd,
                             points=[cap], limit=200)[0]
     assert abs(_expected_min(mu, sd * sd, cap) - direct) <= sd * bound * 1.01 + 1e-9
+
+
+def test_a_contract_scoped_to_a_workload_leaves_the_others_at_list():
+    """``workloads: [a]``: the provisioned units absorb a's tokens only; b, on the same model, is billed
+    as with no contract (both engines), and a is billed as when it is the model's only workload."""
+    from sim.expected.forecast import run_expected
+    from tests.conftest import chat
+
+    def two(contracts):
+        w = [chat(name=n, models={"api": "acme/m1"}) for n in ("a", "b")]
+        return make(w, horizon={"start": "2027-02", "months": 3}, contracts=contracts)
+
+    pt = {"name": "pt", "kind": "provisioned_throughput", "models": ["acme/m1"], "units": 1,
+          "tokens_per_minute_per_unit": 20000, "price_per_unit_month": 500, "term_months": 3}
+    scoped, none = run_expected(two([{**pt, "workloads": ["a"]}])), run_expected(two([]))
+    by = lambda fc, n: fc.lines[fc.lines["workload"] == n]["spend"].sum()  # noqa: E731
+    assert by(scoped, "b") == pytest.approx(by(none, "b"), rel=1e-12)
+    assert by(scoped, "a") != pytest.approx(by(none, "a"), rel=1e-3)
+    ds, _ = run(two([{**pt, "workloads": ["a"]}]), paths=1, deterministic=True)
+    assert float(ds["spend"].isel(strategy=0, path=0).sum()) == pytest.approx(scoped.total(), rel=1e-9)
+    with pytest.raises(Exception, match="unknown workload 'zz'"):
+        two([{**pt, "workloads": ["zz"]}])

@@ -159,6 +159,15 @@ def test_size_and_commit_search_over_the_term(capsys, tmp_path):
     assert opts and all(o["units"] > 0 for o in opts)
     names = {o["strategy"] for o in c["options"]}
     assert {o["strategy"] for o in opts} <= names and "pay_as_you_go" in names
+    from sim.catalog.provisioned import cost_per_month
+
+    c_opts = {o["strategy"]: o for o in c["options"]}
+    for o in opts:  # each searched option: its units at the profile's price a unit-month, over the 3-month term
+        assert c_opts[o["strategy"]]["commit"] == {"vertex_gsu": o["units"]}
+        ot = next(p for p in r["over_term"]["plans"] if p["units"] == o["units"])
+        assert ot["units_cost_per_month"] == pytest.approx(cost_per_month(profile(GSU), o["units"], "3m"), abs=0.01)
+    m = refusal(["commit", str(f), "--provisioned", "vertex/gemini-2.5-flash", *args], capsys, "usage")
+    assert "serves gemini-2.5-flash, but c calls google/gemini-2.5-flash-lite" in m[0]
     m = refusal(["commit", str(f), "--workload", "c"], capsys, "usage")
     assert "--provisioned" in m[0]
     m = refusal(["size", str(f), "--profile", GSU, "--workload", "c", "--slo", "p99 ttft <= 2s", "--term", "1y"],

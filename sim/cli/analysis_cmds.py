@@ -272,6 +272,11 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
     prof = provisioned_profile(args.provisioned, args.term, args)
     if prof.tokens_per_second is None:
         raise UsageError(f"--provisioned {prof.name}: its throughput per {prof.unit} is not public: nothing to size")
+    wl = next((w for w in sc.token_workloads if w.name == args.workload), None)
+    if wl is not None and (not wl.models.api or wl.models.api.split("/")[-1].lower() != prof.model.lower()):
+        raise UsageError(f"--provisioned {prof.name} serves {prof.model}, but {args.workload} calls {wl.models.api}: "
+                         "units of another model cannot take its tokens in the commit simulation. Choose a profile of "
+                         f"{wl.models.api}, or size it hypothetically with tokensim size")
     requests, info, warnings = workload_stream(sc, args.scenario, args.workload, args.month, prof)
     args.profile, args.source = prof.name, args.scenario  # what over_term reads
     server, pay, _ = provisioned_server(requests, prof, term=args.term, queue_limit_s=args.queue_limit,
@@ -283,12 +288,11 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
     _, fresh, cached, _, out = _request_arrays(requests)
     raw = float((fresh + cached + out).sum())
     raw_per_work = raw / float(np.sum(work_tokens(prof, fresh, cached, out)))
-    wl = next(w for w in sc.token_workloads if w.name == args.workload)
     others = [w.name for w in sc.token_workloads if w.name != args.workload and w.models.api == wl.models.api
               and "api" in w.allowed_pools]
     if others:
-        warnings.append(f"{', '.join(others)} also call {wl.models.api}: the contract's units serve them too in the "
-                        "commit simulation, though the search sized them for " + args.workload)
+        warnings.append(f"{', '.join(others)} also call {wl.models.api}: the contract covers {args.workload} alone "
+                        "(its workloads: key), as the search sized it")
     sc2, options = with_provisioned_options(sc, prof, term=args.term, month=args.month, workload=args.workload,
                                             candidates=cands, raw_per_work=raw_per_work)
     searched = {"profile": prof.name, "workload": args.workload, "options": options,

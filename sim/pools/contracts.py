@@ -164,7 +164,8 @@ def settle_api_contracts(contracts, cost: dict, tokens: dict, hour_share: dict, 
     for c in contracts:
         if c.kind not in ("token_commit", "dollar_commit", "provisioned_throughput"):
             continue
-        covered = [k for k in settled if not c.models or k[1] in c.models]
+        covered = [k for k in settled if (not c.models or k[1] in c.models)
+                   and (not c.workloads or k[0] in c.workloads)]
         lst = sum((settled[k] for k in covered), np.zeros(lead + (M,)))
         use = sum((np.asarray(tokens[k], float) for k in covered), np.zeros(lead + (M,)))
         a, b = c.start_month, min(c.start_month + c.term_months, M)

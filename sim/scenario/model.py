@@ -148,6 +148,12 @@ class Scenario(Model):
         _unique(self.contracts, "contracts")
         _unique(self.strategies, "strategies")
         units = {b.name for b in self.business_units}
+        wnames = [w.name for w in self.workloads]
+        for i, c in enumerate(self.contracts):
+            for j, wn in enumerate(c.workloads):
+                if wn not in wnames:
+                    raise _located(("contracts", i, "workloads", j),
+                                   f"unknown workload {wn!r}; defined: {', '.join(wnames)}")
         for i, w in enumerate(self.workloads):
             if w.business_unit not in units:
                 raise _located(("workloads", i, "business_unit"),

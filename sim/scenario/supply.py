@@ -136,6 +136,8 @@ class Contract(Model):
     kind: Literal["token_commit", "dollar_commit", "provisioned_throughput", "reserved_gpus", "seats"] = Field(
         description="Contract kind.")
     models: list[str] = Field(default_factory=list, description="provider/model refs covered (empty: all API models).")
+    workloads: list[str] = Field(default_factory=list, description="Workloads covered (empty: every workload on the "
+                                 "covered models), e.g. the one a provisioned deployment serves.")
     start_month: int = Field(0, ge=0, le=MAX_MONTH, description="First month of the term.")
     term_months: int = Field(12, ge=1, le=MAX_MONTH, description="Length of the term.")
     period_months: int = Field(1, ge=1, le=MAX_MONTH, description="Settlement period.")

@@ -36,7 +36,8 @@ def provisioned_candidates(ts) -> list[tuple[int, str]]:
 def with_provisioned_options(sc: Scenario, prof, *, term: str, month: int, workload: str,
                              candidates: list[tuple[int, str]], raw_per_work: float) -> tuple[Scenario, list[dict]]:
     """``sc`` with a ``provisioned_throughput`` contract for ``prof`` (0 units) on the workload's API
-    model, and one strategy per candidate count setting its units.
+    model, covering that workload alone (as the search sized it), and one strategy per candidate
+    count setting its units.
 
     The contract's capacity is the profile's rate in the workload's raw tokens: work tokens per
     second × ``raw_per_work`` (raw tokens per burndown-weighted token of the sized stream) × 60.
@@ -52,7 +53,8 @@ def with_provisioned_options(sc: Scenario, prof, *, term: str, month: int, workl
     taken = {c.name for c in sc.contracts}
     while name in taken:
         name += "_x"
-    c = Contract(name=name, kind="provisioned_throughput", models=[wl.models.api], start_month=month,
+    c = Contract(name=name, kind="provisioned_throughput", models=[wl.models.api], workloads=[workload],
+                 start_month=month,
                  term_months=TERM_MONTHS[term], period_months=1, units=0.0,
                  price_per_unit_month=float(cost_per_month(prof, 1, term)),
                  tokens_per_minute_per_unit=float(prof.tokens_per_second) * 60.0 * raw_per_work)
