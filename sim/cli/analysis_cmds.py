@@ -291,7 +291,7 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
     others = [w.name for w in sc.token_workloads if w.name != args.workload and w.models.api == wl.models.api
               and "api" in w.allowed_pools]
     if others:
-        warnings.append(f"{', '.join(others)} also call {wl.models.api}: the contract covers {args.workload} alone "
+        warnings.append(f"{', '.join(others)} also {'calls' if len(others) == 1 else 'call'} {wl.models.api}: the contract covers {args.workload} alone "
                         "(its workloads: key), as the search sized it")
     sc2, options = with_provisioned_options(sc, prof, term=args.term, month=args.month, workload=args.workload,
                                             candidates=cands, raw_per_work=raw_per_work)

@@ -365,8 +365,9 @@ def term_text(ts, unit: str) -> list[str]:
     rec = ts.recommended
     key = {x for x in (rec and rec["units"], ts.min_units_at_target) if x is not None}
     hyb = [p for p in ts.plans if p.hybrid_expected_cost_per_month is not None]
-    if hyb:
-        key.add(min(hyb, key=lambda p: p.hybrid_expected_cost_per_month).units)
+    for pool in (hyb, [p for p in hyb if p.units > 0]):  # the cheapest, and the cheapest that buys units
+        if pool:
+            key.add(min(pool, key=lambda p: p.hybrid_expected_cost_per_month).units)
     step = max(1, -(-len(ts.plans) // 12))
     shown = [p for i, p in enumerate(ts.plans) if i % step == 0 or p.units in key or i == len(ts.plans) - 1]
     for p in shown:
