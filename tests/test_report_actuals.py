@@ -155,3 +155,13 @@ def test_report_sizing_section(flow, tmp_path, capsys):
     m = refusal(["report", flow["results"], "-o", str(tmp_path / "x.html"), "--size", str(tmp_path / "bad.json")],
                 capsys, "usage")
     assert m[0].startswith(f"tokensim: {tmp_path / 'bad.json'}: frontier[0].spill_share: expected a finite number")
+    ot = {k: v for k, v in sz["over_term"].items() if k != "term"}
+    for broken, where in ((dict(sz, over_term=ot), "over_term.term: missing"),
+                          (dict(sz, over_term={**sz["over_term"], "recommended": {"plan": "hybrid"}}),
+                           "over_term.recommended.units: missing"),
+                          (dict(sz, frontier=[{**sz["frontier"][0], "latency_s": [1, 2]}]),
+                           "frontier[0].latency_s: expected an object")):
+        (tmp_path / "bad.json").write_text(json.dumps(broken))
+        m = refusal(["report", flow["results"], "-o", str(tmp_path / "x.html"), "--size", str(tmp_path / "bad.json")],
+                    capsys, "usage")
+        assert where in m[0], m

@@ -82,9 +82,9 @@ def test_fixed_speeds_are_the_multi_server_fifo():
     np.testing.assert_allclose(b.admit - t, fifo_servers(t, ot / 25.0, 12), atol=1e-7)
 
 
-def _server(gpu="mi300x", model="llama-3.3-70b", slo=25.0, n=4000, seed=5, pool="neocloud"):
+def _server(gpu="mi300x", model="llama-3.3-70b", slo=25.0, n=4000, seed=5, pool="neocloud", prompt=1500.0):
     rng = np.random.default_rng(seed)
-    fresh = np.round(1500 * np.exp(0.6 * rng.standard_normal(n)))
+    fresh = np.round(prompt * np.exp(0.6 * rng.standard_normal(n)))
     out = np.round(250 * np.exp(0.5 * rng.standard_normal(n)))
     hw = load_hardware()
     s = GpuServer(hw[gpu], model, None, slo, fresh, np.zeros(n), out, None, BaselineLatency())
@@ -94,14 +94,14 @@ def _server(gpu="mi300x", model="llama-3.3-70b", slo=25.0, n=4000, seed=5, pool=
 
 
 def test_a_one_gpu_replica_is_the_des_gpu():
-    """MI300X holds Llama-3.3-70B (FP8) on one GPU: the replica's slots and speeds are those the DES
-    builds for a GPU (``gpu_pool_from_curve``) at the context derate × the decode share."""
-    s, fresh, out, _ = _server()
+    """MI300X holds Llama-3.3-70B (FP8) on one GPU: at contexts within the benchmark's (no derate) the
+    replica's slots and speeds are those the DES builds for a GPU of the first generation
+    (``gpu_pool_from_curve``, throughput scale 1) at the stream's decode share."""
+    s, fresh, out, _ = _server(prompt=500.0)
     assert s.replica.gpus == 1
-    ctx = float(np.mean(fresh + out))
+    assert float(context_factor(float(np.mean(fresh + out)))) == 1.0
     env = simpy.Environment()
-    des = gpu_pool_from_curve(env, s.curve, 1, 25.0, throughput_scale=float(context_factor(ctx)),
-                              decode_share=s.decode_share)
+    des = gpu_pool_from_curve(env, s.curve, 1, 25.0, throughput_scale=1.0, decode_share=s.decode_share)
     assert s.slots == des.slots
     np.testing.assert_allclose(s.speeds, des.speeds, rtol=1e-12)
     assert s.prefill_rate == pytest.approx(s.curve.prefill_tok_s_gpu)
@@ -209,3 +209,18 @@ def test_owned_replicas_over_the_term_from_a_scenario(capsys, tmp_path):
     idle = sum(v for k, v in owned_month_cost(float(gpus), 0.0, 730.0, c).items() if k != "energy_kwh")
     full = sum(v for k, v in owned_month_cost(float(gpus), 1.0, 730.0, c).items() if k != "energy_kwh")
     assert idle <= p["cost_per_month"] <= full  # power at the utilisation served, between idle and full
+
+
+
+def test_a_pool_that_never_serves_is_refused(capsys, tmp_path):
+    import yaml
+
+    from tests.conftest import chat, make
+
+    sc = make([chat(name="c", sessions_per_user_per_day=4, models={"api": "google/gemini-2.5-flash-lite"})],
+              horizon={"start": "2027-01", "months": 2}, pools={"neocloud": {"availability": 0.0}})
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(sc.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    m = refusal(["size", str(f), "--workload", "c", "--pool", "neocloud", "--profile", "h100-sxm/llama-3.3-70b",
+                 "--slo", "p99 ttft <= 2s", "--term", "hourly"], capsys, "usage")
+    assert "pools.neocloud.availability is 0" in m[0]

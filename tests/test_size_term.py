@@ -9,6 +9,7 @@ monotonicity in units; the kernel's own demand on the sized day.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -166,6 +167,11 @@ def test_size_and_commit_search_over_the_term(capsys, tmp_path):
         assert c_opts[o["strategy"]]["commit"] == {"vertex_gsu": o["units"]}
         ot = next(p for p in r["over_term"]["plans"] if p["units"] == o["units"])
         assert ot["units_cost_per_month"] == pytest.approx(cost_per_month(profile(GSU), o["units"], "3m"), abs=0.01)
+    assert c_opts["pay_as_you_go"]["expected_overage_cost"] == 0.0  # a contract of no units bills no overage
+    assert main(["commit", str(f), "--paths", "60", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert c_opts["pay_as_you_go"]["expected_cost"] == pytest.approx(
+        next(o for o in plain["options"] if o["strategy"] in ("pay_as_you_go", "base"))["expected_cost"], rel=1e-12)
     m = refusal(["commit", str(f), "--provisioned", "vertex/gemini-2.5-flash", *args], capsys, "usage")
     assert "serves gemini-2.5-flash, but c calls google/gemini-2.5-flash-lite" in m[0]
     m = refusal(["commit", str(f), "--workload", "c"], capsys, "usage")
@@ -173,3 +179,62 @@ def test_size_and_commit_search_over_the_term(capsys, tmp_path):
     m = refusal(["size", str(f), "--profile", GSU, "--workload", "c", "--slo", "p99 ttft <= 2s", "--term", "1y"],
                 capsys, "usage")
     assert "past the scenario's horizon" in m[0]
+    m = refusal(["commit", str(f), "--provisioned", GSU, *args[:2], "--slo", "p99 tpot <= 20ms"], capsys, "usage")
+    assert "tpot objectives are for --pool owned|neocloud" in m[0]
+    m = refusal(["size", str(f), "--profile", "bedrock/model-unit", "--workload", "c", "--slo", "p99 ttft <= 2s",
+                 "--term", "1m"], capsys, "usage")
+    assert all(flag in m[0] for flag in ("--unit-input-tpm", "--unit-output-tpm", "--unit-price-hour"))
+
+
+def test_the_simulated_stream_counts_reasoning_once():
+    """The DES's output column already holds the reasoning tokens: the stream's output is it, and
+    its reasoning tokens are the part of it the DES marks as reasoning."""
+    from sim.des.simulation import run_des
+    from sim.studies.size import scenario_requests
+
+    sc = make([chat(name="c", sessions_per_user_per_day=2, turns=2, reasoning_multiplier=2.0,
+                    models={"api": "google/gemini-2.5-flash-lite"})], horizon={"start": "2027-01", "months": 2},
+              business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 100}, "intensity_sigma": 0.0}])
+    req, _ = scenario_requests(sc, "c")
+    r = run_des(sc, peak=True).requests
+    r = r[(r["workload"] == "c") & (r["pool"] == "api") & (r["outcome"] != "error") & ~r["batch"]]
+    assert req["output_tokens"].sum() == pytest.approx(r["output"].sum())
+    assert 0 < req["reasoning_tokens"].sum() < req["output_tokens"].sum()
+
+
+def test_only_the_api_share_of_demand_scales_the_stream():
+    """The agent moves to owned GPUs when they arrive (month 3): from then on its API requests in
+    the kernel, and so its load factors, are the API share of its demand — by path and month, as
+    the Monte Carlo results' requests by pool say."""
+    from sim.mc.runner import run
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "examples" / "coding_agent_owned.yaml")
+    d = demand_factors(sc, "agent", "2027-01-04", 0, 6, 20)
+    ds, _ = run(sc.model_copy(update={"strategies": [], "sweeps": []}), paths=20, daily=True)
+    req = ds["requests"].isel(strategy=0).sel(workload="agent")
+    share = (req.sel(pool="api") / req.sum("pool")).to_numpy()  # (paths, months)
+    daily = ds["daily_requests"].isel(strategy=0).sel(workload="agent").to_numpy()
+    for m in range(6):
+        days = d.month_of_day == m
+        want = daily[:, :days.size][:, days] * share[:, [m]] / d.reference_requests
+        np.testing.assert_allclose(d.daily[:, days], want, rtol=1e-6)  # the results hold float32
+    assert share[:, 0].min() > 0.99 and share[:, 5].max() < share[:, 0].min()  # the owned GPUs took demand
+
+
+def test_pay_go_follows_the_price_trend_over_the_term():
+    """A month's spilled requests at its expected list price: zero units cost mean over days of
+    f × that month's price multiplier × the stream's pay-go per hour × 730."""
+    req = _trace(n=1500, hours=0.3, seed=5)
+    prof = profile(GSU)
+    daily = np.exp(0.2 * np.random.default_rng(3).standard_normal((10, 59)))
+    dem = _demand(daily, months=2)
+    dem = DemandFactors(dem.daily, dem.month_of_day, dem.months, 1.0, 10, np.array([1.0, 0.5]))
+    ts = _term(req, prof, [parse_objective("p99 ttft <= 3s")], dem)
+    card = PriceBook(DATE).card(prof.pay_go_model).base
+    fresh, out = req["input_tokens"].to_numpy(float), req["output_tokens"].to_numpy(float)
+    t = (req["t"] - req["t"].iloc[0]).dt.total_seconds().to_numpy()
+    per_hour = ((fresh * card.input + out * card.output) / 1e6).sum() / (t[-1] / 3600 * t.size / (t.size - 1))
+    price = np.array([1.0, 0.5])[dem.month_of_day]
+    assert ts.plans[0].hybrid_expected_cost_per_month == pytest.approx((daily * price).mean() * per_hour * 730,
+                                                                       rel=1e-9)

@@ -31,7 +31,8 @@ list price per token p = L / T (the reference price when T = 0), discount d and 
   O / (1 − d) · r (so with overage at list, 1 commit USD of overage is a bill of 1 / (1 − d) USD).
 - provisioned throughput — unit: tokens of capacity. Stranded = capacity tokens not used; stranded
   cost = units × price per unit-month × the unused share of the month's capacity. Overage = covered
-  tokens the capacity could not absorb (outside the term: all covered use), billed at list.
+  tokens the capacity could not absorb in the term, billed at list (outside the term, or with no
+  units, covered use is plain pay-as-you-go and no overage of the contract).
 
 An option's unit totals add its contracts' values even when their units differ (``stranded_unit``
 is then "mixed"; the table shows unit values per contract), money always adds up. Results written

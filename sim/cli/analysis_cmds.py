@@ -260,18 +260,16 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
     forward as strategies. Returns the scenario, the search's JSON and its text."""
     import numpy as np
 
-    from ..catalog.provisioned import work_tokens
     from ..studies.commit import provisioned_candidates, with_provisioned_options
     from ..studies.size import _request_arrays, provisioned_server
-    from .size_cmds import baseline_latency, over_term, parse_objectives, provisioned_profile, term_text, \
-        workload_stream
+    from .size_cmds import baseline_latency, over_term, parse_objectives, provisioned_profile, refuse_tpot, \
+        term_text, workload_stream
 
     if not args.workload or not args.slo:
         raise UsageError("--provisioned needs --workload NAME and at least one --slo \"pNN ttft|e2e <= T\"")
     objectives = parse_objectives(args.slo)
+    refuse_tpot(objectives)
     prof = provisioned_profile(args.provisioned, args.term, args)
-    if prof.tokens_per_second is None:
-        raise UsageError(f"--provisioned {prof.name}: its throughput per {prof.unit} is not public: nothing to size")
     wl = next((w for w in sc.token_workloads if w.name == args.workload), None)
     if wl is not None and (not wl.models.api or wl.models.api.split("/")[-1].lower() != prof.model.lower()):
         raise UsageError(f"--provisioned {prof.name} serves {prof.model}, but {args.workload} calls {wl.models.api}: "
@@ -287,12 +285,14 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
         raise UsageError(f"--provisioned {prof.name}: the search put forward no unit count (see tokensim size)")
     _, fresh, cached, _, out = _request_arrays(requests)
     raw = float((fresh + cached + out).sum())
-    raw_per_work = raw / float(np.sum(work_tokens(prof, fresh, cached, out)))
+    # raw tokens as the Monte Carlo counts them (prompt, cached and output, reasoning included once)
+    # per burndown-weighted token the units do
+    raw_per_work = raw / (float(np.sum(server.work)) * float(prof.tokens_per_second))
     others = [w.name for w in sc.token_workloads if w.name != args.workload and w.models.api == wl.models.api
               and "api" in w.allowed_pools]
     if others:
-        warnings.append(f"{', '.join(others)} also {'calls' if len(others) == 1 else 'call'} {wl.models.api}: the contract covers {args.workload} alone "
-                        "(its workloads: key), as the search sized it")
+        warnings.append(f"{', '.join(others)} also {'calls' if len(others) == 1 else 'call'} {wl.models.api}: the "
+                        f"contract covers {args.workload} alone (its workloads: key), as the search sized it")
     sc2, options = with_provisioned_options(sc, prof, term=args.term, month=args.month, workload=args.workload,
                                             candidates=cands, raw_per_work=raw_per_work)
     searched = {"profile": prof.name, "workload": args.workload, "options": options,

@@ -58,6 +58,12 @@ def quoted(prof, args: argparse.Namespace):
                     prices=None if h is None else {args.term: h})
 
 
+def refuse_tpot(objectives) -> None:
+    if any(o.metric == "tpot" for o in objectives):
+        raise UsageError("--slo tpot: a provisioned pool's decode speed is the baseline's (--decode-tok-s), not a "
+                         "function of the units; tpot objectives are for --pool owned|neocloud")
+
+
 def parse_objectives(slos: list[str]) -> list:
     """``--slo`` values as ``Objective``s; one UsageError naming every bad one."""
     from ..studies.size import parse_objective
@@ -89,6 +95,15 @@ def provisioned_profile(name: str, term: str, args: argparse.Namespace | None = 
             raise UsageError(str(exc)) from None
     if term not in prof.prices:
         raise UsageError(f"--term {term}: {prof.name} is sold on {', '.join(prof.prices)}")
+    flags = {"throughput": "--unit-input-tpm (input tokens a minute per unit)",
+             "burndown.output": "--unit-output-tpm (output tokens a minute per unit)",
+             f"prices.{term}": f"--unit-price-hour (USD per unit-hour on the {term} term)"}
+    need = [flags[k] for k in flags if k in prof.missing]
+    if need:  # every number the quote must give, in one refusal
+        raise UsageError(f"--profile {prof.name}: {'; '.join(need)}: not public, give it from your quote"
+                         if len(need) == 1 else
+                         f"--profile {prof.name}: these numbers are not public, give them from your quote: "
+                         + "; ".join(need))
     return prof
 
 
@@ -168,6 +183,8 @@ def add_size(p: argparse.ArgumentParser) -> None:
 def gpu_server(args: argparse.Namespace, requests, sc, objectives):
     """The ``GpuServer`` of ``--pool owned|neocloud --profile GPU/MODEL[/PRECISION]``, the requests'
     pay-go costs (``--pay-go``, or the scenario workload's API model; None: no hybrid) and notes."""
+    import numpy as np
+
     from ..catalog.hardware import load_hardware
     from ..catalog.models import ModelFitError
     from ..pools.owned import owned_inputs
@@ -199,14 +216,29 @@ def gpu_server(args: argparse.Namespace, requests, sc, objectives):
                          "catalog (on demand, reserved 1 year, reserved 3 years)")
     pool_cfg = getattr(sc.pools, args.pool) if sc is not None else (OwnedPool() if args.pool == "owned"
                                                                      else NeocloudPool())
+    same_gpu = sc is not None and pool_cfg.gpu == gpu.id  # the scenario's prices are for its pool's GPU
     avail = float(mean_of(pool_cfg.availability))
+    if not avail > 0:
+        where = f"{args.source}: pools.{args.pool}.availability" if sc is not None else "availability"
+        raise UsageError(f"{where} is {avail:g}: no GPU time can serve, no replica count meets an objective")
+    price_note = "catalog mode"
     if args.pool == "neocloud":
-        price = float(gpu.rental[NEOCLOUD_TIERS[args.term]]["mode"])
+        tier = NEOCLOUD_TIERS[args.term]
+        price = float(gpu.rental[tier]["mode"])
+        if same_gpu and tier in ("on_demand", "reserved_1y"):
+            from ..pools.neocloud import neocloud_prices
+
+            np_ = neocloud_prices(sc, gpu, MeanValues(), np.array([sc.trend_offset + args.month]))
+            price = float(np.ravel(np_.on_demand if tier == "on_demand" else np_.reserved)[0])
+            price_note = f"the scenario's price, its trend to month {args.month}"
         cost_of = dict(price_per_gpu_hour=price)
     else:
         from types import SimpleNamespace
 
-        cost_of = dict(owned=owned_inputs(SimpleNamespace(pools=SimpleNamespace(owned=pool_cfg)), gpu, MeanValues()))
+        cfg = pool_cfg if same_gpu or sc is None else pool_cfg.model_copy(update={"capex_per_gpu": None})
+        if sc is not None and not same_gpu:
+            price_note = f"capex from the catalog for {gpu.id} (the scenario's is for {pool_cfg.gpu})"
+        cost_of = dict(owned=owned_inputs(SimpleNamespace(pools=SimpleNamespace(owned=cfg)), gpu, MeanValues()))
     _, fresh, cached, _, out = _request_arrays(requests)
     try:
         server = GpuServer(gpu, parts[1], parts[2] if len(parts) == 3 else None, slo, fresh, cached, out, None,
@@ -219,13 +251,14 @@ def gpu_server(args: argparse.Namespace, requests, sc, objectives):
         pay = pay_go_costs(pay_model, requests, sc.price_date if sc is not None else None)
     except LookupError as exc:
         raise UsageError(f"--pay-go {pay_model}: {exc}") from None
+    server.pay_go_model = pay_model
     r = server.replica
     notes = [f"{r.explain}; {server.slots} streams a replica ({server.slots // r.gpus} a GPU after the decode share "
              f"{server.decode_share:.2f} of the stream's prefill), {slo:g} tok/s per user at a full batch",
              f"replicas bought = ceil(serving / availability {avail:g}); "
-             + (f"{NEOCLOUD_TIERS[args.term]} rental {cost_of['price_per_gpu_hour']:g} USD per GPU-hour (catalog mode)"
+             + (f"{NEOCLOUD_TIERS[args.term]} rental {cost_of['price_per_gpu_hour']:.4g} USD per GPU-hour ({price_note})"
                 if args.pool == "neocloud" else "owned: depreciation, power at the served utilisation, colocation, "
-                "staff, licence and support per month (pools.owned)")]
+                f"staff, licence and support per month (pools.owned; {price_note})")]
     if pay is None:
         notes.append("no pay-as-you-go model (--pay-go MODEL): plans are the replicas alone")
     else:
@@ -234,6 +267,8 @@ def gpu_server(args: argparse.Namespace, requests, sc, objectives):
 
 
 def cmd_size(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..calibrate.formats import read_requests
     from ..catalog.provisioned import MissingNumberError
     from ..studies.size import provisioned_server, size_stream
@@ -241,9 +276,8 @@ def cmd_size(args: argparse.Namespace) -> int:
     objectives = parse_objectives(args.slo)
     gpu_pool = args.pool != "provisioned"
     prof = None if gpu_pool else provisioned_profile(args.profile, args.term, args)
-    if not gpu_pool and any(o.metric == "tpot" for o in objectives):
-        raise UsageError("--slo tpot: a provisioned pool's decode speed is the baseline's (--decode-tok-s), not a "
-                         "function of the units; tpot objectives are for --pool owned|neocloud")
+    if not gpu_pool:
+        refuse_tpot(objectives)
     for flag in ("interactivity", "pay_go"):
         if not gpu_pool and getattr(args, flag) is not None:
             raise UsageError(f"--{flag.replace('_', '-')} is for --pool owned|neocloud")
@@ -268,7 +302,17 @@ def cmd_size(args: argparse.Namespace) -> int:
         else:
             server, pay, notes = provisioned_server(requests, prof, term=args.term, queue_limit_s=args.queue_limit,
                                                     base=base, price_date=price_date)
-        r = size_stream(requests, server, objectives, pay, term=args.term, notes=notes)
+        pay_day = pay
+        if pay is not None and sc is not None and server.pay_go_model:  # the sized month's expected list price
+            from ..pools.api import api_trends
+            from ..pools.valuation import MeanValues
+
+            k = float(api_trends(sc, MeanValues(), np.array([sc.trend_offset + args.month]))[
+                server.pay_go_model in sc.pools.api.frontier_models][0])
+            pay_day = pay * k
+            notes.append(f"pay-go at month {args.month}'s expected list price: {k:.3g} × the price date's "
+                         "(pools.api.price_trend)")
+        r = size_stream(requests, server, objectives, pay_day, term=args.term, notes=notes)
     except MissingNumberError as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
@@ -344,7 +388,8 @@ def over_term(args, sc, requests, server, pay, objectives, source_info):
                          f"({sc.horizon.months} months): start earlier or lengthen horizon.months")
     paths = args.paths or sc.paths
     try:
-        demand = demand_factors(sc, args.workload, source_info["day"], args.month, months, paths)
+        demand = demand_factors(sc, args.workload, source_info["day"], args.month, months, paths,
+                                pay_go_model=server.pay_go_model if pay is not None else None)
         return size_over_term(requests, server, objectives, demand, pay, term=args.term, target=args.breach_target)
     except MissingNumberError as exc:
         raise UsageError(str(exc)) from None

@@ -189,13 +189,19 @@ def settle_api_contracts(contracts, cost: dict, tokens: dict, hour_share: dict, 
             spill = sum((_month_sum(cost_h[k] * (1.0 - f), hour_month, M) for k in covered), np.zeros(lead + (M,)))
             new = spill + unit_cost
             used = _month_sum(tok_h * f, hour_month, M)
+            # overage is use above the capacity bought, in the term: outside it, or with no units, the
+            # covered use is plain pay-as-you-go, not overage of this contract
+            live = in_term & (np.asarray(cap_h, float) > 0)
+            over_tok = _month_sum(np.where(live, tok_h * (1 - f), 0.0), hour_month, M)
+            over_cost = sum((_month_sum(np.where(live, cost_h[k] * (1.0 - f), 0.0), hour_month, M) for k in covered),
+                            np.zeros(lead + (M,)))
             cap_m = np.zeros(M)
             cap_m[a:b] = 1.0
             cap_m = cap_m * month_hours * cap_h
             with np.errstate(invalid="ignore", divide="ignore"):  # unused share of the capacity paid for
                 idle_share = np.where(cap_m > 0, (cap_m - used) / np.where(cap_m > 0, cap_m, 1.0), 0.0)
-            out[c.name] = dict(drawn=used, stranded=cap_m - used, overage=_month_sum(tok_h * (1 - f), hour_month, M),
-                               cost=new, overage_cost=spill, stranded_cost=unit_cost * idle_share)
+            out[c.name] = dict(drawn=used, stranded=cap_m - used, overage=over_tok, cost=new, overage_cost=over_cost,
+                               stranded_cost=unit_cost * idle_share)
         else:
             fallback = fallback_token_price(c, book, {k[1] for k in cost}) if book is not None else 0.0
             with np.errstate(invalid="ignore", divide="ignore"):

@@ -12,9 +12,11 @@ and what ``u`` units cost an hour. ``sim.studies.size`` searches unit counts wit
 - ``GpuServer``: whole replicas of a model on one GPU type (``sim.pools.fit.fit_replica``: the
   memory fit), each a server of ``slots`` streams with continuous batching
   (``batched_servers``, the DES's GPU pool): per-GPU slots and speeds as the DES builds them
-  (``sim.pools.resources.gpu_pool_from_curve``: the curve at the SLO, derated for the stream's
-  context as the engines charge GPU-seconds and for its extra prefill by the decode share), so
-  a replica of one GPU is the DES's GPU exactly. TTFT = wait for a slot + prefill of the
+  (``sim.pools.resources.gpu_pool_from_curve``: the curve at the SLO, less the decode share its
+  extra prefill takes), so a one-GPU replica at the benchmark's context is the DES's GPU. Beyond
+  that context the curve is derated as the engines charge GPU-seconds (``context_factor``); the
+  DES's pool does not derate for context, so it runs more streams than this sizing assumes at
+  long contexts (conservative here). TTFT = wait for a slot + prefill of the
   uncached prompt at the replica's rate; TPOT = 1 / the speed at the concurrency the request
   joined; e2e = TTFT + output × TPOT. Hybrid: a request finding every slot busy goes to pay-go.
   Cost: whole replicas bought for the serving ones (``ceil(replicas / availability)``), at the
@@ -59,16 +61,19 @@ class ProvisionedServer:
 
     kind = "provisioned"
 
-    def __init__(self, prof, term: str, fresh, cached, out, base: BaselineLatency, queue_limit_s: float):
+    def __init__(self, prof, term: str, fresh, cached, out, base: BaselineLatency, queue_limit_s: float,
+                 reasoning=None):
         from ..catalog.provisioned import unit_seconds
 
         self.prof, self.term, self.base, self.queue_limit_s = prof, term, base, float(queue_limit_s)
         self.name, self.unit, self.minimum, self.increment = prof.name, prof.unit, prof.minimum, prof.increment
         self.fresh = np.asarray(fresh, float)
         self.out = np.asarray(out, float)
-        self.work = np.ascontiguousarray(unit_seconds(prof, self.fresh, np.asarray(cached, float), self.out),
+        r = 0.0 if reasoning is None else np.asarray(reasoning, float)  # part of out, at the reasoning weight
+        self.work = np.ascontiguousarray(unit_seconds(prof, self.fresh, np.asarray(cached, float), self.out, r),
                                          dtype=np.float64)  # unit-seconds per request
         self.pay_go_latency = base  # the same model's pay-as-you-go endpoint
+        self.pay_go_model = prof.pay_go_model if prof.pay_go_option else None
         self.hybrid_rule = f"a request that would wait more than {self.queue_limit_s:g} s spills"
 
     def cost_per_hour(self, u: int, busy: float = 0.0) -> float:
@@ -165,6 +170,7 @@ class GpuServer:
         self.prefill_rate = g * curve.prefill_tok_s_gpu
         self.cost = cost
         self.pay_go_latency = pay_go_latency
+        self.pay_go_model: str | None = None  # set by whoever prices the overflow
         self.name = f"{gpu.id}/{curve.model_class}/{curve.precision}"
         # replica-seconds per request at a full batch: the window requirements' work
         self.work = np.ascontiguousarray((self.fresh / self.prefill_rate + self.out / self.speeds[-1]) / self.slots)

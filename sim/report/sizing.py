@@ -48,9 +48,16 @@ def _plan(path: str, where: str, p) -> None:
     _num(path, f"{where}.cost_per_month", p["cost_per_month"])
     _num(path, f"{where}.spill_share", p["spill_share"], high=1.0)
     _num(path, f"{where}.overload_probability", p["overload_probability"], high=1.0)
-    for m in ("ttft", "e2e"):
-        _num(path, f"{where}.latency_s.{m}.p99", _key(path, f"{where}.latency_s", _key(path, where, p, "latency_s"),
-                                                     m).get("p99") if isinstance(p["latency_s"].get(m), dict) else None)
+    lat = p["latency_s"]
+    if not isinstance(lat, dict):
+        raise AnalysisError(f"{path}: {where}.latency_s: expected an object of latencies by metric")
+    for m in ("ttft", "e2e", "tpot"):
+        if m == "tpot" and m not in lat:
+            continue  # written before tpot was reported
+        q = _key(path, f"{where}.latency_s", lat, m)
+        if not isinstance(q, dict):
+            raise AnalysisError(f"{path}: {where}.latency_s.{m}: expected an object of percentiles")
+        _num(path, f"{where}.latency_s.{m}.p99", _key(path, f"{where}.latency_s.{m}", q, "p99"))
     if not isinstance(p["slo_met"], bool):
         raise AnalysisError(f"{path}: {where}.slo_met: expected true or false, got {json.dumps(p['slo_met'])[:20]}")
 
@@ -97,6 +104,27 @@ def read_sizing(path: str) -> dict:
             _plan(path, f"{name}[{i}]", p)
     ot = obj.get("over_term")
     if ot is not None:
+        if not isinstance(ot, dict):
+            raise AnalysisError(f"{path}: over_term: expected an object")
+        if not isinstance(_key(path, "over_term", ot, "term"), str):
+            raise AnalysisError(f"{path}: over_term.term: expected text")
+        dm = _key(path, "over_term", ot, "demand")
+        months = _key(path, "over_term.demand", dm, "months")
+        if not isinstance(months, list) or not months or not all(isinstance(x, str) for x in months):
+            raise AnalysisError(f"{path}: over_term.demand.months: expected a non-empty list of months as text")
+        _num(path, "over_term.demand.paths", _key(path, "over_term.demand", dm, "paths"), whole=True, low=1)
+        rec = _key(path, "over_term", ot, "recommended")
+        if rec is not None:
+            if not isinstance(rec, dict) or _key(path, "over_term.recommended", rec, "plan") not in ("provisioned",
+                                                                                                       "hybrid"):
+                raise AnalysisError(f"{path}: over_term.recommended.plan: expected \"provisioned\" or \"hybrid\"")
+            _num(path, "over_term.recommended.units", _key(path, "over_term.recommended", rec, "units"), whole=True)
+            _num(path, "over_term.recommended.p_breach", _key(path, "over_term.recommended", rec, "p_breach"), high=1.0)
+            _num(path, "over_term.recommended.expected_cost_per_month",
+                 _key(path, "over_term.recommended", rec, "expected_cost_per_month"))
+        at = _key(path, "over_term", ot, "min_units_at_target")
+        if at is not None:
+            _num(path, "over_term.min_units_at_target", at, whole=True)
         _num(path, "over_term.breach_target", _key(path, "over_term", ot, "breach_target"), high=1.0)
         plans = _key(path, "over_term", ot, "plans")
         if not isinstance(plans, list) or not plans:
@@ -104,8 +132,12 @@ def read_sizing(path: str) -> dict:
         for i, p in enumerate(plans):
             w = f"over_term.plans[{i}]"
             _num(path, f"{w}.units", _key(path, w, p, "units"), whole=True)
-            _num(path, f"{w}.provisioned.p_breach", _key(path, f"{w}.provisioned", _key(path, w, p, "provisioned"),
-                                                         "p_breach"), high=1.0)
+            prov = _key(path, w, p, "provisioned")
+            pb = _key(path, f"{w}.provisioned", prov, "p_breach")
+            if pb is not None or p["units"] > 0:
+                _num(path, f"{w}.provisioned.p_breach", pb, high=1.0)
+            for k in ("expected_cost_per_month", "expected_stranded_units"):
+                _num(path, f"{w}.provisioned.{k}", _key(path, f"{w}.provisioned", prov, k))
             if p.get("hybrid") is not None:
                 _num(path, f"{w}.hybrid.expected_cost_per_month",
                      _key(path, f"{w}.hybrid", p["hybrid"], "expected_cost_per_month"))
@@ -118,6 +150,7 @@ def plans_table(obj: dict) -> pd.DataFrame:
     return pd.DataFrame([{"units": p["units"], "cost per month (USD)": p["cost_per_month"],
                           "spill to pay-go": p["spill_share"], "p99 TTFT (s)": p["latency_s"]["ttft"]["p99"],
                           "p99 e2e (s)": p["latency_s"]["e2e"]["p99"],
+                          "p99 TPOT (ms)": p["latency_s"]["tpot"]["p99"] * 1000 if "tpot" in p["latency_s"] else None,
                           "overload (1 s windows)": p["overload_probability"],
                           "objectives met": "yes" if p["slo_met"] else "no"} for p in rows])
 
@@ -167,7 +200,7 @@ def sizing_section(obj: dict, file: str, tables: dict, summary: dict, index: int
     pt = plans_table(obj)
     tables[f"{tag}_plans"] = pt
     kinds = {"cost per month (USD)": "money", "spill to pay-go": "pct", "overload (1 s windows)": "pct",
-             "p99 TTFT (s)": "num", "p99 e2e (s)": "num"}
+             "p99 TTFT (s)": "num", "p99 e2e (s)": "num", "p99 TPOT (ms)": "num"}
     out = [f"<h2>Capacity sizing: {html.escape(obj['profile'])}</h2>",
            f'<p class="read"><b>{html.escape(answer(obj))}</b></p>',
            f'<p class="meta">{obj["requests"]:,} requests over {obj["hours"]:.2f} h, {html.escape(obj["term"])} term; '

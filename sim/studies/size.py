@@ -56,7 +56,8 @@ class Objective:
     seconds: float
 
     def __str__(self) -> str:
-        return f"p{self.percentile:g} {self.metric} <= {self.seconds:g}s"
+        t = f"{self.seconds * 1000:g}ms" if self.metric == "tpot" else f"{self.seconds:g}s"
+        return f"p{self.percentile:g} {self.metric} <= {t}"
 
 
 def parse_objective(text: str) -> Objective:
@@ -127,8 +128,8 @@ def scenario_requests(sc, workload: str, *, month: int = 0, users: int | None = 
     the DES (``sim.des.simulation.run_des(peak=True)``): the stream a provisioned pool for its
     model would take, in ``read_requests``' columns. Attempts that failed with a provider error
     (nothing served), semantic-cache answers and batch calls (provisioned throughput does not
-    cover batch) are left out; reasoning tokens count as output. Returns the requests and the DES
-    summary's day, users and expected sessions."""
+    cover batch) are left out; output tokens include reasoning (``reasoning_tokens`` says how
+    many). Returns the requests and the DES summary's day, users and expected sessions."""
     from ..des.simulation import run_des
 
     names = [w.name for w in sc.token_workloads]
@@ -142,7 +143,8 @@ def scenario_requests(sc, workload: str, *, month: int = 0, users: int | None = 
                         "input_tokens": (r["fresh"] + r["cached"] + r["write"]).to_numpy(float),
                         "cached_tokens": r["cached"].to_numpy(float),
                         "cache_write_tokens": r["write"].to_numpy(float),
-                        "output_tokens": (r["output"] + r["reasoning"]).to_numpy(float),
+                        "output_tokens": r["output"].to_numpy(float),  # the DES's output includes reasoning
+                        "reasoning_tokens": r["reasoning"].to_numpy(float),
                         "model": r["model"].astype(str).to_numpy()}).sort_values("t", kind="stable")
     return req.reset_index(drop=True), {"day": res.summary["day0"], "users": res.summary["users"],
                                         "expected_sessions": res.summary["expected_sessions"].get(workload)}
@@ -211,7 +213,8 @@ def provisioned_server(req: pd.DataFrame, prof: ProvisionedProfile, *, term: str
     """The ``ProvisionedServer`` for a trace, its requests' pay-go costs (None when the profile has no
     pay-go overflow) and notes."""
     _, fresh, cached, _, out = _request_arrays(req)
-    server = ProvisionedServer(prof, term, fresh, cached, out, base or BaselineLatency(), queue_limit_s)
+    reasoning = req["reasoning_tokens"].to_numpy(float) if "reasoning_tokens" in req else None
+    server = ProvisionedServer(prof, term, fresh, cached, out, base or BaselineLatency(), queue_limit_s, reasoning)
     pay = pay_go_costs(prof.pay_go_model, req, price_date) if prof.pay_go_option else None
     notes = [] if pay is not None else [f"{prof.name}: no pay-as-you-go overflow ({prof.spill}): plans are "
                                         "provisioned only"]

@@ -23,11 +23,13 @@ sizing through the scenario's Monte Carlo:
 5. **A month meets an objective "pNN metric <= T"** when at least NN % of *its* requests meet T.
    A month's requests are its days' requests, so its share is the request-weighted mean of its days'
    shares: Σ f_d · share(f_d) / Σ f_d — exact for the month's percentile, no day-level proxy.
+   Pay-go is priced at the month's expected list price (the scenario's price trend).
    share(f), cost(f) and the units' use between grid points are read by linear interpolation in f
    (exact for the all-pay-go cost, which is linear in the load).
 6. **Per unit count**: P(at least one month of the term misses an objective), over paths; the
    expected cost per month (units at the term's price, plus spill); the expected stranded units
-   (units × the share of their capacity not used, day by day); its P95 cost.
+   (units × the share of their capacity not used, day by day); the P95 of its monthly bill over
+   every path-month of the term.
 7. **Recommended** (target breach probability α): the plan with the least expected cost among
    those with P(breach) <= α, provisioned only or hybrid.
 
@@ -47,7 +49,8 @@ from .size import HOURS_PER_MONTH, Objective, check_trace
 
 # the months a term lasts (the hourly term is re-bought every hour: no term to carry)
 TERM_MONTHS = {"1w": 1, "1m": 1, "3m": 3, "6m": 6, "1y": 12, "3y": 36}
-GRID_POINTS = 17  # load factors on the geometric grid (ratio ≈ 1.07 per point over a 3× range)
+GRID_POINTS = 25  # load factors on the grid: geometric from the foot to the busiest day, the lightest day below
+GRID_FOOT = 0.005  # the foot: this request-weighted quantile of the days' loads (lighter days carry ~no requests)
 MAX_TERM_COUNTS = 120  # unit counts evaluated (every k-th legal count above it, and the ends)
 DEFAULT_TARGET = 0.05
 
@@ -61,6 +64,10 @@ class DemandFactors:
     months: list[str]  # YYYY-MM of each month of the term
     reference_requests: float  # the deterministic kernel's requests on the sized day
     paths: int
+    pay_go_price: np.ndarray | None = None  # (months,) list-price multiplier on the stream's pay-go cost
+
+    def price(self) -> np.ndarray:
+        return np.ones(len(self.months)) if self.pay_go_price is None else np.asarray(self.pay_go_price, float)
 
     def to_json(self) -> dict:
         d = self.daily
@@ -73,10 +80,16 @@ class DemandFactors:
 
 
 def demand_factors(sc, workload: str, day0: str, month: int, months: int, paths: int,
-                   block: int = 500) -> DemandFactors:
+                   block: int = 500, pay_go_model: str | None = None) -> DemandFactors:
     """Daily load factors of ``workload`` over ``months`` months from horizon month ``month``, from
     ``paths`` Monte Carlo paths of the scenario's base (no strategy), relative to the deterministic
-    kernel's requests on ``day0`` (the DES day the stream was simulated on)."""
+    kernel's requests on ``day0`` (the DES day the stream was simulated on).
+
+    Only the workload's API requests count (the stream is its API requests): each day's requests
+    are taken at its month's API share of the workload's requests on that path (a workload that
+    moves to owned GPUs mid-term sends the API less). ``pay_go_model`` sets ``pay_go_price``: the
+    scenario's expected list-price trend (``pools.api.price_trend``, frontier or commodity) for
+    each month of the term, relative to the price date the stream's pay-go cost is priced at."""
     from ..mc.runner import prepare, run_block
 
     base = sc.model_copy(update={"strategies": [], "sweeps": []})
@@ -88,9 +101,21 @@ def demand_factors(sc, workload: str, day0: str, month: int, months: int, paths:
         (starts[-1] + pd.offsets.MonthBegin(1) - t0).days
     ref_day = (pd.Timestamp(day0) - t0).days
 
+    def months_of(n_days: int) -> np.ndarray:
+        mod = np.zeros(n_days, dtype=np.int64)
+        for m in range(len(starts)):
+            mod[(starts[m] - t0).days:] = m
+        return mod
+
     def daily(prep, idx: np.ndarray) -> np.ndarray:
-        ds = run_block(prep, idx)
-        return ds["daily_requests"].sel(workload=workload).isel(strategy=0).to_numpy().astype(np.float64)
+        ds = run_block(prep, idx).isel(strategy=0).sel(workload=workload)
+        req = ds["requests"].to_numpy().astype(np.float64)  # (P, M, pool)
+        tot = req.sum(-1)
+        api = req[..., list(ds["pool"].values).index("api")]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(tot > 0, api / np.where(tot > 0, tot, 1.0), 0.0)  # (P, M)
+        d = ds["daily_requests"].to_numpy().astype(np.float64)
+        return d * share[:, months_of(d.shape[1])]
 
     det = daily(prepare(base, deterministic=True, daily=True), np.arange(1))[0]
     ref = float(det[ref_day])
@@ -105,7 +130,14 @@ def demand_factors(sc, workload: str, day0: str, month: int, months: int, paths:
     for m in range(month, end_month):
         mo[(starts[m] - t0).days - d_lo:] = m - month
     labels = [f"{starts[m].year:04d}-{starts[m].month:02d}" for m in range(month, end_month)]
-    return DemandFactors(out, mo, labels, ref, int(paths))
+    price = None
+    if pay_go_model:
+        from ..pools.api import api_trends
+        from ..pools.valuation import MeanValues
+
+        idx = sc.trend_offset + np.arange(month, end_month)
+        price = np.asarray(api_trends(sc, MeanValues(), idx)[pay_go_model in sc.pools.api.frontier_models], float)
+    return DemandFactors(out, mo, labels, ref, int(paths), price)
 
 
 @dataclass(frozen=True)
@@ -125,7 +157,7 @@ class TermPlan:
     def to_json(self) -> dict:
         r = lambda x, k: None if x is None else round(float(x), k)  # noqa: E731
         return {"units": self.units, "units_cost_per_month": round(self.units_cost_per_month, 2),
-                "provisioned": {"p_breach": round(self.pool_p_breach, 4),
+                "provisioned": {"p_breach": round(self.pool_p_breach, 4) if self.units > 0 else None,
                                 "expected_cost_per_month": round(self.units_cost_per_month, 2),
                                 "expected_stranded_units": round(self.pool_stranded_units, 3)},
                 "hybrid": None if self.hybrid_p_breach is None else {
@@ -167,7 +199,8 @@ class _Grid:
     hyb_share: np.ndarray | None  # (U, F, J)
     hyb_busy: np.ndarray | None
     hyb_spill: np.ndarray | None  # (U, F) share of requests spilled
-    hyb_cost_day: np.ndarray | None  # (U, F) a day at factor f: the units and the spilled requests' pay-go
+    hyb_spill_day: np.ndarray | None  # (U, F) a day at factor f: the spilled requests' pay-go, at the stream's prices
+    hyb_units_h: np.ndarray | None  # (U, F) the units' cost per hour at that use
 
 
 def _shares(objectives, served) -> np.ndarray:
@@ -178,9 +211,10 @@ def _shares(objectives, served) -> np.ndarray:
 def _grid(server, t, pay, hours, units, factors, objectives) -> _Grid:
     U, F, J = len(units), len(factors), len(objectives)
     ps, pb, pc = np.zeros((U, F, J)), np.zeros((U, F)), np.zeros((U, F))
-    hs = hb = hsp = hc = None
+    hs = hb = hsp = hc = hu = None
     if pay is not None:
-        hs, hb, hsp, hc = np.zeros((U, F, J)), np.zeros((U, F)), np.zeros((U, F)), np.zeros((U, F))
+        hs, hb, hsp, hc, hu = (np.zeros((U, F, J)), np.zeros((U, F)), np.zeros((U, F)), np.zeros((U, F)),
+                               np.zeros((U, F)))
     for j, f in enumerate(factors):
         tf = np.ascontiguousarray(t / f)
         span = hours * 3600.0 / f
@@ -192,8 +226,25 @@ def _grid(server, t, pay, hours, units, factors, objectives) -> _Grid:
                 s = server.serve(tf, span, u, hybrid=True)
                 hs[i, j], hsp[i, j], hb[i, j] = _shares(objectives, s), s.spilled.mean(), s.busy
                 # a day at factor f has f times the stream's requests: the spilled ones' cost × f × 24 h / hours
-                hc[i, j] = float(pay[s.spilled].sum()) * f * 24.0 / hours + server.cost_per_hour(u, s.busy) * 24.0
-    return _Grid(ps, pb, pc, hs, hb, hsp, hc)
+                hc[i, j] = float(pay[s.spilled].sum()) * f * 24.0 / hours
+                hu[i, j] = server.cost_per_hour(u, s.busy)
+    return _Grid(ps, pb, pc, hs, hb, hsp, hc, hu)
+
+
+def load_grid(d: np.ndarray) -> np.ndarray:
+    """The load factors the queue is run at: geometric (GRID_POINTS − 1 points) from the days'
+    request-weighted GRID_FOOT quantile to the busiest day, and the lightest day below it (one chord
+    across days that carry almost no requests: their shares are read there, their costs exactly
+    where linear). Days all alike: ±1 % around them."""
+    pos = np.sort(d[d > 0])
+    lo, hi = float(pos[0]), float(pos[-1])
+    if hi / lo < 1.0 + 1e-9:
+        return np.geomspace(lo / 1.01, hi * 1.01, GRID_POINTS)
+    cw = np.cumsum(pos) / pos.sum()
+    foot = float(pos[min(int(np.searchsorted(cw, GRID_FOOT)), pos.size - 1)])
+    if foot <= lo * 1.01 or foot >= hi:
+        return np.geomspace(lo, hi, GRID_POINTS)
+    return np.r_[lo, np.geomspace(foot, hi, GRID_POINTS - 1)]
 
 
 def _interp(grid: np.ndarray, values: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -247,10 +298,8 @@ def size_over_term(req: pd.DataFrame, server, objectives: list[Objective], deman
     pos = d[d > 0]
     if pos.size == 0:
         raise ValueError("the workload has no demand over the term on any path")
-    fmin, fmax = float(pos.min()), float(pos.max())
-    if fmax / fmin < 1.0 + 1e-9:
-        fmin, fmax = fmin / 1.01, fmax * 1.01
-    factors = np.geomspace(fmin, fmax, GRID_POINTS)
+    factors = load_grid(d)
+    fmin, fmax = float(factors[0]), float(factors[-1])
     need = np.array([o.percentile / 100.0 for o in objectives])
     if not np.all(_shares(objectives, server.unloaded()) >= need - 1e-12):
         notes.append("the objectives fail with no queue at all (the baseline latency exceeds them): every pool-only "
@@ -284,7 +333,7 @@ def size_over_term(req: pd.DataFrame, server, objectives: list[Objective], deman
             bad |= np.any(frac < need[jj] - 1e-12, axis=1)
         return bad
 
-    days = d.shape[1]
+    price_day = demand.price()[mo]  # (days,) list-price multiplier of each day's month
     plans = []
     for i, u in enumerate(counts):
         idle_h = server.cost_per_hour(u, 0.0)  # a day without demand: the units idle
@@ -299,9 +348,11 @@ def size_over_term(req: pd.DataFrame, server, objectives: list[Objective], deman
         hb = hc = h95 = hsp = hstr = None
         if pay is not None:
             hb = float(month_breach(g.hyb_share[i]).mean())
-            cost_day = np.where(d > 0, _interp(lg, g.hyb_cost_day[i], ld), idle_h * 24.0)
-            per_month = cost_day.sum(1) / days * (HOURS_PER_MONTH / 24.0)  # (P,) mean month of the term
-            hc, h95 = float(per_month.mean()), float(np.percentile(per_month, 95))
+            cost_day = np.where(d > 0, _interp(lg, g.hyb_spill_day[i], ld) * price_day
+                                + 24.0 * _interp(lg, g.hyb_units_h[i], ld), idle_h * 24.0)
+            # each month's bill: its days' mean cost × 730/24; P95 over every path-month of the term
+            per_month = np.stack([cost_day[:, mo == m].mean(1) for m in range(M)], 1) * (HOURS_PER_MONTH / 24.0)
+            hc, h95 = float(cost_day.mean() * HOURS_PER_MONTH / 24.0), float(np.percentile(per_month, 95))
             sp = _interp(lg, g.hyb_spill[i], ld)
             hsp = float((sp * d).sum() / d.sum())
             hstr = float((u * (1.0 - _interp(lg, g.hyb_busy[i], ld) * (d > 0))).mean()) if u > 0 else 0.0
