@@ -254,3 +254,29 @@ def text_table(headers, rows, *, left: int = 1, gap: int = 2) -> list[str]:
     out.append("-" * (sum(widths) + len(sep) * (n - 1)))
     out += [line(r) for r in rows]
     return out
+
+
+def read_command_json(path: str, command: str, what: str) -> dict:
+    """The one JSON object ``tokensim COMMAND --json`` printed, saved to ``path`` (``what``: what it
+    holds, for the messages); an ``AnalysisError`` naming the file (and the line and column) for a
+    file that cannot be read, is not JSON, is not an object or was a refusal."""
+    import json
+
+    hint = f"(save the output of tokensim {command} --json)"
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnalysisError(f"{path}: cannot read the {command} ({exc.strerror if isinstance(exc, OSError) else exc})"
+                            f" {hint}") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnalysisError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg} {hint}") from None
+    if not isinstance(obj, dict):
+        raise AnalysisError(f"{path}: expected the JSON object tokensim {command} --json prints, got "
+                            f"{type(obj).__name__}")
+    if obj.get("ok") is False:
+        raise AnalysisError(f"{path}: the {command} was refused (ok: false), it holds no {what}: "
+                            + "; ".join(map(str, obj.get("problems") or [])))
+    return obj

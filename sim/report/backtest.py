@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..analysis.common import AnalysisError
+from ..analysis.common import AnalysisError, read_command_json
 from . import plots
 from .html import CSS, _img, _table
 
@@ -126,23 +126,7 @@ def _scores(path: str, where: str, q) -> None:
 def read_backtest(path: str) -> dict:
     """The result ``tokensim backtest --json`` printed, saved to ``path``: checked key by key (each
     refusal names the file and the key path)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnalysisError(f"{path}: cannot read the backtest ({exc.strerror if isinstance(exc, OSError) else exc})"
-                            " (save the output of tokensim backtest --json)") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AnalysisError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg} (save the output of "
-                            "tokensim backtest --json)") from None
-    if not isinstance(obj, dict):
-        raise AnalysisError(f"{path}: expected the JSON object tokensim backtest --json prints, got "
-                            f"{type(obj).__name__}")
-    if obj.get("ok") is False:
-        raise AnalysisError(f"{path}: the backtest was refused (ok: false), it holds no scores: "
-                            + "; ".join(map(str, obj.get("problems") or [])))
+    obj = read_command_json(path, "backtest", "scores")
     if "command" in obj and obj["command"] != "backtest":
         raise AnalysisError(f"{path}: command: the output of tokensim {obj['command']}, not of tokensim backtest")
     for k in ("train_days", "horizon_days", "paths"):

@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from ..analysis.common import AnalysisError
+from ..analysis.common import AnalysisError, read_command_json
 from . import plots
 
 PLAN_KEYS = ("units", "cost_per_month", "spill_share", "overload_probability", "latency_s", "slo_met")
@@ -64,21 +64,7 @@ def _plan(path: str, where: str, p) -> None:
 
 def read_sizing(path: str) -> dict:
     """What ``tokensim size --json`` printed, saved to ``path``, checked (refusals name the key path)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnalysisError(f"{path}: cannot read the sizing ({exc.strerror if isinstance(exc, OSError) else exc}) "
-                            "(save the output of tokensim size --json)") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AnalysisError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg} (save the output of "
-                            "tokensim size --json)") from None
-    if not isinstance(obj, dict):
-        raise AnalysisError(f"{path}: expected the JSON object tokensim size --json prints, got {type(obj).__name__}")
-    if obj.get("ok") is False:
-        raise AnalysisError(f"{path}: the sizing was refused (ok: false): " + "; ".join(map(str, obj.get("problems") or [])))
+    obj = read_command_json(path, "size", "plans")
     if obj.get("command") != "size":
         raise AnalysisError(f"{path}: command: expected the output of tokensim size, got "
                             f"{json.dumps(obj.get('command'))[:30]}")
