@@ -262,8 +262,8 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
 
     from ..studies.commit import provisioned_candidates, with_provisioned_options
     from ..studies.size import _request_arrays, provisioned_server
-    from .size_cmds import baseline_latency, over_term, parse_objectives, provisioned_profile, refuse_tpot, \
-        term_text, workload_stream
+    from .size_cmds import baseline_latency, check_term, over_term, parse_objectives, provisioned_profile, \
+        refuse_tpot, term_text, workload_stream
 
     if not args.workload or not args.slo:
         raise UsageError("--provisioned needs --workload NAME and at least one --slo \"pNN ttft|e2e <= T\"")
@@ -275,6 +275,7 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
         raise UsageError(f"--provisioned {prof.name} serves {prof.model}, but {args.workload} calls {wl.models.api}: "
                          "units of another model cannot take its tokens in the commit simulation. Choose a profile of "
                          f"{wl.models.api}, or size it hypothetically with tokensim size")
+    check_term(args, sc)  # before the DES runs
     requests, info, warnings = workload_stream(sc, args.scenario, args.workload, args.month, prof)
     args.profile, args.source = prof.name, args.scenario  # what over_term reads
     server, pay, _ = provisioned_server(requests, prof, term=args.term, queue_limit_s=args.queue_limit,

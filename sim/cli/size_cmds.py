@@ -17,8 +17,9 @@ TERMS = ("hourly", "1w", "1m", "3m", "6m", "1y", "3y")
 def add_latency_args(p: argparse.ArgumentParser) -> None:
     """The queue and baseline-latency flags ``size`` and ``commit --provisioned`` share."""
     p.add_argument("--queue-limit", action=Checked, check=Number(ge=0.0), default=1.0, metavar="SECONDS",
-                   help="hybrid plans: a request that would wait longer for the units spills to pay-as-you-go "
-                        "(default 1: the units absorb a second of backlog, like a token bucket one second deep)")
+                   help="provisioned pools' hybrid plans: a request that would wait longer for the units spills to "
+                        "pay-as-you-go (default 1: the units absorb a second of backlog, like a token bucket one second "
+                        "deep); GPU replicas spill a request that finds every slot busy")
     p.add_argument("--decode-tok-s", action=Checked, check=Number(gt=0.0), default=None,
                    help="baseline decode speed, tokens/s (default: the scenario API latency assumption, 70)")
     p.add_argument("--prefill-tok-s", action=Checked, check=Number(gt=0.0), default=None)
@@ -287,6 +288,7 @@ def cmd_size(args: argparse.Namespace) -> int:
         if not args.workload:
             raise UsageError("a scenario as SOURCE needs --workload NAME: the workload whose requests to size for")
         sc = load_checked(args.source)
+        check_term(args, sc)  # before the DES runs
         model = args.profile.split("/")[1] if gpu_pool and "/" in args.profile else None
         requests, source_info, warnings = workload_stream(sc, args.source, args.workload, args.month, prof,
                                                           args.pool, model)
@@ -345,7 +347,7 @@ def cmd_size(args: argparse.Namespace) -> int:
              "  busiest windows (units needed): " + ", ".join(f"{k} max {v['max']:.2f} p99 {v['p99']:.2f}"
                                                           for k, v in r.windows.items()),
              f"  smallest legal purchase meeting every objective on the pool alone: "
-             f"{r.min_units_for_slo if r.min_units_for_slo is not None else 'none searched'}",
+             f"{r.min_units_for_slo if r.min_units_for_slo is not None else 'none (see the notes)'}",
              ("  cheapest plan meeting them: " + (f"{cp.units} {server.unit} + pay-go spill {cp.spill_share:.1%}, "
                                                   f"{cp.cost_per_month:,.0f} USD a month" if cp else "none"))]
     if gpu_pool:
@@ -373,6 +375,21 @@ def cmd_size(args: argparse.Namespace) -> int:
     lines += [f"  note: {n}" for n in r.notes] + [f"  warning: {w}" for w in warnings]
     emit(args, obj, "\n".join(lines + term_lines))
     return 0
+
+
+def check_term(args, sc) -> None:
+    """Refuse a term the scenario's horizon (or, for neocloud GPUs, the catalog) cannot take."""
+    from ..pools.servers import NEOCLOUD_TIERS
+    from ..studies.size_term import TERM_MONTHS
+
+    if getattr(args, "pool", "provisioned") == "neocloud" and args.term not in NEOCLOUD_TIERS:
+        raise UsageError(f"--term {args.term}: neocloud GPUs are priced {', '.join(NEOCLOUD_TIERS)} in the hardware "
+                         "catalog (on demand, reserved 1 year, reserved 3 years)")
+    if not 0 <= args.month < sc.horizon.months:
+        raise UsageError(f"--month must be in 0..{sc.horizon.months - 1}, got {args.month}")
+    if args.term in TERM_MONTHS and args.month + TERM_MONTHS[args.term] > sc.horizon.months:
+        raise UsageError(f"--term {args.term} from month {args.month} runs past the scenario's horizon "
+                         f"({sc.horizon.months} months): start earlier or lengthen horizon.months")
 
 
 def over_term(args, sc, requests, server, pay, objectives, source_info):
