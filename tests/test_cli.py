@@ -143,7 +143,7 @@ def test_registry_lists_every_command_once():
 
     names = [c.name for c in COMMANDS]
     assert names == ["validate", "estimate", "des", "run", "budget", "commit", "tco", "sensitivity", "compare",
-                     "report", "calibrate", "backtest", "size"]
+                     "report", "calibrate", "backtest", "size", "models"]
     for sp in parsers(build_parser())[1:]:
         assert "--json" in sp._option_string_actions and "--help" in sp._option_string_actions
 

@@ -267,6 +267,10 @@ class PriceBook:
             add(difflib.get_close_matches(model_part, bare, n=n * 3, cutoff=0.6))
         return out[:n]
 
+    def library_models(self) -> list[tuple]:
+        """(provider, model) of every model the library lists under its own provider."""
+        return [(p, m) for p in self._providers for m in p.models]
+
     def known_refs(self) -> list[str]:
         """Every "provider/model_id" in the library plus override-defined models."""
         refs, _, _ = self._suggestion_index()
