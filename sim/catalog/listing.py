@@ -11,7 +11,6 @@ name; ``provider`` by the provider id.
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 
 from .prices import PriceBook
@@ -45,17 +44,6 @@ class ModelEntry:
                 "deprecated": self.deprecated}
 
 
-def _request_fee(model, when: _dt.date) -> float | None:
-    from .genai_library import _standard_price
-
-    try:
-        prices, _ = _standard_price(model, when)
-    except Exception:  # noqa: BLE001 - a model without a price at the date has no fee either
-        return None
-    fee = getattr(prices, "requests_kcount", None)
-    return float(fee) if fee else None
-
-
 def list_models(book: PriceBook, query: str | None = None, provider: str | None = None,
                 include_deprecated: bool = True) -> tuple[list[ModelEntry], int]:
     """The catalog's models matching ``query`` / ``provider``, sorted by ref; and how many matching
@@ -79,6 +67,6 @@ def list_models(book: PriceBook, query: str | None = None, provider: str | None 
         b = card.base
         out.append(ModelEntry(ref, m.name or m.id, b.input, b.output, b.cached_input, b.cache_write_5m,
                               b.cache_write_1h, card.thresholds, card.batch_factor,
-                              any(n.startswith("batch: genai-prices batch variant in force") for n in card.notes),
-                              m.context_window, _request_fee(m, book.price_date), bool(m.deprecated)))
+                              book.batch_from_library(ref), m.context_window,
+                              (book.request_fee(ref) * 1000.0) or None, bool(m.deprecated)))
     return sorted(out, key=lambda e: e.ref), unpriced

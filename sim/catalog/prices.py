@@ -267,6 +267,27 @@ class PriceBook:
             add(difflib.get_close_matches(model_part, bare, n=n * 3, cutoff=0.6))
         return out[:n]
 
+    def request_fee(self, ref: str, date: _dt.date | None = None) -> float:
+        """USD per request the library charges for ``ref`` beside its tokens (e.g. a search model's
+        fee per 1,000 requests / 1,000); 0 when it has none or the model is an override's."""
+        from .genai_library import _standard_price
+
+        if self._custom_for(ref) is not None:
+            return 0.0
+        resolved = self._resolve(ref)
+        if resolved is None:
+            return 0.0
+        try:
+            prices, _ = _standard_price(resolved[1], date or self.price_date)
+        except (LookupError, ValueError):
+            return 0.0
+        fee = getattr(prices, "requests_kcount", None)
+        return float(fee) / 1000.0 if fee else 0.0
+
+    def batch_from_library(self, ref: str) -> bool:
+        """True when ``ref``'s batch rates are the library's own batch prices (not our default factor)."""
+        return any(n.startswith("batch: genai-prices batch variant in force") for n in self.card(ref).notes)
+
     def library_models(self) -> list[tuple]:
         """(provider, model) of every model the library lists under its own provider."""
         return [(p, m) for p in self._providers for m in p.models]

@@ -15,6 +15,7 @@ from .common import (
     MAX_USERS,
     MAX_WORKERS,
     Checked,
+    Choice,
     Date,
     Number,
     OutDir,
@@ -65,6 +66,21 @@ def add_estimate(e: argparse.ArgumentParser) -> None:
                    help="calculator: output tokens per request (finite, >= 0)")
     e.add_argument("--requests-per-month", action=Checked, check=amount, metavar="N",
                    help="calculator: requests per month (finite, >= 0)")
+    e.add_argument("--cached-tokens", action=Checked, check=amount, metavar="N",
+                   help="calculator: of --input-tokens, those read from a prompt cache (as providers report them)")
+    e.add_argument("--cache-write-tokens", action=Checked, check=amount, metavar="N",
+                   help="calculator: of --input-tokens, those written to a prompt cache")
+    e.add_argument("--cache-ttl", action=Checked, check=Choice(("5m", "1h")), default="5m",
+                   help="calculator: the cache writes' time to live, priced as such (default 5m)")
+    e.add_argument("--batch", action="store_true",
+                   help="calculator: the batch API's price (refused where the library has no batch price, unless "
+                        "--batch-factor says what to assume)")
+    e.add_argument("--batch-factor", action=Checked, check=Number(gt=0, le=1), metavar="F",
+                   help="calculator: with --batch, the batch price as a share of standard when the library has none")
+    e.add_argument("--users", action=Checked, check=amount, metavar="N",
+                   help="calculator: users (with --per-user-per-day instead of --requests-per-month)")
+    e.add_argument("--per-user-per-day", action=Checked, check=amount, metavar="N",
+                   help="calculator: requests per user per calendar day (a month is 365.25/12 days)")
     e.add_argument("--price-in", action=Checked, check=amount, metavar="USD_PER_MTOK", help="calculator: input price")
     e.add_argument("--price-out", action=Checked, check=amount, metavar="USD_PER_MTOK", help="calculator: output price")
     e.add_argument("--price-date", action=Checked, check=Date(), metavar="YYYY-MM-DD",
@@ -74,7 +90,8 @@ def add_estimate(e: argparse.ArgumentParser) -> None:
 def cmd_estimate(args: argparse.Namespace) -> int:
     if args.scenario is None:
         return _calculator(args)
-    if any(v is not None for v in (args.model, args.input_tokens, args.output_tokens, args.requests_per_month)):
+    if any(v is not None for v in (args.model, args.input_tokens, args.output_tokens, args.requests_per_month,
+                                   args.cached_tokens, args.cache_write_tokens, args.users, args.per_user_per_day)):
         raise UsageError("give either a SCENARIO or the calculator flags (--model, --input-tokens, ...), not both")
     from ..catalog.prices import PriceBook
     from ..expected.forecast import run_expected
@@ -96,25 +113,50 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+DAYS_PER_MONTH = 365.25 / 12.0
+
+
 def _calculator(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from ..catalog.prices import PriceBook
 
     # every number is finite and >= 0, and --price-date a calendar date: checked while parsing
+    by_users = args.users is not None or args.per_user_per_day is not None
+    if by_users and args.requests_per_month is not None:
+        raise UsageError("give --requests-per-month, or --users with --per-user-per-day, not both")
+    if by_users and (args.users is None or args.per_user_per_day is None):
+        raise UsageError("--users and --per-user-per-day go together: requests a month = users × per day × 365.25/12")
+    requests = (args.users * args.per_user_per_day * DAYS_PER_MONTH if by_users else args.requests_per_month)
     need = {"--input-tokens": args.input_tokens, "--output-tokens": args.output_tokens,
-            "--requests-per-month": args.requests_per_month}
+            "--requests-per-month (or --users and --per-user-per-day)": requests}
     missing = [k for k, v in need.items() if v is None]
     if missing:
         raise UsageError("give a SCENARIO file, or the calculator flags; missing: " + ", ".join(missing))
+    cached, write = args.cached_tokens or 0.0, args.cache_write_tokens or 0.0
+    if cached + write > args.input_tokens:
+        raise UsageError(f"--cached-tokens ({cached:,.0f}) and --cache-write-tokens ({write:,.0f}) are parts of "
+                         f"--input-tokens ({args.input_tokens:,.0f}): together they cannot exceed it")
+    if args.batch_factor is not None and not args.batch:
+        raise UsageError("--batch-factor is for --batch")
+    fresh = args.input_tokens - cached - write
     pin, pout = args.price_in, args.price_out
     if (pin is None) != (pout is None):
         raise UsageError("give both --price-in and --price-out, or neither")
+    warnings, fee = [], 0.0
     if pin is not None:
         source = "prices given on the command line"
         model = args.model or "(custom)"
-        per_request = (args.input_tokens * pin + args.output_tokens * pout) / 1e6
-        rates = {"input": pin, "output": pout}
+        factor = 1.0
+        if args.batch:
+            if args.batch_factor is None:
+                raise UsageError("--batch with --price-in/--price-out: give --batch-factor F (the batch price as a "
+                                 "share of the prices given)")
+            factor = args.batch_factor
+        per_request = (args.input_tokens * pin + args.output_tokens * pout) / 1e6 * factor
+        rates = {"input": pin * factor, "output": pout * factor}
+        if cached or write:
+            warnings.append("cached and cache-write tokens are priced at --price-in: no cache prices were given")
     else:
         if not args.model:
             raise UsageError("give --model, or both --price-in and --price-out")
@@ -125,19 +167,44 @@ def _calculator(args: argparse.Namespace) -> int:
                              + " (or give --price-in and --price-out)")
         card = book.card(args.model)
         model = args.model
-        per_request = float(card.call_cost(args.input_tokens, 0, 0, 0, args.output_tokens))
-        r = card.rates_for_prompt(args.input_tokens)
-        rates = {"input": r.input, "output": r.output}
+        w5, w1 = (write, 0.0) if args.cache_ttl == "5m" else (0.0, write)
+        batch = False
+        if args.batch:
+            if book.batch_from_library(args.model):
+                batch = True
+                if args.batch_factor is not None:
+                    warnings.append(f"--batch-factor ignored: {args.model} has the library's own batch prices")
+            elif args.batch_factor is not None:
+                card = card.scaled(args.batch_factor, note=f"batch assumed at {args.batch_factor:g} × standard")
+                warnings.append(f"{args.model} has no batch price in {card.source}: {args.batch_factor:g} × standard "
+                                "assumed (--batch-factor)")
+            else:
+                raise UsageError(f"--batch: {args.model} has no batch price in {card.source} (the provider may offer "
+                                 "no batch API); give --batch-factor F to assume one")
+        per_request = float(card.call_cost(fresh, cached, w5, w1, args.output_tokens, batch=batch))
+        fee = book.request_fee(args.model)
+        if fee:
+            warnings.append(f"{args.model} charges {fee * 1000:g} USD per 1,000 requests beside its tokens: included")
+        per_request += fee
+        r = card.rates_for_prompt(args.input_tokens, batch=batch)
+        rates = {"input": r.input, "output": r.output, "cached_input": r.cached_input,
+                 "cache_write": r.cache_write_5m if args.cache_ttl == "5m" else r.cache_write_1h}
         source = card.source
-    monthly = per_request * args.requests_per_month
-    obj = {"model": model, "input_tokens": args.input_tokens, "output_tokens": args.output_tokens,
-           "requests_per_month": args.requests_per_month, "price_in_per_mtok": rates["input"],
-           "price_out_per_mtok": rates["output"], "cost_per_request": per_request, "monthly_cost": monthly,
-           "annual_cost": monthly * 12, "price_source": source}
-    text = (f"{model}: {args.input_tokens:,.0f} in + {args.output_tokens:,.0f} out tokens × "
-            f"{args.requests_per_month:,.0f} requests/month at ${rates['input']:.4g}/${rates['output']:.4g} per MTok\n"
+    monthly = per_request * requests
+    obj = {"model": model, "input_tokens": args.input_tokens, "cached_tokens": cached, "cache_write_tokens": write,
+           "output_tokens": args.output_tokens, "batch": bool(args.batch), "requests_per_month": requests,
+           "price_in_per_mtok": rates["input"], "price_out_per_mtok": rates["output"],
+           "price_cached_per_mtok": rates.get("cached_input"), "price_cache_write_per_mtok": rates.get("cache_write"),
+           "request_fee": fee, "cost_per_request": per_request, "monthly_cost": monthly, "annual_cost": monthly * 12,
+           "price_source": source, "warnings": warnings}
+    if by_users:
+        obj.update(users=args.users, per_user_per_day=args.per_user_per_day)
+    parts = f"{args.input_tokens:,.0f} in" + (f" ({cached:,.0f} cached, {write:,.0f} cache writes)" if cached or write
+                                              else "")
+    text = (f"{model}{' (batch)' if args.batch else ''}: {parts} + {args.output_tokens:,.0f} out tokens × "
+            f"{requests:,.0f} requests/month at ${rates['input']:.4g}/${rates['output']:.4g} per MTok\n"
             f"  per request ${per_request:,.6f}   monthly ${monthly:,.2f}   annual ${monthly * 12:,.2f}\n"
-            f"  prices: {source}")
+            f"  prices: {source}" + "".join(f"\n  warning: {w}" for w in warnings))
     emit(args, obj, text)
     return 0
 
