@@ -17,6 +17,7 @@ token is p = 0.0028 / 800 = $3.5e-6. Three months, February to April 2027 (28, 3
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 
 import numpy as np
@@ -249,3 +250,20 @@ def test_commit_table_stays_separated_at_any_magnitude(tokens, scale_tokens, sca
     for line in lines[3:]:
         row_ends = [m.end() for m in re.finditer(r"\S+(?: \S+)*", line)]
         assert set(ends) <= set(row_ends), (ends, row_ends)
+
+
+def test_nothing_to_compare_is_said_and_an_api_only_tco_has_no_empty_line(capsys):
+    """A scenario without commitments: commit says there is nothing to compare (text and JSON); tco
+    on an API-only scenario prints no empty "by year of purchase" line and says why."""
+    import json as _json
+
+    from sim.cli import main as _main
+
+    f = str(Path(__file__).resolve().parents[1] / "scenarios" / "examples" / "single_chat.yaml")
+    assert _main(["commit", f, "--paths", "20", "--json"]) == 0
+    assert _json.loads(capsys.readouterr().out)["nothing_to_compare"] is True
+    assert _main(["commit", f, "--paths", "20"]) == 0
+    assert "Nothing to compare" in capsys.readouterr().out
+    assert _main(["tco", f, "--paths", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "by year of purchase: 2027: \n" not in out + "\n" and "enables no GPU pool" in out

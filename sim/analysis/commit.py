@@ -337,6 +337,11 @@ def commit_text(r: dict) -> str:
     cur = r["currency"]
     lines = [f"Commit options — scenario {r['scenario']!r}, {r['paths']} paths, common random numbers; "
              f"cost = total spend over the horizon, {cur}", ""]
+    if len(r["options"]) < 2 or not any(o["commit"] for o in r["options"]):
+        lines += ["Nothing to compare: the scenario has " + ("one option" if len(r["options"]) < 2 else
+                                                             "no commitment in its options")
+                  + ". Add a contract (contracts:) and strategies that size it (contracts.NAME.amount or .units), "
+                  "or search provisioned units with --provisioned PROFILE --workload W --slo ...", ""]
     cv = f"CVaR{r['cvar_level'] * 100:g}"
     lines += commit_table(r)
     b, bc = r["optimal_commit_expected_cost"], r["optimal_commit_cvar"]

@@ -311,10 +311,14 @@ def tco_text(r: dict) -> str:
         L.append(f"  {k:<22}{tokens_str(v):>10} tokens/yr{extra}")
     if r["expected_tokens_per_year"]:
         L.append("  workload volume (expected): " + ", ".join(f"{y} {tokens_str(v)}" for y, v in r["expected_tokens_per_year"].items()))
-    L.append("  by year of purchase: " + "; ".join(
-        f"{row['year']}: " + ", ".join(f"{k.split('_vs_')[1]} {tokens_str(row.get(k))}" for k in r["crossover_tokens_per_year"]
-                                       if k.startswith("api_vs"))
-        for row in r["crossover_by_year"]))
+    api_keys = [k for k in r["crossover_tokens_per_year"] if k.startswith("api_vs")]
+    if api_keys and r["crossover_by_year"]:
+        L.append("  by year of purchase: " + "; ".join(
+            f"{row['year']}: " + ", ".join(f"{k.split('_vs_')[1]} {tokens_str(row.get(k))}" for k in api_keys)
+            for row in r["crossover_by_year"]))
+    if not r["crossover_tokens_per_year"]:
+        L.append("  none: the scenario enables no GPU pool (pools.neocloud / pools.owned), so there is nothing to "
+                 "cross over to")
     if r["owned_cost_per_mtok_by_component"]:
         L += ["", f"Owned cost per million tokens by component ({r['owned_fleet_gpus']:g} GPUs, "
                   f"{basis_text(r.get('owned_fleet_basis'))}, used at their usable share):",

@@ -248,6 +248,7 @@ def cmd_commit(args: argparse.Namespace) -> int:
         raise UsageError("--workload and --slo are for --provisioned PROFILE: the profile whose units to search")
     r, _ = _analysis(run_commit, sc, paths=_paths(args, sc), cvar_level=args.cvar, threshold=args.threshold)
     obj = {"ok": True, **{k: v for k, v in r.items() if k != "utilization_samples"},
+           "nothing_to_compare": len(r["options"]) < 2 or not any(o["commit"] for o in r["options"]),
            "seconds": round(time.time() - t0, 2)}
     if searched is not None:
         obj["provisioned_search"] = searched
