@@ -263,7 +263,12 @@ def write_json(path: Path, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
+# CSV floats to 12 significant digits: float noise (712.5000000000038) goes, cents of a trillion stay
+CSV_FLOAT_FORMAT = "%.12g"
+
+
 def write_csv(path: Path, frame: pd.DataFrame, **kw: Any) -> Path:
+    kw.setdefault("float_format", CSV_FLOAT_FORMAT)
     return atomic_write(path, lambda p: frame.to_csv(p, index=kw.pop("index", False), **kw))
 
 
