@@ -270,12 +270,12 @@ def test_nothing_to_compare_is_said_and_an_api_only_tco_has_no_empty_line(capsys
 
 
 def test_csv_floats_carry_no_noise(tmp_path):
-    """Every CSV is written at 12 significant digits: 712.5000000000038 is 712.5, 0.1 + 0.2 is 0.3, a
-    trillion tokens and a cent survive."""
+    """Every CSV's floats are rounded to 12 significant digits and written shortest: 712.5000000000038
+    is 712.5, 0.1 + 0.2 is 0.3, a cent of a billion and a trillion tokens survive, in positional notation."""
     import pandas as pd
 
     from sim.io.files import write_csv
 
     f = write_csv(tmp_path / "x.csv", pd.DataFrame({"spend": [712.5000000000038, 0.1 + 0.2, 1234567890.12],
                                                    "tokens": [1e12, 3.0, 7.0]}))
-    assert f.read_text().splitlines()[1:] == ["712.5,1000000000000", "0.3,3", "1234567890.12,7"]
+    assert f.read_text().splitlines()[1:] == ["712.5,1000000000000.0", "0.3,3.0", "1234567890.12,7.0"]

@@ -263,13 +263,26 @@ def write_json(path: Path, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
-# CSV floats to 12 significant digits: float noise (712.5000000000038) goes, cents of a trillion stay
-CSV_FLOAT_FORMAT = "%.12g"
+# CSV floats rounded to 12 significant digits, then written shortest: float noise (712.5000000000038)
+# goes, a cent of a billion stays, and no value turns into scientific notation a spreadsheet misreads
+CSV_DIGITS = 12
+
+
+def _round_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    cols = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    if not cols:
+        return frame
+    out = frame.copy()
+    for c in cols:
+        out[c] = [float(f"{v:.{CSV_DIGITS}g}") if v == v else v for v in out[c].to_numpy(float)]
+    return out
 
 
 def write_csv(path: Path, frame: pd.DataFrame, **kw: Any) -> Path:
-    kw.setdefault("float_format", CSV_FLOAT_FORMAT)
-    return atomic_write(path, lambda p: frame.to_csv(p, index=kw.pop("index", False), **kw))
+    rounded = _round_floats(frame)
+    return atomic_write(path, lambda p: rounded.to_csv(p, index=kw.pop("index", False), **kw))
 
 
 def _json_default(o: Any) -> Any:
