@@ -109,7 +109,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     files = rep.write_estimate(fc, uc, out_dir)
     obj = rep.estimate_json(fc, uc)
     obj["files"] = [str(f) for f in files]
-    emit(args, obj, rep.estimate_text(fc, uc, files))
+    from ..demand.assumptions import assumptions, assumptions_text
+
+    items = assumptions(sc)
+    obj["assumptions"] = [a.to_json() for a in items]
+    emit(args, obj, rep.estimate_text(fc, uc, files) + ("\n\n" + assumptions_text(items) if items else ""))
     return 0
 
 
@@ -339,6 +343,12 @@ def cmd_run(args: argparse.Namespace) -> int:
              f"  {'strategy':<28}{'mean':>14}{'P5':>14}{'P50':>14}{'P95':>14}"]
     for name, v in summary.items():
         lines.append(f"  {name:<28}{v['mean']:>14,.0f}{v['p5']:>14,.0f}{v['p50']:>14,.0f}{v['p95']:>14,.0f}")
+    from ..demand.assumptions import assumptions, assumptions_text
+
+    items = assumptions(sc)
+    obj["assumptions"] = [a.to_json() for a in items]
+    if items:
+        lines += ["", assumptions_text(items)]
     emit(args, obj, "\n".join(lines))
     return 0
 

@@ -1,0 +1,40 @@
+"""Defaults in the open: the assumptions a scenario does not write are named by estimate and run."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+from sim.cli import main
+from sim.demand.assumptions import assumptions
+from sim.demand.population import profile_arrays
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _json(argv):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(argv + ["--json"]) == 0
+    return json.loads(buf.getvalue())
+
+
+def test_the_silent_defaults_are_named(tmp_path):
+    """single_chat writes no frontier list, trend, activity or noise: all three are named, with the
+    preset's own weekend weights; the default scenario writes the first two, so only the noise is."""
+    f = ROOT / "scenarios" / "examples" / "single_chat.yaml"
+    sc = load_scenario(f)
+    keys = [a.key for a in assumptions(sc)]
+    assert keys == ["pools.api.frontier_models", "activity.preset", "demand_noise"]
+    weekly, _ = profile_arrays(sc.activity)
+    act = assumptions(sc)[1].effect
+    assert f"Sat {weekly[5]:g}" in act and f"Sun {weekly[6]:g}" in act and weekly[5] < 1
+    assert "-30% a year (the default)" in assumptions(sc)[0].effect
+    est = _json(["estimate", str(f), "--out", str(tmp_path / "e")])
+    assert [a["key"] for a in est["assumptions"]] == keys
+    run = _json(["run", str(f), "--paths", "5", "--out", str(tmp_path / "r"), "--quiet"])
+    assert [a["key"] for a in run["assumptions"]] == keys
+    assert [a.key for a in assumptions(load_scenario(ROOT / "scenarios" / "default.yaml"))] == ["demand_noise"]
