@@ -256,6 +256,19 @@ def text_table(headers, rows, *, left: int = 1, gap: int = 2) -> list[str]:
     return out
 
 
+def json_key(path: str, where: str, obj, key: str, command: str):
+    """``obj[key]`` of the saved output of ``tokensim COMMAND --json`` at ``path``; an ``AnalysisError``
+    naming the file and the key path when ``obj`` is not an object or lacks the key."""
+    import json
+
+    if not isinstance(obj, dict):
+        raise AnalysisError(f"{path}: {where or 'the top level'}: expected an object, got {json.dumps(obj)[:60]}")
+    if key not in obj:
+        raise AnalysisError(f"{path}: {(where + '.') if where else ''}{key}: missing (the file is not the output of "
+                            f"tokensim {command} --json)")
+    return obj[key]
+
+
 def read_command_json(path: str, command: str, what: str) -> dict:
     """The one JSON object ``tokensim COMMAND --json`` printed, saved to ``path`` (``what``: what it
     holds, for the messages); an ``AnalysisError`` naming the file (and the line and column) for a

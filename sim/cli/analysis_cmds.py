@@ -262,7 +262,7 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
     import numpy as np
 
     from ..studies.commit import provisioned_candidates, with_provisioned_options
-    from ..studies.size import _request_arrays, provisioned_server
+    from ..studies.size import request_arrays, provisioned_server
     from .size_cmds import baseline_latency, check_term, over_term, parse_objectives, provisioned_profile, \
         refuse_tpot, term_text, workload_stream
 
@@ -285,7 +285,7 @@ def _provisioned_options(args: argparse.Namespace, sc) -> tuple:
     cands = provisioned_candidates(ts)
     if not cands:
         raise UsageError(f"--provisioned {prof.name}: the search put forward no unit count (see tokensim size)")
-    _, fresh, cached, _, out = _request_arrays(requests)
+    _, fresh, cached, _, out = request_arrays(requests)
     raw = float((fresh + cached + out).sum())
     # raw tokens as the Monte Carlo counts them (prompt, cached and output, reasoning included once)
     # per burndown-weighted token the units do

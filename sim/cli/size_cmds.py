@@ -127,9 +127,7 @@ def workload_stream(sc, source: str, workload: str, month: int, prof=None, pool:
     from ..des.simulation import DesInputError
     from ..studies.size import scenario_requests
 
-    if not 0 <= month < sc.horizon.months:
-        raise UsageError(f"--month must be in 0..{sc.horizon.months - 1}, got {month}")
-    try:
+    try:  # --month was checked against the horizon by check_term
         requests, info = scenario_requests(sc, workload, month=month)
     except (ValueError, DesInputError) as exc:
         raise UsageError(f"{source}: {exc}") from None
@@ -184,16 +182,13 @@ def add_size(p: argparse.ArgumentParser) -> None:
 def gpu_server(args: argparse.Namespace, requests, sc, objectives):
     """The ``GpuServer`` of ``--pool owned|neocloud --profile GPU/MODEL[/PRECISION]``, the requests'
     pay-go costs (``--pay-go``, or the scenario workload's API model; None: no hybrid) and notes."""
-    import numpy as np
+    from dataclasses import replace
 
     from ..catalog.hardware import load_hardware
     from ..catalog.models import ModelFitError
-    from ..pools.owned import owned_inputs
-    from ..pools.servers import NEOCLOUD_TIERS, GpuCost, GpuServer
-    from ..pools.valuation import MeanValues
+    from ..pools.servers import NEOCLOUD_TIERS, GpuServer, gpu_cost
     from ..scenario.distributions import mean_of
-    from ..scenario.supply import NeocloudPool, OwnedPool
-    from ..studies.size import _request_arrays, pay_go_costs
+    from ..studies.size import pay_go_costs, request_arrays
 
     parts = args.profile.split("/")
     hw = load_hardware()
@@ -212,41 +207,18 @@ def gpu_server(args: argparse.Namespace, requests, sc, objectives):
     else:
         raise UsageError("--pool owned|neocloud needs the speed each user must see: --interactivity TOK_S, or a "
                          "\"pNN tpot <= T\" objective")
-    if args.pool == "neocloud" and args.term not in NEOCLOUD_TIERS:
-        raise UsageError(f"--term {args.term}: neocloud GPUs are priced {', '.join(NEOCLOUD_TIERS)} in the hardware "
-                         "catalog (on demand, reserved 1 year, reserved 3 years)")
-    pool_cfg = getattr(sc.pools, args.pool) if sc is not None else (OwnedPool() if args.pool == "owned"
-                                                                     else NeocloudPool())
-    same_gpu = sc is not None and pool_cfg.gpu == gpu.id  # the scenario's prices are for its pool's GPU
-    avail = float(mean_of(pool_cfg.availability))
-    if not avail > 0:
-        where = f"{args.source}: pools.{args.pool}.availability" if sc is not None else "availability"
-        raise UsageError(f"{where} is {avail:g}: no GPU time can serve, no replica count meets an objective")
-    price_note = "catalog mode"
-    if args.pool == "neocloud":
-        tier = NEOCLOUD_TIERS[args.term]
-        price = float(gpu.rental[tier]["mode"])
-        if same_gpu and tier in ("on_demand", "reserved_1y"):
-            from ..pools.neocloud import neocloud_prices
-
-            np_ = neocloud_prices(sc, gpu, MeanValues(), np.array([sc.trend_offset + args.month]))
-            price = float(np.ravel(np_.on_demand if tier == "on_demand" else np_.reserved)[0])
-            price_note = f"the scenario's price, its trend to month {args.month}"
-        cost_of = dict(price_per_gpu_hour=price)
-    else:
-        from types import SimpleNamespace
-
-        cfg = pool_cfg if same_gpu or sc is None else pool_cfg.model_copy(update={"capex_per_gpu": None})
-        if sc is not None and not same_gpu:
-            price_note = f"capex from the catalog for {gpu.id} (the scenario's is for {pool_cfg.gpu})"
-        cost_of = dict(owned=owned_inputs(SimpleNamespace(pools=SimpleNamespace(owned=cfg)), gpu, MeanValues()))
-    _, fresh, cached, _, out = _request_arrays(requests)
+    neocloud_term(args)
+    try:
+        cost, price_note = gpu_cost(args.pool, gpu, sc, args.term, args.month)
+    except ValueError as exc:
+        raise UsageError(f"{args.source}: {exc}" if sc is not None else str(exc)) from None
+    _, fresh, cached, _, out = request_arrays(requests)
     try:
         server = GpuServer(gpu, parts[1], parts[2] if len(parts) == 3 else None, slo, fresh, cached, out, None,
                            baseline_latency(args))
     except (ModelFitError, ValueError) as exc:
         raise UsageError(f"--profile {args.profile}: {exc}") from None
-    server.cost = GpuCost(args.pool, server.replica.gpus, avail, **cost_of)
+    server.cost = replace(cost, gpus_per_replica=server.replica.gpus)
     pay_model = args.pay_go or (wl.models.api if wl is not None else None)
     try:
         pay = pay_go_costs(pay_model, requests, sc.price_date if sc is not None else None)
@@ -256,8 +228,8 @@ def gpu_server(args: argparse.Namespace, requests, sc, objectives):
     r = server.replica
     notes = [f"{r.explain}; {server.slots} streams a replica ({server.slots // r.gpus} a GPU after the decode share "
              f"{server.decode_share:.2f} of the stream's prefill), {slo:g} tok/s per user at a full batch",
-             f"replicas bought = ceil(serving / availability {avail:g}); "
-             + (f"{NEOCLOUD_TIERS[args.term]} rental {cost_of['price_per_gpu_hour']:.4g} USD per GPU-hour ({price_note})"
+             f"replicas bought = ceil(serving / availability {cost.availability:g}); "
+             + (f"{NEOCLOUD_TIERS[args.term]} rental {cost.price_per_gpu_hour:.4g} USD per GPU-hour ({price_note})"
                 if args.pool == "neocloud" else "owned: depreciation, power at the served utilisation, colocation, "
                 f"staff, licence and support per month (pools.owned; {price_note})")]
     if pay is None:
@@ -268,7 +240,6 @@ def gpu_server(args: argparse.Namespace, requests, sc, objectives):
 
 
 def cmd_size(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from ..calibrate.formats import read_requests
     from ..catalog.provisioned import MissingNumberError
@@ -306,11 +277,9 @@ def cmd_size(args: argparse.Namespace) -> int:
                                                     base=base, price_date=price_date)
         pay_day = pay
         if pay is not None and sc is not None and server.pay_go_model:  # the sized month's expected list price
-            from ..pools.api import api_trends
-            from ..pools.valuation import MeanValues
+            from ..pools.api import expected_price_factor
 
-            k = float(api_trends(sc, MeanValues(), np.array([sc.trend_offset + args.month]))[
-                server.pay_go_model in sc.pools.api.frontier_models][0])
+            k = float(expected_price_factor(sc, server.pay_go_model, [args.month])[0])
             pay_day = pay * k
             notes.append(f"pay-go at month {args.month}'s expected list price: {k:.3g} × the price date's "
                          "(pools.api.price_trend)")
@@ -377,14 +346,20 @@ def cmd_size(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_term(args, sc) -> None:
-    """Refuse a term the scenario's horizon (or, for neocloud GPUs, the catalog) cannot take."""
+def neocloud_term(args) -> None:
+    """Refuse a neocloud term the hardware catalog does not price."""
     from ..pools.servers import NEOCLOUD_TIERS
-    from ..studies.size_term import TERM_MONTHS
 
     if getattr(args, "pool", "provisioned") == "neocloud" and args.term not in NEOCLOUD_TIERS:
         raise UsageError(f"--term {args.term}: neocloud GPUs are priced {', '.join(NEOCLOUD_TIERS)} in the hardware "
                          "catalog (on demand, reserved 1 year, reserved 3 years)")
+
+
+def check_term(args, sc) -> None:
+    """Refuse a term the scenario's horizon (or, for neocloud GPUs, the catalog) cannot take."""
+    from ..studies.size_term import TERM_MONTHS
+
+    neocloud_term(args)
     if not 0 <= args.month < sc.horizon.months:
         raise UsageError(f"--month must be in 0..{sc.horizon.months - 1}, got {args.month}")
     if args.term in TERM_MONTHS and args.month + TERM_MONTHS[args.term] > sc.horizon.months:

@@ -30,6 +30,15 @@ def alpha_components(error_rate: float, timeout_rate: float, timeout_output_shar
     return attempts, alpha_in, alpha_out
 
 
+def expected_price_factor(sc, model: str, horizon_months) -> np.ndarray:
+    """The expected list-price multiplier of ``model`` (frontier or commodity trend, at its mean) in
+    each of ``horizon_months`` (horizon month indices), relative to the scenario's price date."""
+    from .valuation import MeanValues
+
+    idx = sc.trend_offset + np.asarray(horizon_months, float)
+    return np.asarray(api_trends(sc, MeanValues(), idx)[model in sc.pools.api.frontier_models], float)
+
+
 def api_trends(sc, value, month_index: np.ndarray) -> dict[bool, np.ndarray]:
     """List-price multipliers by month for {frontier: ..., commodity: ...} models ((M,) or (P, M))."""
     from .valuation import column

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..catalog.provisioned import cost_per_hour, unit_seconds
 from .gpu import BENCH_INPUT_PER_OUTPUT, context_factor, gpu_seconds
 from .queueing import BaselineLatency, batched_servers, latency, pool_waits, spill
 
-__all__ = ["Served", "ProvisionedServer", "GpuServer", "NEOCLOUD_TIERS"]
+__all__ = ["Served", "ProvisionedServer", "GpuServer", "GpuCost", "gpu_cost", "NEOCLOUD_TIERS"]
 
 # the hardware catalog's rental tiers by the size command's terms
 NEOCLOUD_TIERS = {"hourly": "on_demand", "1y": "reserved_1y", "3y": "reserved_3y"}
@@ -63,8 +64,6 @@ class ProvisionedServer:
 
     def __init__(self, prof, term: str, fresh, cached, out, base: BaselineLatency, queue_limit_s: float,
                  reasoning=None):
-        from ..catalog.provisioned import unit_seconds
-
         self.prof, self.term, self.base, self.queue_limit_s = prof, term, base, float(queue_limit_s)
         self.name, self.unit, self.minimum, self.increment = prof.name, prof.unit, prof.minimum, prof.increment
         self.fresh = np.asarray(fresh, float)
@@ -77,8 +76,6 @@ class ProvisionedServer:
         self.hybrid_rule = f"a request that would wait more than {self.queue_limit_s:g} s spills"
 
     def cost_per_hour(self, u: int, busy: float = 0.0) -> float:
-        from ..catalog.provisioned import cost_per_hour
-
         return float(cost_per_hour(self.prof, u, self.term))
 
     def _served(self, waits, spilled, busy) -> Served:
@@ -126,6 +123,47 @@ class GpuCost:
 
         c = owned_month_cost(float(gpus), min(max(busy, 0.0), 1.0), HOURS_PER_MONTH, self.owned)
         return float(sum(float(np.sum(v)) for k, v in c.items() if k != "energy_kwh")) / HOURS_PER_MONTH
+
+
+def gpu_cost(pool: str, gpu, sc=None, term: str = "hourly", month: int = 0) -> tuple[GpuCost, str]:
+    """How replicas of ``gpu`` are paid on ``pool`` ("owned" or "neocloud"), and where the price comes
+    from. With a scenario whose pool has this GPU: its prices (neocloud: on-demand or reserved, with
+    its trend to ``month``) and availability; otherwise the catalog's (neocloud rental mode for the
+    term's tier, owned capex) and the pool's default or scenario availability. ``gpus_per_replica``
+    is 1 here: the caller sets the replica's. ValueError for an availability that serves nothing or
+    a term the catalog does not price."""
+    from ..scenario.distributions import mean_of
+    from ..scenario.supply import NeocloudPool, OwnedPool
+    from .valuation import MeanValues
+
+    cfg = getattr(sc.pools, pool) if sc is not None else (OwnedPool() if pool == "owned" else NeocloudPool())
+    same_gpu = sc is not None and cfg.gpu == gpu.id  # the scenario's prices are for its pool's GPU
+    avail = float(mean_of(cfg.availability))
+    if not avail > 0:
+        raise ValueError(f"pools.{pool}.availability is {avail:g}: no GPU time can serve, no replica count meets "
+                         "an objective")
+    note = "catalog mode"
+    if pool == "neocloud":
+        if term not in NEOCLOUD_TIERS:
+            raise ValueError(f"neocloud GPUs are priced {', '.join(NEOCLOUD_TIERS)}, not {term!r}")
+        tier = NEOCLOUD_TIERS[term]
+        price = float(gpu.rental[tier]["mode"])
+        if same_gpu and tier in ("on_demand", "reserved_1y"):
+            from .neocloud import neocloud_prices
+
+            p = neocloud_prices(sc, gpu, MeanValues(), np.array([sc.trend_offset + month]))
+            price = float(np.ravel(p.on_demand if tier == "on_demand" else p.reserved)[0])
+            note = f"the scenario's price, its trend to month {month}"
+        return GpuCost(pool, 1, avail, price_per_gpu_hour=price), note
+    from types import SimpleNamespace
+
+    from .owned import owned_inputs
+
+    if sc is not None and not same_gpu:
+        cfg = cfg.model_copy(update={"capex_per_gpu": None})
+        note = f"capex from the catalog for {gpu.id} (the scenario's is for {getattr(sc.pools, pool).gpu})"
+    return GpuCost(pool, 1, avail, owned=owned_inputs(SimpleNamespace(pools=SimpleNamespace(owned=cfg)), gpu,
+                                                      MeanValues())), note
 
 
 class GpuServer:

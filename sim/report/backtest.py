@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..analysis.common import AnalysisError, read_command_json
+from ..analysis.common import AnalysisError, json_key, read_command_json
 from . import plots
 from .html import CSS, _img, _table
 
@@ -94,12 +94,7 @@ def _number(path: str, where: str, v, whole: bool = False, low: float | None = N
 
 
 def _key(path: str, where: str, obj, key: str):
-    if not isinstance(obj, dict):
-        raise AnalysisError(f"{path}: {where or 'the top level'}: expected an object, got {json.dumps(obj)[:60]}")
-    if key not in obj:
-        raise AnalysisError(f"{path}: {(where + '.') if where else ''}{key}: missing (the file is not the output of "
-                            "tokensim backtest --json)")
-    return obj[key]
+    return json_key(path, where, obj, key, "backtest")
 
 
 def _scores(path: str, where: str, q) -> None:

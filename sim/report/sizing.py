@@ -15,16 +15,14 @@ import math
 
 import pandas as pd
 
-from ..analysis.common import AnalysisError, read_command_json
+from ..analysis.common import AnalysisError, json_key, read_command_json
 from . import plots
 
 PLAN_KEYS = ("units", "cost_per_month", "spill_share", "overload_probability", "latency_s", "slo_met")
 
 
 def _key(path: str, where: str, obj: dict, k: str):
-    if not isinstance(obj, dict) or k not in obj:
-        raise AnalysisError(f"{path}: {where + '.' if where else ''}{k}: missing (save the output of tokensim size --json)")
-    return obj[k]
+    return json_key(path, where, obj, k, "size")
 
 
 def _num(path: str, where: str, v, *, whole: bool = False, low: float | None = 0.0, high: float | None = None):

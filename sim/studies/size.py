@@ -150,7 +150,7 @@ def scenario_requests(sc, workload: str, *, month: int = 0, users: int | None = 
                                         "expected_sessions": res.summary["expected_sessions"].get(workload)}
 
 
-def _request_arrays(req: pd.DataFrame) -> tuple[np.ndarray, ...]:
+def request_arrays(req: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """Seconds from the first request, fresh (uncached, cache writes included) prompt, cached
     prompt, cache-write and output tokens."""
     t = (req["t"] - req["t"].iloc[0]).dt.total_seconds().to_numpy(float)
@@ -166,7 +166,7 @@ def pay_go_costs(model: str | None, req: pd.DataFrame, price_date: _dt.date | No
     included, cache writes at the 5-minute premium); None without a model."""
     if not model:
         return None
-    _, fresh, cached, writes, out = _request_arrays(req)
+    _, fresh, cached, writes, out = request_arrays(req)
     card = PriceBook(price_date or _dt.date.today()).card(model)
     return np.asarray(card.call_cost(fresh - writes, cached, writes, 0.0, out), float)
 
@@ -182,7 +182,7 @@ def check_trace(req: pd.DataFrame) -> tuple[np.ndarray, float, list[str]]:
     that cannot be sized."""
     if len(req) < 2:
         raise ValueError("a trace of at least two requests is needed to size a pool")
-    t = _request_arrays(req)[0]
+    t = request_arrays(req)[0]
     if t[-1] <= 0:
         raise ValueError("the trace's requests all arrive at one instant: no rate to size for")
     if t[-1] > MAX_SPAN_DAYS * 86400:
@@ -212,7 +212,7 @@ def provisioned_server(req: pd.DataFrame, prof: ProvisionedProfile, *, term: str
                        base: BaselineLatency | None, price_date: _dt.date | None):
     """The ``ProvisionedServer`` for a trace, its requests' pay-go costs (None when the profile has no
     pay-go overflow) and notes."""
-    _, fresh, cached, _, out = _request_arrays(req)
+    _, fresh, cached, _, out = request_arrays(req)
     reasoning = req["reasoning_tokens"].to_numpy(float) if "reasoning_tokens" in req else None
     server = ProvisionedServer(prof, term, fresh, cached, out, base or BaselineLatency(), queue_limit_s, reasoning)
     pay = pay_go_costs(prof.pay_go_model, req, price_date) if prof.pay_go_option else None

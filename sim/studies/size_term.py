@@ -132,11 +132,9 @@ def demand_factors(sc, workload: str, day0: str, month: int, months: int, paths:
     labels = [f"{starts[m].year:04d}-{starts[m].month:02d}" for m in range(month, end_month)]
     price = None
     if pay_go_model:
-        from ..pools.api import api_trends
-        from ..pools.valuation import MeanValues
+        from ..pools.api import expected_price_factor
 
-        idx = sc.trend_offset + np.arange(month, end_month)
-        price = np.asarray(api_trends(sc, MeanValues(), idx)[pay_go_model in sc.pools.api.frontier_models], float)
+        price = expected_price_factor(sc, pay_go_model, np.arange(month, end_month))
     return DemandFactors(out, mo, labels, ref, int(paths), price)
 
 
