@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
@@ -318,6 +317,11 @@ window.addEventListener('load', function () {
     var r = im.getBoundingClientRect();
     imgs.push({w: im.naturalWidth, h: im.naturalHeight, rw: r.width, rh: r.height, ok: im.complete});
   });
+  document.querySelectorAll('figure.chart > svg').forEach(function (sv) {  // inline SVG charts
+    var r = sv.getBoundingClientRect(), vb = sv.viewBox.baseVal;
+    imgs.push({w: vb ? vb.width : 0, h: vb ? vb.height : 0, rw: r.width, rh: r.height,
+               ok: sv.querySelectorAll('path, text').length > 10});
+  });
   var pre = document.createElement('pre');
   pre.id = 'tokensim-check';
   pre.textContent = 'CHECK' + JSON.stringify({images: imgs, errors: window.__errors}) + 'END';
@@ -378,14 +382,14 @@ def test_report_is_self_contained_and_renders(tmp_path, capsys):
     _, res = run(sc, paths=40, out=tmp_path / "out")
     out = tmp_path / "site" / "report.html"
     code, obj = _cli(["report", str(res), "-o", str(out), "--budget", "2e6", "--scenario", str(f),
-                      "--tco-paths", "16"], capsys)
+                      "--tco-paths", "16", "--strategy", "own"], capsys)  # the strategy that buys GPUs
     assert code == 0, obj
     page = out.read_text()
-    imgs = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(imgs) == page.count("<img ") == 7  # fan, histograms, BU/pool, commit, crossover, NPV, tornado
-    for b64 in imgs:
-        data = base64.b64decode(b64)
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    charts = re.findall(r'<figure class="chart"><svg role="img" aria-label="([^"]+)"', page)  # inline SVG
+    assert len(charts) == obj["images"] and "<img " not in page
+    assert {"fan chart of monthly spend", "histograms of yearly spend", "spend by business unit and by pool",
+            "total spend by strategy", "commit options frontier and utilisation", "cost per token against volume",
+            "NPV of savings by purchase month", "tornado of input swings"} <= set(charts), charts
     assert "http://" not in page and "https://" not in page  # nothing fetched from elsewhere
     csvs = sorted(p.name for p in out.parent.glob("report_*.csv"))
     assert {"report_budget_by_year.csv", "report_chargeback.csv", "report_commit_options.csv",
@@ -400,7 +404,7 @@ def test_report_is_self_contained_and_renders(tmp_path, capsys):
     res, stderr = _load_in_chromium(exe, probe, tmp_path / "chrome-profile")
     assert res["errors"] == [], res["errors"]
     assert not re.search(r"CONSOLE.*(Uncaught|Error)", stderr), stderr[-2000:]
-    assert len(res["images"]) == 7
+    assert len(res["images"]) == len(charts)
     for im in res["images"]:
         assert im["ok"] and im["w"] > 100 and im["h"] > 100 and im["rw"] > 0 and im["rh"] > 0, im
 

@@ -37,7 +37,8 @@ CASES = [  # ref, input (all of it), cached, cache writes, output, batch
     ("google/gemini-2.5-flash-lite", 20_000, 0, 0, 200, False),
     ("perplexity/sonar", 1000, 0, 0, 500, False),  # 12 USD per 1,000 requests beside the tokens
     ("x-ai/grok-4-1-fast-reasoning", 30_000, 10_000, 0, 2000, False),
-    ("deepseek/deepseek-chat", 6000, 3000, 0, 700, False),
+    ("deepseek/deepseek-v3.1-terminus", 6000, 3000, 0, 700, False),  # deepseek-chat's time-of-day prices are
+    # averaged over an activity profile: against calc_price in tests/test_calculator_tiers_tod.py
     ("mistral/mistral-large-latest", 7000, 0, 0, 900, False),
     ("openai/gpt-4o-mini", 1500, 0, 0, 300, True),
     ("anthropic/claude-3-5-haiku", 2500, 500, 500, 250, False),

@@ -226,7 +226,7 @@ def test_backtest_html_page_and_other_quantities(capsys, tmp_path):
                  "--html", str(page), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     text = page.read_text()
-    assert len(re.findall(r"data:image/png;base64,", text)) == 2 and "PIT" in text
+    assert len(re.findall(r'<figure class="chart"><svg ', text)) == 2 and "PIT" in text  # charts inline as SVG
     assert (tmp_path / "bt_scores.csv").exists() and (tmp_path / "bt_days.csv").exists()
     assert sorted(Path(p).name for p in r["html"]) == ["bt.html", "bt_days.csv", "bt_scores.csv"]
     # tokens and cost of a billed export: 10 days, train 7 and forecast 3 from the one origin they allow

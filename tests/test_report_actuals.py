@@ -59,17 +59,17 @@ def test_report_runway_is_budgets_runway(flow, tmp_path, within):
     assert rep["runway"] == bud  # every field, the runout dates and the year to date among them
     assert rep["runway"]["runout_date"] == bud["runout_date"] and rep["runway"]["ytd_spend"] == bud["ytd_spend"]
     page = out.read_text()
-    assert "<h2>Budget against actuals</h2>" in page and 'alt="cumulative spend against the budget"' in page
+    assert "<h2>Budget against actuals</h2>" in page and 'aria-label="cumulative spend against the budget"' in page
     for k in ("p10", "p50", "p90"):
         assert (bud["runout_date"][k] or "not within the horizon") in page
     assert f"{bud['ytd_spend']:,.0f}" in page and f"{float(budget) - bud['ytd_spend']:,.0f}" in page
     t = pd.read_csv(tmp_path / "r_runway.csv").set_index("measure")
-    assert t.loc["year to date", "value"] == pytest.approx(bud["ytd_spend"], rel=1e-12)
-    assert t.loc["burn rate per day", "value"] == pytest.approx(bud["burn_rate_per_day"], rel=1e-12)
+    assert t.loc["year to date", "value"] == round(bud["ytd_spend"], 2)  # money in a CSV: at cents
+    assert t.loc["burn rate per day", "value"] == round(bud["burn_rate_per_day"], 2)
     assert t.loc["runs out", "p50"] == (bud["runout_date"]["p50"] or "not within the horizon")
     days = pd.read_csv(tmp_path / "r_runway_days.csv")
     past = days[days["actual_cumulative"].notna()]
-    assert past["actual_cumulative"].iloc[-1] == pytest.approx(bud["ytd_spend"], rel=1e-9)  # the chart ends at YTD
+    assert past["actual_cumulative"].iloc[-1] == pytest.approx(bud["ytd_spend"], abs=0.006)  # the chart ends at YTD
     fc = days[days["forecast_cumulative_p50"].notna()]
     assert fc["day"].iloc[0] == bud["forecast_from"] and fc["day"].iloc[-1] == bud["forecast_to"]
     if within:
@@ -86,7 +86,7 @@ def test_report_backtest_section(flow, tmp_path):
     bt = flow["backtest"]
     page = out.read_text()
     assert "<h2>Backtest: do the forecast's bands hold?</h2>" in page
-    assert 'alt="bands vs actuals"' in page and 'alt="PIT histogram"' in page
+    assert 'aria-label="bands vs actuals"' in page and 'aria-label="PIT histogram"' in page
     assert rep["backtest"]["days_evaluated"] == bt["pooled"]["days_evaluated"]
     assert rep["backtest"]["coverage"] == bt["pooled"]["coverage"] and rep["backtest"]["crps"] == bt["pooled"]["crps"]
     scores = pd.read_csv(tmp_path / "r_backtest_scores.csv")
@@ -96,8 +96,8 @@ def test_report_backtest_section(flow, tmp_path):
     # without the days: the scores and the PIT (from the pooled counts), no band chart
     rep = _json(["report", flow["results"], "-o", str(tmp_path / "s.html"), "--backtest", flow["bt"]])
     page = (tmp_path / "s.html").read_text()
-    assert 'alt="PIT histogram"' in page and 'alt="bands vs actuals"' not in page and "--backtest-days" in page
-    assert rep["images"] == len(re.findall(r"<img ", page))
+    assert 'aria-label="PIT histogram"' in page and 'aria-label="bands vs actuals"' not in page and "--backtest-days" in page
+    assert rep["images"] == len(re.findall(r'<figure class="chart">|<img ', page))  # the charts (inline SVG)
 
 
 def test_report_refuses_bad_combinations_and_files(flow, capsys, tmp_path):
@@ -144,7 +144,7 @@ def test_report_sizing_section(flow, tmp_path, capsys):
     rep = _json(["report", flow["results"], "-o", str(out), "--size", str(tmp_path / "size.json")])
     page = out.read_text()
     assert "<h2>Capacity sizing: vertex/gemini-2.5-flash-lite</h2>" in page
-    assert 'alt="expected cost and breach probability by unit count"' in page
+    assert 'aria-label="expected cost and breach probability by unit count"' in page
     assert rep["sizing"][0]["min_units_for_slo"] == sz["min_units_for_slo"]
     term = pd.read_csv(tmp_path / "r_sizing_term.csv")
     assert list(term["units"]) == [p["units"] for p in sz["over_term"]["plans"]]

@@ -67,6 +67,8 @@ def _level(c) -> float:
     from ..scenario.distributions import mean_of
 
     if c.kind in ("token_commit", "dollar_commit"):
+        if c.amount_by_year is not None:  # a ramp: its mean amount per period over the term
+            return sum(mean_of(x) for x in c.amount_by_year) / (c.term_months / c.period_months)
         return mean_of(c.amount)
     return mean_of(c.units)
 
@@ -174,11 +176,13 @@ def commit_analysis(ds: xr.Dataset, sc: Scenario | None = None, *, cvar_level: f
             overage_tot += info["expected_overage"]
             drawn_tot += info["expected_drawn"]
         kinds = {c.name: c.kind for c in opts[n]["scenario"].contracts} if n in opts else {}
+        unit_kinds = {c.name: _unit_kind(c) for c in opts[n]["scenario"].contracts} if n in opts else {}
         cur = ds.attrs.get("currency", "")
         for c, info in by_contract.items():
             info["kind"] = kinds.get(c)
-            info["unit"] = ("tokens" if kinds.get(c) in ("token_commit", "provisioned_throughput")
-                            else cur if kinds.get(c) == "dollar_commit" else None)
+            info["unit_kind"] = uk = unit_kinds.get(c)
+            info["unit"] = ("tokens" if uk in ("token_commit", "provisioned_throughput")
+                            else cur if uk == "dollar_commit" else None)
         units = {info["unit"] for info in by_contract.values()}
         row["stranded_unit"] = units.pop() if len(units) == 1 else ("mixed" if units else None)
         row["expected_stranded"] = stranded_tot
@@ -283,6 +287,14 @@ def _levels(commit: dict) -> str:
     return (" (" + ", ".join(f"{k} = {fmt(v)}" for k, v in commit.items()) + " per period)") if commit else ""
 
 
+def _unit_kind(c) -> str:
+    """The kind whose unit a contract's commit variables are in: a seats contract reports its
+    commitment (tokens or commitment dollars), or its included tokens when it has none."""
+    if c.kind == "seats":
+        return c.commit.kind if c.commit is not None else "token_commit"
+    return c.kind
+
+
 def unit_label(kind: str | None, currency: str) -> str:
     """The label of a contract's own unit in tables: tokens, or commitment dollars."""
     if kind in ("token_commit", "provisioned_throughput"):
@@ -306,7 +318,7 @@ def commit_table(r: dict) -> list[str]:
     for o in r["options"]:
         for c, info in o.get("contracts", {}).items():
             if contracts.get(c) is None:
-                contracts[c] = info.get("kind")
+                contracts[c] = info.get("unit_kind", info.get("kind"))
     several = len(contracts) > 1
     headers = [("option", ""), ("E[cost]", cur), ("P95", cur), (cv, cur),
                ("E[stranded]", cur), ("E[overage]", cur)]
@@ -345,7 +357,8 @@ def commit_text(r: dict) -> str:
     cv = f"CVaR{r['cvar_level'] * 100:g}"
     lines += commit_table(r)
     b, bc = r["optimal_commit_expected_cost"], r["optimal_commit_cvar"]
-    kinds = {info.get("kind") for o in r["options"] for info in o.get("contracts", {}).values()}
+    kinds = {info.get("unit_kind", info.get("kind"))
+             for o in r["options"] for info in o.get("contracts", {}).values()}
     money = cur or "currency"
     lines += ["", "* optimal for expected cost, f on the efficient frontier (mean vs P95)",
               f"E[stranded] and E[overage] in {money} are money billed: stranded = commitment paid for and not",

@@ -19,7 +19,7 @@ from ..scenario.model import Scenario, classify, uncertain_fields
 from .common import AnalysisError
 
 METRIC_HELP = ("total_spend, spend:YYYY, pool:NAME, business_unit:NAME, workload:NAME, peak_month_spend, "
-               "last_month_spend, tokens")
+               "last_month_spend, tokens, net_value, cost_per_outcome:WORKLOAD")
 
 
 def sensitivity_inputs(sc: Scenario) -> dict[str, _Dist]:
@@ -37,9 +37,17 @@ def metric_value(fc, metric: str) -> float:
     if metric in ("peak_month_spend", "last_month_spend"):
         m = fc.monthly_total()
         return float(m.max() if metric == "peak_month_spend" else m.iloc[-1])
+    if metric == "net_value":
+        return float(fc.outcomes["net_value"].sum())
     kind, _, name = metric.partition(":")
     if not name:
         raise AnalysisError(f"unknown metric {metric!r}; use one of: {METRIC_HELP}")
+    if kind == "cost_per_outcome":  # over the horizon (sim.pools.outcomes)
+        o = fc.outcomes[fc.outcomes["workload"] == name]
+        n = float(o["outcomes"].sum())
+        if n <= 0:
+            raise AnalysisError(f"metric {metric!r}: workload {name!r} achieves no outcome at these inputs")
+        return float(o["outcome_cost"].sum()) / n
     if kind == "spend":
         return float(lines.loc[lines["month"].str[:4] == name, "spend"].sum())
     col = {"pool": "pool", "business_unit": "business_unit", "workload": "workload"}.get(kind)
@@ -52,7 +60,12 @@ def check_metric(sc: Scenario, metric: str) -> None:
     kind, _, name = metric.partition(":")
     if metric in ("total_spend", "tokens", "peak_month_spend", "last_month_spend"):
         return
-    known = {"pool": ["api", "neocloud_reserved", "neocloud_on_demand", "owned", "saas", "seats"],
+    with_outcome = [w.name for w in sc.token_workloads if w.outcome is not None]
+    if metric == "net_value" and not with_outcome:
+        raise AnalysisError("metric 'net_value' needs a workload with an outcome (workloads[].outcome)")
+    if metric == "net_value":
+        return
+    known = {"cost_per_outcome": with_outcome,"pool": ["api", "neocloud_reserved", "neocloud_on_demand", "owned", "saas", "seats"],
              "business_unit": [b.name for b in sc.business_units] + ["(shared)"],
              "workload": [w.name for w in sc.workloads],
              "spend": sorted({str(d.year) for d in sc.horizon.month_starts()})}
@@ -77,22 +90,25 @@ def varied_inputs(sc: Scenario, strategy: str | None = None) -> dict[str, _Dist]
 
 def sensitivity_text(r: dict) -> str:
     cur = r["currency"]
+    per = r["metric"].startswith("cost_per_outcome:")
+    d = 4 if per else 0  # a cost per outcome is cents, not thousands
+    unit = f"{cur} per outcome" if per else ("tokens" if r["metric"] == "tokens" else cur)
     L = [f"Sensitivity of {r['metric']} — scenario {r['scenario']!r}"
          + (f", strategy {r['strategy']!r}" if r["strategy"] else "")
-         + f"; expected-value engine, others at their means (base {r.get('base', float('nan')):,.0f} {cur})"]
+         + f"; expected-value engine, others at their means (base {r.get('base', float('nan')):,.{d}f} {unit})"]
     if "tornado" in r:
         t = r["tornado"]
         L += ["", "Tornado (P10 → P90):",
               f"  {'input':<58}{'P10':>12}{'P90':>12}{'metric @P10':>16}{'metric @P90':>16}{'swing':>14}"]
         for row in t.to_dict(orient="records"):
             L.append(f"  {row['input'][:57]:<58}{row['low_value']:>12.4g}{row['high_value']:>12.4g}"
-                     f"{row['metric_at_low']:>16,.0f}{row['metric_at_high']:>16,.0f}{row['swing']:>14,.0f}")
+                     f"{row['metric_at_low']:>16,.{d}f}{row['metric_at_high']:>16,.{d}f}{row['swing']:>14,.{d}f}")
     if "morris" in r:
         m = r["morris"]
         L += ["", f"Morris screening ({r['evaluations']} evaluations; μ* = mean |elementary effect| over P5..P95):",
               f"  {'input':<58}{'μ*':>14}{'σ':>14}{'± conf':>12}"]
         for row in m.to_dict(orient="records"):
-            L.append(f"  {row['input'][:57]:<58}{row['mu_star']:>14,.0f}{row['sigma']:>14,.0f}{row['mu_star_conf']:>12,.0f}")
+            L.append(f"  {row['input'][:57]:<58}{row['mu_star']:>14,.{d}f}{row['sigma']:>14,.{d}f}{row['mu_star_conf']:>12,.{d}f}")
     if "sobol" in r:
         s = r["sobol"]
         L += ["", f"Sobol indices ({r['evaluations']} evaluations):",

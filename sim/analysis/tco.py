@@ -344,3 +344,19 @@ def tco_text(r: dict) -> str:
     elif r.get("purchase_sweep_note"):
         L += ["", "Purchase month: " + r["purchase_sweep_note"]]
     return "\n".join(L)
+
+
+def gpu_option(sc: Scenario) -> bool:
+    """Whether renting or owning GPUs is a question for this scenario: under the base or some strategy
+    a token workload names a model for a GPU pool that is enabled (an API-only scenario has none)."""
+    for s in [None, *sc.all_strategies()]:
+        x = sc.with_strategy(s) if s is not None and s.set else sc
+        for w in x.token_workloads:
+            if (w.models.owned and x.pools.owned.enabled) or (w.models.neocloud and x.pools.neocloud.enabled):
+                return True
+    return False
+
+
+def buys_gpus(sc: Scenario) -> bool:
+    """Whether ``sc`` (a strategy applied) orders owned GPUs."""
+    return bool(sc.pools.owned.enabled and sc.pools.owned.purchases)

@@ -19,9 +19,14 @@ from typing import Any
 from .genai_library import (
     _attr,
     _batch_variant_prices,
+    _blend,
+    _day_hour_weights,
+    _has_tod,
     _match_aliases,
+    _prices_by_hour,
     _rates_from_prices,
     _ratios,
+    _service_tier_variants,
     _standard_price,
 )
 from .rates import _TIERS, DEFAULT_BATCH_FACTOR, RateCard, Rates, UnknownModelError
@@ -93,7 +98,7 @@ class PriceBook:
         self._providers = list(self._snapshot.providers)
         self._by_id = {p.id: p for p in self._providers}
         self._version = library_version()
-        self._cards: dict[tuple[str, _dt.date, str], RateCard] = {}
+        self._cards: dict[tuple, RateCard] = {}
         self._resolved: dict[str, tuple[Any, Any, tuple[str, ...]] | None] = {}
         self._suggest_index: tuple[list[str], dict[str, str], dict[str, list[str]]] | None = None
         self._bare_refs: dict[str, list[str]] = {}
@@ -216,21 +221,70 @@ class PriceBook:
         """True if ``ref`` is a library model or defined by an override."""
         return self._custom_for(ref) is not None or self._resolve(ref) is not None
 
-    def card(self, ref: str, date: _dt.date | None = None, tier: str = "standard") -> RateCard:
+    def card(self, ref: str, date: _dt.date | None = None, tier: str = "standard", *,
+             service_tier: str | None = None, hours: Any = None, hours_label: str | None = None) -> RateCard:
         """Rate card of ``ref`` ("provider/model", or a bare model id) at ``date`` (default: the
-        book's price date) and ``tier`` ("standard" or "batch"). Memoised."""
+        book's price date) and ``tier`` ("standard" or "batch"). Memoised.
+
+        ``service_tier`` prices one of the library's service tiers of the model (``service_tiers``
+        lists them; ValueError for a tier it lacks at the date, with ``tier="batch"``, or on a model a
+        scenario override defines or changes). ``hours`` — 24 weights by UTC hour of the day or 168 by
+        UTC hour of the week (Monday 00:00 first), e.g. a workload's activity profile — averages a
+        model's time-of-day prices over the activity (``hours_label`` names it in the notes, e.g.
+        "the business_hours activity profile"); ignored for a model without time-of-day prices.
+        """
         if tier not in _TIERS:
             raise ValueError(f"tier must be one of {_TIERS}, got {tier!r}")
         when = self.price_date if date is None else date
         if not isinstance(when, _dt.date):
             raise TypeError(f"date must be a datetime.date, got {type(when).__name__}")
-        key = (ref, when, tier)
+        if service_tier is not None and tier != "standard":
+            raise ValueError(f"service_tier {service_tier!r} is a standard-processing price: not with tier={tier!r}")
+        hkey = None
+        if hours is not None:
+            w24 = _day_hour_weights(hours)  # checked for every model, used where the model has windows
+            resolved = None if self._custom_for(ref) is not None else self._resolve(ref)
+            if resolved is not None and _has_tod(resolved[1]):
+                label = hours_label or "the given hour weights"
+                hkey = (label, tuple(round(float(x), 12) for x in w24))  # equal shares up to rounding: one card
+                hours = w24
+            else:
+                hours = None
+        key = (ref, when, tier, service_tier, hkey)
         hit = self._cards.get(key)
         if hit is not None:
             return hit
-        card = self._build(ref, when, tier)
+        card = self._build(ref, when, tier, service_tier, hours, hkey[0] if hkey else None)
         self._cards[key] = card
         return card
+
+    def service_tiers(self, ref: str, date: _dt.date | None = None) -> dict[str, _dt.date | None]:
+        """The library's service tiers of ``ref`` (price variants keyed on ``service_tier``, e.g.
+        OpenAI's default, flex, priority and fast): tier -> None when priced at ``date`` (default: the
+        book's price date), else the first date its price starts. Empty for a model the library has
+        no tiers for, found through a provider's fallback (the library does not apply variants
+        there), or defined by a scenario override."""
+        if self._custom_for(ref) is not None:
+            return {}
+        resolved = self._resolve(ref)
+        if resolved is None:
+            return {}
+        provider, model, _ = resolved
+        if not any(model is m for m in provider.models):
+            return {}
+        active, pending = _service_tier_variants(model, self.price_date if date is None else date)
+        out: dict[str, _dt.date | None] = {t: None for t in active}
+        for t, starts in pending.items():
+            days = [d for d in starts if isinstance(d, _dt.date)]
+            out[t] = min(days) if days else None
+        return out
+
+    def has_time_of_day(self, ref: str) -> bool:
+        """True when ``ref``'s library price has time-of-day windows (DeepSeek off-peak)."""
+        if self._custom_for(ref) is not None:
+            return False
+        resolved = self._resolve(ref)
+        return resolved is not None and _has_tod(resolved[1])
 
     def suggestions(self, ref: str, n: int = 3) -> list[str]:
         """Up to ``n`` known "provider/model" refs closest to ``ref`` (difflib)."""
@@ -325,17 +379,22 @@ class PriceBook:
             self._suggest_index = (refs, alias_to_ref, by_provider)
         return self._suggest_index
 
-    def _build(self, ref: str, when: _dt.date, tier: str) -> RateCard:
+    def _build(self, ref: str, when: _dt.date, tier: str, service_tier: str | None = None,
+               hours: Any = None, hours_label: str | None = None) -> RateCard:
         price_date = when.date() if isinstance(when, _dt.datetime) else when
         custom = self._custom_for(ref)
         if custom is not None:
+            if service_tier is not None:
+                raise ValueError(f"{ref}: a scenario override defines this model, so it has no service tiers")
             return _custom_card(ref, custom, price_date, tier)
         resolved = self._resolve(ref)
         if resolved is None:
             raise UnknownModelError(ref, self.suggestions(ref))
         provider, model, res_notes = resolved
-        card = self._library_card(ref, provider, model, when, res_notes)
         ov = self._lib_overrides.get((provider.id, model.id))
+        if service_tier is not None and ov is not None:
+            raise ValueError(f"{ref}: service tier prices with a scenario price override are not modelled")
+        card = self._library_card(ref, provider, model, when, res_notes, service_tier, hours, hours_label)
         if ov is not None:
             card = _apply_override(card, ov)
         if tier == "batch":
@@ -348,14 +407,47 @@ class PriceBook:
             )
         return card
 
-    def _library_card(self, ref: str, provider: Any, model: Any, when: _dt.date, res_notes: tuple[str, ...]) -> RateCard:
+    def _library_card(self, ref: str, provider: Any, model: Any, when: _dt.date, res_notes: tuple[str, ...],
+                      service_tier: str | None = None, hours: Any = None,
+                      hours_label: str | None = None) -> RateCard:
         price_date = when.date() if isinstance(when, _dt.datetime) else when
         what = f"{provider.id}/{model.id}"
-        std_price, notes = _standard_price(model, when)
+        own_model = any(model is m for m in provider.models)
+        tod: tuple[tuple[str, float], ...] = ()
+        if hours is not None:  # time-of-day windows averaged over the hour weights
+            shares, tod, notes = _prices_by_hour(model, when, hours, hours_label or "the given hour weights")
+        else:
+            std_price, notes = _standard_price(model, when)
+            shares = [(1.0, std_price)]
         notes = list(res_notes) + notes
-        std_dict = {k: v for k, v in std_price.__dict__.items() if not k.startswith("_") and v is not None}
-        base, cliffs, rnotes = _rates_from_prices(std_dict, what)
+        std_dicts = [(s, {k: v for k, v in mp.__dict__.items() if not k.startswith("_") and v is not None})
+                     for s, mp in shares]
+        tier_over: dict[str, Any] = {}
+        if service_tier is not None:
+            active, pending = _service_tier_variants(model, when) if own_model else ({}, {})
+            if service_tier not in active:
+                if not own_model:
+                    why = f"genai-prices does not apply {model.id}'s price variants for provider {provider.id}"
+                elif service_tier in pending:
+                    why = f"its service tier {service_tier!r} is priced from " + ", ".join(
+                        sorted(str(d) for d in pending[service_tier]))
+                else:
+                    why = f"genai-prices has no service tier {service_tier!r} for it"
+                raise ValueError(f"{what}: {why}; its tiers at {price_date.isoformat()}: "
+                                 + (", ".join(sorted(active)) or "none"))
+            tier_over = active[service_tier]
+        parts = []
+        rnotes: list[str] = []
+        for s, d in std_dicts:
+            b, c, rn = _rates_from_prices({**d, **tier_over}, what)
+            parts.append((s, b, c))
+            rnotes += [n for n in rn if n not in rnotes]
+        base, cliffs = _blend(parts)
         notes += rnotes
+        if service_tier is not None:
+            notes.append(f"service tier {service_tier!r}: genai-prices variant in force at {price_date.isoformat()}"
+                         + (" (" + ", ".join(f"{k.removesuffix('_mtok')}={v}" for k, v in tier_over.items()) + ")"
+                            if tier_over else " (priced as standard)"))
         if cliffs:
             notes.append(
                 "long-context cliff: a request with prompt > "
@@ -363,12 +455,10 @@ class PriceBook:
                 + " tokens pays the higher rates on all its tokens"
             )
 
-        own_model = any(model is m for m in provider.models)
         overrides, inactive = _batch_variant_prices(model, when)
-        if overrides and own_model:
-            bat_dict = dict(std_dict)
-            bat_dict.update(overrides)
-            batch_base, batch_cliffs, _ = _rates_from_prices(bat_dict, what + " batch")
+        if overrides and own_model and service_tier is None:
+            batch_base, batch_cliffs = _blend([(s, *_rates_from_prices({**d, **overrides}, what + " batch")[:2])
+                                               for s, d in std_dicts])
             ratios = _ratios(base, batch_base)
             bf = ratios["input"] if ratios["input"] else DEFAULT_BATCH_FACTOR
             uneven = {k: v for k, v in ratios.items() if v is not None and not math.isclose(v, bf, rel_tol=1e-9)}
@@ -382,6 +472,8 @@ class PriceBook:
             batch_cliffs = tuple((t, r.scaled(bf)) for t, r in cliffs)
             if overrides and not own_model:
                 why = f"genai-prices does not apply the fallback model's batch variant for provider {provider.id}"
+            elif service_tier is not None:
+                why = f"a service tier ({service_tier}) has no batch price"
             elif inactive:
                 why = "genai-prices batch variant starts " + ", ".join(
                     sorted(d.isoformat() if isinstance(d, _dt.date) else str(d) for d in inactive)
@@ -406,6 +498,8 @@ class PriceBook:
             notes=tuple(notes),
             batch_base=batch_base,
             batch_cliffs=batch_cliffs,
+            service_tier=service_tier,
+            time_of_day=tod,
         )
 
 

@@ -26,9 +26,18 @@ Rules taken from the library's data model (genai_prices/types.py, 0.2.3):
   rate. The library's ``cache_write_mtok`` is the generic/5-minute write price.
 * **Price history**: ``prices`` may be a list of ``ConditionalPrice``; the last one whose
   ``StartDateConstraint`` is active at the date wins.
-* **Time-of-day prices** (DeepSeek off-peak windows): a :class:`datetime.date` has no time of day,
-  so the card uses the price that applies for the largest share of that UTC day and records the
-  other windows in ``notes``. Pass a :class:`datetime.datetime` to get the exact instant's price.
+* **Time-of-day prices** (DeepSeek off-peak windows): given hour weights (``PriceBook.card(...,
+  hours=...)``: 24 weights by UTC hour of the day, or 168 by UTC hour of the week, Monday 00:00
+  first; a workload's activity profile), every rate is the average of the windows' rates weighted by
+  the share of the activity (so of the tokens) that falls in each window, activity spread evenly
+  within an hour; ``time_of_day`` and ``notes`` give the shares. Without hour weights a
+  :class:`datetime.date` has no time of day, so the card uses the price that applies for the
+  largest share of that UTC day and records the other windows in ``notes``. Pass a
+  :class:`datetime.datetime` to get the exact instant's price.
+* **Service tiers** (``PriceBook.card(..., service_tier="flex")``): the library's
+  ``PriceVariant(when={'service_tier': ...})`` (OpenAI and Google ``default``/``flex``/``priority``/
+  ``fast``) applied per price key when active at the date, as ``calc_price(price_context=...)``
+  does; ``service_tier`` names it on the card. A model without the tier has no such card.
 * **Batch**: the library's ``PriceVariant(when={'processing': 'batch'})`` is applied per price key
   when its ``StartDateConstraint`` is active at the date (mostly from 2026-10-14). Before that, or
   when the model has no batch variant, we apply ``0.5 x`` to every rate ourselves. Like the library,
@@ -197,6 +206,11 @@ class RateCard:
     exact batch rates used by ``call_cost(..., batch=True)``; when omitted they are
     ``base``/``cliffs`` scaled by ``batch_factor``. On a ``tier="batch"`` card ``base`` already
     holds the batch rates and ``batch_base == base``, so ``batch=True`` changes nothing there.
+
+    ``service_tier`` is the library service tier whose prices ``base``/``cliffs`` hold (None: the
+    standard price). ``time_of_day`` is, for a model with time-of-day prices averaged over hour
+    weights, each price window's (label, share of the tokens), e.g. ``(("off-peak", 0.23), ("peak",
+    0.77))``; empty otherwise.
     """
 
     ref: str
@@ -211,6 +225,8 @@ class RateCard:
     notes: tuple[str, ...] = ()
     batch_base: Rates | None = None
     batch_cliffs: Cliffs | None = None
+    service_tier: str | None = None
+    time_of_day: tuple[tuple[str, float], ...] = ()
     _std: _Table = field(init=False, repr=False, compare=False, hash=False)
     _bat: _Table = field(init=False, repr=False, compare=False, hash=False)
 

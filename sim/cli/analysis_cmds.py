@@ -34,8 +34,11 @@ from .common import (
     Probability,
     UsageError,
     Whole,
+    add_xlsx,
     output_dir,
     load_checked,
+    write_xlsx,
+    xlsx_target,
 )
 from .common import EXIT_BAD_INPUT
 from .common import emit as _emit_json
@@ -86,6 +89,8 @@ def _results(path: str, command: str):
         need, optional = checks.report_variables(ds)
     else:
         need, optional = {"budget": checks.BUDGET, "compare": checks.COMPARE}[command], ()
+        if command == "compare":
+            optional = checks.OUTCOMES  # checked finite when present
     return checks.check_results(ds, need, source=source, purpose=f"tokensim {command}", optional=optional)
 
 
@@ -182,6 +187,7 @@ def add_budget(b: argparse.ArgumentParser) -> None:
     b.add_argument("--actuals", metavar="CSV",
                    help="daily actual cost (the *.actuals.csv of tokensim calibrate): year to date, burn rate, the "
                         "rest of the year and the date the --budget (for the year) runs out")
+    add_xlsx(b)
 
 
 @_refusing
@@ -192,6 +198,7 @@ def cmd_budget(args: argparse.Namespace) -> int:
     if args.actuals and args.budget is None:
         raise _usage("--actuals needs --budget: the year's budget whose runway it measures")
     ds = _results(args.results, "budget")
+    xlsx = xlsx_target(args)
     r = _analysis(budget_analysis, ds, strategy=args.strategy, period=args.period, budget=args.budget,
                   confidence=args.confidence)
     obj = {"ok": True, "results": args.results, **{k: v for k, v in r.items() if k != "p_exceed"}}
@@ -205,6 +212,10 @@ def cmd_budget(args: argparse.Namespace) -> int:
         rw = _analysis(runway, ds, acts, args.budget, strategy=args.strategy)
         obj["runway"] = rw
         text += "\n\n" + runway_text(rw)
+    if xlsx is not None:
+        from ..report.sheets import budget_sheets
+
+        text += "\n" + write_xlsx(xlsx, budget_sheets(r, obj.get("runway")), r["currency"], obj)
     obj["seconds"] = round(time.time() - t0, 2)
     _emit(args, obj, text)
     return 0
@@ -231,6 +242,7 @@ def add_commit(c: argparse.ArgumentParser) -> None:
     g.add_argument("--breach-target", action=Checked, check=Number(ge=0.0, le=0.999), default=0.05, metavar="P")
     add_latency_args(g)
     add_quote_args(g)
+    add_xlsx(c)
 
 
 def cmd_commit(args: argparse.Namespace) -> int:
@@ -241,6 +253,7 @@ def cmd_commit(args: argparse.Namespace) -> int:
     _prob("--cvar", args.cvar)
     _prob("--threshold", args.threshold)
     sc = _scenario(args.scenario)
+    xlsx = xlsx_target(args)
     searched, extra = None, ""
     if args.provisioned:
         sc, searched, extra = _provisioned_options(args, sc)
@@ -252,6 +265,10 @@ def cmd_commit(args: argparse.Namespace) -> int:
            "seconds": round(time.time() - t0, 2)}
     if searched is not None:
         obj["provisioned_search"] = searched
+    if xlsx is not None:
+        from ..report.sheets import commit_sheets
+
+        extra += "\n" + write_xlsx(xlsx, commit_sheets(r, searched), r["currency"], obj)
     _emit(args, obj, commit_text(r) + extra + f"\n({time.time() - t0:.1f} s)")
     return 0
 
@@ -322,6 +339,7 @@ def add_tco(t: argparse.ArgumentParser) -> None:
     t.add_argument("--purchase-months", action=Checked, check=MonthList(), metavar="M,M,...",
                    help="months to sweep, e.g. 0,6,12 (default: every M/12 months)")
     t.add_argument("--no-sweep", action="store_true", help="skip the Monte Carlo purchase-month sweep")
+    add_xlsx(t)
 
 
 def cmd_tco(args: argparse.Namespace) -> int:
@@ -330,11 +348,17 @@ def cmd_tco(args: argparse.Namespace) -> int:
 
     t0 = time.time()
     sc = _scenario(args.scenario)
+    xlsx = xlsx_target(args)
     months = args.purchase_months  # whole months >= 0, sorted, checked while parsing
     r = _analysis(tco_analysis, sc, workload=args.workload, paths=_paths(args, sc), month=args.month,
                   draws=args.draws, purchase_months=months, run_sweep=not args.no_sweep)
     obj = {"ok": True, **r, "seconds": round(time.time() - t0, 2)}
-    _emit(args, obj, tco_text(r) + f"\n({time.time() - t0:.1f} s)")
+    extra = ""
+    if xlsx is not None:
+        from ..report.sheets import tco_sheets
+
+        extra = "\n" + write_xlsx(xlsx, tco_sheets(r), r["currency"], obj)
+    _emit(args, obj, tco_text(r) + extra + f"\n({time.time() - t0:.1f} s)")
     return 0
 
 
@@ -344,7 +368,7 @@ def add_sensitivity(s: argparse.ArgumentParser) -> None:
     s.add_argument("--method", action=Checked, check=Choice(("morris", "sobol", "tornado")), default="morris")
     s.add_argument("--metric", default="total_spend",
                    help="total_spend, spend:YYYY, pool:NAME, business_unit:NAME, workload:NAME, peak_month_spend, "
-                        "last_month_spend, tokens")
+                        "last_month_spend, tokens, net_value, cost_per_outcome:WORKLOAD (workloads with an outcome)")
     s.add_argument("--strategy", help="apply one of the scenario's strategies")
     s.add_argument("--trajectories", action=Checked, check=Whole(2, MAX_TRAJECTORIES), default=8, metavar="R",
                    help=f"Morris trajectories, 2..{MAX_TRAJECTORIES} (default 8)")
@@ -368,7 +392,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 # ---- compare -----------------------------------------------------------------------------------------------
 def add_compare(m: argparse.ArgumentParser) -> None:
     m.add_argument("a", metavar="A", help="scenario YAML or results file")
-    m.add_argument("b", metavar="B", help="scenario YAML or results file")
+    m.add_argument("b", metavar="B", nargs="?",
+                   help="scenario YAML or results file; omitted: rank every strategy of A by net value and cost per "
+                        "outcome (by spend when A has no outcomes)")
     m.add_argument("--paths", action=Checked, check=PATHS, metavar="N",
                    help=f"paths when comparing scenarios, 1..{MAX_PATHS} (default: the smaller scenario's)")
     m.add_argument("--strategy-a", help="strategy of A (default: the first)")
@@ -406,6 +432,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..studies.compare import compare_scenarios
 
     t0 = time.time()
+    if args.b is None:
+        return _rank(args, t0)
     ra, rb = _is_results(args.a), _is_results(args.b)
     if ra != rb:
         raise _usage("compare two scenarios or two results files, not one of each")
@@ -424,6 +452,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rank(args: argparse.Namespace, t0: float) -> int:
+    """``compare A``: every strategy of one results file or scenario, ranked."""
+    from ..analysis.compare import rank_strategies, rank_text
+    from ..studies.compare import rank_scenario
+
+    if args.strategy_a or args.strategy_b:
+        raise _usage("--strategy-a/--strategy-b choose the strategies of two inputs; with one input every strategy "
+                     "is ranked")
+    label = Path(args.a).stem if Path(args.a).stem != "results" else Path(args.a).parent.name
+    if _is_results(args.a):
+        r = _analysis(rank_strategies, _results(args.a, "compare"), label)
+    else:
+        sc = _scenario(args.a)
+        r = _analysis(rank_scenario, sc, paths=_paths(args, sc), label=label)
+    obj = {"ok": True, **r, "seconds": round(time.time() - t0, 2)}
+    _emit(args, obj, rank_text(r) + f"\n({time.time() - t0:.1f} s)")
+    return 0
+
+
 # ---- report ----------------------------------------------------------------------------------------------------
 def add_report(r: argparse.ArgumentParser) -> None:
     r.add_argument("results", metavar="RESULTS")
@@ -432,7 +479,9 @@ def add_report(r: argparse.ArgumentParser) -> None:
     r.add_argument("--budget", action=Checked, check=Number(ge=0), metavar="AMOUNT", help="yearly budget to mark")
     r.add_argument("--confidence", action=Checked, check=Probability(), default=0.9)
     r.add_argument("--scenario", help="scenario file of the results (default: found under scenarios/ by name and hash)")
-    r.add_argument("--strategy", help="strategy to report (default: the first)")
+    r.add_argument("--strategy", metavar="NAME",
+                   help="the strategy the report is about, in every section (default: the first); the section "
+                        "'Strategies side by side' compares them all")
     r.add_argument("--tco-paths", action=Checked, check=Whole(0, MAX_PATHS, "the cap of the scenario key paths"),
                    default=200, metavar="N", help=f"paths of the purchase-month sweep, 0..{MAX_PATHS} (0: skip it)")
     r.add_argument("--no-sensitivity", action="store_true", help="leave out the tornado")
@@ -448,12 +497,22 @@ def add_report(r: argparse.ArgumentParser) -> None:
     r.add_argument("--backtest-days", metavar="CSV",
                    help="the held-out days tokensim backtest --csv wrote (the same run as --backtest): the band-vs-"
                         "actual chart")
+    add_xlsx(r)
+
+
+def _report_strategy(ds, name: str | None) -> str:
+    """The strategy a report is about: ``--strategy`` (one of the results'), else the first."""
+    names = [str(s) for s in ds["strategy"].values]
+    if name is None:
+        return names[0]
+    if name not in names:
+        raise _usage(f"--strategy: unknown strategy {name!r}; the results hold: {', '.join(names)}")
+    return name
 
 
 @_refusing
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..analysis.common import pick_strategy
-    from ..report.html import build_report, write_report
+    from ..report.html import build_report, chart_count, write_report
     from ..studies.report import ReportStudy, report_study
 
     t0 = time.time()
@@ -463,12 +522,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.backtest_days and not args.backtest:
         raise _usage("--backtest-days needs --backtest: the scores (tokensim backtest --json) of the same run")
     ds = _results(args.results, "report")
+    strategy = _report_strategy(ds, args.strategy)  # a bad --strategy fails before anything else is read or run
     acts = rw = bt = bt_days = None
     if args.actuals:  # read, and the runway found, before any engine runs: as tokensim budget --actuals does
         from ..analysis.runway import read_actuals, runway
 
         acts = _analysis(read_actuals, args.actuals, [str(w) for w in ds["workload"].values])
-        rw = _analysis(runway, ds, acts, args.budget, strategy=args.strategy)
+        rw = _analysis(runway, ds, acts, args.budget, strategy=strategy)
     if args.backtest:
         from ..report.backtest import read_backtest, read_backtest_days
 
@@ -481,6 +541,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         sizings = [(f, _analysis(read_sizing, f)) for f in args.size]
     output_dir(str(out.parent), out.parent)  # one writer: held until the command ends
+    xlsx = xlsx_target(args)
     if args.scenario:
         sc, sc_file = _scenario(args.scenario), args.scenario
     else:
@@ -489,21 +550,31 @@ def cmd_report(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tokensim: note: no scenario file matching {ds.attrs.get('scenario')!r} was found under "
                              "scenarios/; the report leaves out crossovers, purchase months and drivers "
                              "(pass --scenario FILE)\n")
-    strategy = _analysis(pick_strategy, ds, args.strategy)  # a bad --strategy fails before the engines run
     study = (_analysis(report_study, sc, strategy=strategy, tco_paths=args.tco_paths,
                        sensitivity=not args.no_sensitivity) if sc is not None else ReportStudy())
     page, tables, summary = _analysis(build_report, ds, scenario=sc, scenario_file=str(sc_file) if sc_file else None,
-                                      budget=args.budget, confidence=args.confidence, strategy=args.strategy,
-                                      tco=study.tco, tco_error=study.tco_error, tornado=study.tornado,
-                                      tornado_error=study.tornado_error, actuals=acts, runway=rw, backtest=bt,
+                                      budget=args.budget, confidence=args.confidence, strategy=strategy,
+                                      **study.kwargs(), actuals=acts, runway=rw, backtest=bt,
                                       backtest_days=bt_days, backtest_file=args.backtest,
                                       backtest_days_file=args.backtest_days, sizings=sizings)
-    files = write_report(out, page, tables)
+    # money at cents in the CSVs and the workbook alike (sim.report.sheets gives each table its units)
+    from ..io.files import staged
+    from ..io.workbook import rounded, write_workbook
+    from ..report.sheets import report_sheets
+
+    sheets = report_sheets(tables, quantity=(bt or {}).get("quantity", "requests"))
+    with staged():  # the workbook is put in place once the page and its tables are
+        if xlsx is not None:
+            write_workbook(xlsx, sheets, currency=str(ds.attrs.get("currency", "")))
+        files = write_report(out, page, {name: rounded(t) for name, t in sheets.items()})
     seconds = time.time() - t0
     obj = {"ok": True, "report": str(out), "files": [str(f) for f in files], "bytes": len(page.encode()),
-           "images": page.count("<img "), **summary, "seconds": round(seconds, 2)}
-    text = (f"Wrote {out} ({len(page.encode()) / 1024:,.0f} kB, {page.count('<img ')} charts) and "
+           "images": chart_count(page), **summary, "seconds": round(seconds, 2)}
+    text = (f"Wrote {out} ({len(page.encode()) / 1024:,.0f} kB, {chart_count(page)} charts) and "
             f"{len(files) - 1} CSV tables beside it ({seconds:.1f} s)")
+    if xlsx is not None:
+        obj["xlsx"] = str(xlsx)
+        text += f"\nWrote {xlsx} ({len(sheets)} sheet{'' if len(sheets) == 1 else 's'})"
     if rw is not None:
         from ..analysis.runway import runway_text
 

@@ -114,6 +114,36 @@ def output_dir(raw: str | None, default: Path) -> Path:
     return outdir.claim(Path(raw) if raw else default)
 
 
+# ---- the workbook of --xlsx ---------------------------------------------------------------------------------
+def add_xlsx(p: argparse.ArgumentParser) -> None:
+    """``--xlsx BOOK.xlsx``: the command's tables in one workbook, a sheet each (``sim.io.workbook``)."""
+    p.add_argument("--xlsx", action=Checked, check=OutFile((".xlsx",)), metavar="BOOK.xlsx",
+                   help="also write the command's tables to this Excel workbook, one sheet each (money at cents, "
+                        "the unit in every header)")
+
+
+def xlsx_target(args: argparse.Namespace) -> Path | None:
+    """The ``--xlsx`` workbook, or None; its directory is taken for the rest of the command
+    (:func:`output_dir`). Called before the command's work: a directory another process holds is
+    refused before anything runs."""
+    raw = getattr(args, "xlsx", None)
+    if not raw:
+        return None
+    p = Path(raw)
+    output_dir(str(p.parent), p.parent)
+    return p
+
+
+def write_xlsx(path: Path, sheets: dict, currency: str, obj: dict) -> str:
+    """Write ``sheets`` (name -> ``sim.io.workbook.Table``) to the workbook ``path``, record it as
+    ``obj["xlsx"]`` (the command's JSON) and return the line the text prints."""
+    from ..io.workbook import write_workbook
+
+    write_workbook(path, sheets, currency=currency)
+    obj["xlsx"] = str(path)
+    return f"Wrote {path} ({len(sheets)} sheet{'' if len(sheets) == 1 else 's'})"
+
+
 # ---- flag values -------------------------------------------------------------------------------------------
 class Invalid(ValueError):
     """A flag value does not fit. ``text`` says what was expected ("a date YYYY-MM-DD"); the message

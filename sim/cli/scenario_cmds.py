@@ -22,9 +22,11 @@ from .common import (
     SchedulerAddress,
     UsageError,
     Whole,
+    add_xlsx,
     emit,
     load_checked,
     output_dir,
+    xlsx_target,
 )
 from .registry import Command
 
@@ -53,6 +55,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 # ---- estimate -----------------------------------------------------------------------------
+#: the activity presets of ``sim.scenario.population.ActivityProfile`` (not imported while parsing:
+#: the scenario package is slow to import; tests/test_calculator_tiers_tod.py keeps the two equal)
+ACTIVITY_PRESETS = ("business_hours", "always_on", "nightly_batch", "servegen")
+
+
 def add_estimate(e: argparse.ArgumentParser) -> None:
     amount = Number(ge=0)
     e.add_argument("scenario", metavar="SCENARIO", nargs="?")
@@ -77,6 +84,20 @@ def add_estimate(e: argparse.ArgumentParser) -> None:
                         "--batch-factor says what to assume)")
     e.add_argument("--batch-factor", action=Checked, check=Number(gt=0, le=1), metavar="F",
                    help="calculator: with --batch, the batch price as a share of standard when the library has none")
+    e.add_argument("--service-tier", metavar="TIER",
+                   help="calculator: the price of one of the model's service tiers in the library (e.g. OpenAI "
+                        "flex, priority; refused, with the tiers it has, where it has none unless --tier-factor says "
+                        "what to assume)")
+    e.add_argument("--tier-factor", action=Checked, check=Number(gt=0, le=10), metavar="F",
+                   help="calculator: with --service-tier, the tier's price as a multiple of standard when the library "
+                        "has none (e.g. 1.8 for Vertex Priority PayGo)")
+    e.add_argument("--activity", action=Checked, check=Choice(ACTIVITY_PRESETS), metavar="PRESET",
+                   help="calculator: the activity profile (" + ", ".join(ACTIVITY_PRESETS) + "; default "
+                        "business_hours, the scenario default) over which time-of-day prices (DeepSeek off-peak) "
+                        "are averaged")
+    e.add_argument("--utc-offset", action=Checked, check=Whole(-12, 14, "hours"), metavar="H",
+                   help="calculator: with --activity, the users' local time relative to UTC, as a scenario's "
+                        "activity.utc_offset_hours (default 0: the profile's hours are UTC)")
     e.add_argument("--users", action=Checked, check=amount, metavar="N",
                    help="calculator: users (with --per-user-per-day instead of --requests-per-month)")
     e.add_argument("--per-user-per-day", action=Checked, check=amount, metavar="N",
@@ -85,13 +106,17 @@ def add_estimate(e: argparse.ArgumentParser) -> None:
     e.add_argument("--price-out", action=Checked, check=amount, metavar="USD_PER_MTOK", help="calculator: output price")
     e.add_argument("--price-date", action=Checked, check=Date(), metavar="YYYY-MM-DD",
                    help="calculator: list-price date (default today)")
+    add_xlsx(e)
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     if args.scenario is None:
+        if args.xlsx:
+            raise UsageError("--xlsx writes the tables of a scenario's forecast; the calculator has none (use --json)")
         return _calculator(args)
     if any(v is not None for v in (args.model, args.input_tokens, args.output_tokens, args.requests_per_month,
-                                   args.cached_tokens, args.cache_write_tokens, args.users, args.per_user_per_day)):
+                                   args.cached_tokens, args.cache_write_tokens, args.users, args.per_user_per_day,
+                                   args.service_tier, args.tier_factor, args.activity, args.utc_offset)):
         raise UsageError("give either a SCENARIO or the calculator flags (--model, --input-tokens, ...), not both")
     from ..catalog.prices import PriceBook
     from ..expected.forecast import run_expected
@@ -103,12 +128,16 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     if args.strategy is not None and args.strategy not in strategies:
         raise UsageError(f"unknown strategy {args.strategy!r}; the scenario has: {', '.join(strategies)}")
     out_dir = output_dir(args.out, Path("outputs") / sc.name)
+    xlsx = xlsx_target(args)
     book = PriceBook(sc.price_date, sc.prices.overrides)
     fc = run_expected(sc, args.strategy, book)
     uc = unit_costs(sc, book)
-    files = rep.write_estimate(fc, uc, out_dir)
+    files = rep.write_estimate(fc, uc, out_dir, xlsx=xlsx)
     obj = rep.estimate_json(fc, uc)
     obj["files"] = [str(f) for f in files]
+    if xlsx is not None:
+        obj["xlsx"] = str(xlsx)
+        files = files + [xlsx]  # the text's list of files written
     from ..demand.assumptions import assumptions, assumptions_text
 
     items = assumptions(sc)
@@ -143,11 +172,20 @@ def _calculator(args: argparse.Namespace) -> int:
                          f"--input-tokens ({args.input_tokens:,.0f}): together they cannot exceed it")
     if args.batch_factor is not None and not args.batch:
         raise UsageError("--batch-factor is for --batch")
+    if args.tier_factor is not None and args.service_tier is None:
+        raise UsageError("--tier-factor is for --service-tier")
+    if args.service_tier is not None and args.batch:
+        raise UsageError("--service-tier and --batch are different price variants of a request: give one")
+    if args.utc_offset is not None and args.activity is None:
+        raise UsageError("--utc-offset is for --activity (the default profile's hours are UTC)")
+    tier = args.service_tier.strip() if args.service_tier is not None else None
+    if args.service_tier is not None and not tier:
+        raise UsageError("--service-tier must name a tier, e.g. flex or priority")
     fresh = args.input_tokens - cached - write
     pin, pout = args.price_in, args.price_out
     if (pin is None) != (pout is None):
         raise UsageError("give both --price-in and --price-out, or neither")
-    warnings, fee = [], 0.0
+    warnings, fee, notes, assumed, tod, tier_factor = [], 0.0, [], [], None, None
     if pin is not None:
         source = "prices given on the command line"
         model = args.model or "(custom)"
@@ -157,6 +195,13 @@ def _calculator(args: argparse.Namespace) -> int:
                 raise UsageError("--batch with --price-in/--price-out: give --batch-factor F (the batch price as a "
                                  "share of the prices given)")
             factor = args.batch_factor
+        if tier is not None:
+            if args.tier_factor is None:
+                raise UsageError(f"--service-tier with --price-in/--price-out: give --tier-factor F (the {tier} price "
+                                 "as a multiple of the prices given)")
+            factor = tier_factor = args.tier_factor
+        if args.activity is not None:
+            warnings.append("--activity has no effect with --price-in/--price-out: the prices given hold at every hour")
         per_request = (args.input_tokens * pin + args.output_tokens * pout) / 1e6 * factor
         rates = {"input": pin * factor, "output": pout * factor}
         if cached or write:
@@ -169,8 +214,35 @@ def _calculator(args: argparse.Namespace) -> int:
             sugg = book.suggestions(args.model)
             raise UsageError(f"unknown model {args.model!r}" + (f"; close matches: {', '.join(sugg)}" if sugg else "")
                              + " (or give --price-in and --price-out)")
-        card = book.card(args.model)
         model = args.model
+        hours, label = None, None
+        if book.has_time_of_day(model):
+            hours, label, tod, assumed = _activity_hours(args, model)
+        elif args.activity is not None:
+            warnings.append(f"--activity has no effect: {model} has no time-of-day prices in {book.source}")
+        card = book.card(model, hours=hours, hours_label=label)
+        if tier is not None:
+            tiers = book.service_tiers(model)
+            if tier in tiers and tiers[tier] is None:
+                card = book.card(model, service_tier=tier, hours=hours, hours_label=label)
+                if args.tier_factor is not None:
+                    warnings.append(f"--tier-factor ignored: {model} has the library's own {tier} price")
+            elif args.tier_factor is not None:
+                tier_factor = args.tier_factor
+                card = card.scaled(tier_factor, note=f"service tier {tier} assumed at {tier_factor:g} × standard")
+                warnings.append(f"{model} has no {tier!r} tier price in {card.source}: {args.tier_factor:g} × standard "
+                                "assumed (--tier-factor)")
+            else:
+                have = [t for t, d in sorted(tiers.items()) if d is None]
+                later = [f"{t} from {d.isoformat()}" for t, d in sorted(tiers.items()) if d is not None]
+                raise UsageError(f"--service-tier: {model} has no {tier!r} tier in {card.source} at "
+                                 f"{card.price_date.isoformat()}; its tiers: " + (", ".join(have) or "none")
+                                 + (f" (later: {', '.join(later)})" if later else "")
+                                 + "; give --tier-factor F to assume the tier's price as a multiple of standard")
+            notes += [n for n in card.notes if n.startswith("service tier")]
+        notes += [n for n in card.notes if n.startswith("time-of-day pricing")]
+        if tod is not None:
+            tod["windows"] = [{"window": name, "share": share} for name, share in card.time_of_day]
         w5, w1 = (write, 0.0) if args.cache_ttl == "5m" else (0.0, write)
         batch = False
         if args.batch:
@@ -196,21 +268,47 @@ def _calculator(args: argparse.Namespace) -> int:
         source = card.source
     monthly = per_request * requests
     obj = {"model": model, "input_tokens": args.input_tokens, "cached_tokens": cached, "cache_write_tokens": write,
-           "output_tokens": args.output_tokens, "batch": bool(args.batch), "requests_per_month": requests,
+           "output_tokens": args.output_tokens, "batch": bool(args.batch), "service_tier": tier,
+           "tier_factor": tier_factor, "time_of_day": tod, "requests_per_month": requests,
            "price_in_per_mtok": rates["input"], "price_out_per_mtok": rates["output"],
            "price_cached_per_mtok": rates.get("cached_input"), "price_cache_write_per_mtok": rates.get("cache_write"),
            "request_fee": fee, "cost_per_request": per_request, "monthly_cost": monthly, "annual_cost": monthly * 12,
-           "price_source": source, "warnings": warnings}
+           "price_source": source, "notes": notes, "warnings": warnings,
+           "assumptions": [a.to_json() for a in assumed]}
     if by_users:
         obj.update(users=args.users, per_user_per_day=args.per_user_per_day)
     parts = f"{args.input_tokens:,.0f} in" + (f" ({cached:,.0f} cached, {write:,.0f} cache writes)" if cached or write
                                               else "")
-    text = (f"{model}{' (batch)' if args.batch else ''}: {parts} + {args.output_tokens:,.0f} out tokens × "
+    variant = " (batch)" if args.batch else f" ({tier} tier)" if tier is not None else ""
+    text = (f"{model}{variant}: {parts} + {args.output_tokens:,.0f} out tokens × "
             f"{requests:,.0f} requests/month at ${rates['input']:.4g}/${rates['output']:.4g} per MTok\n"
             f"  per request ${per_request:,.6f}   monthly ${monthly:,.2f}   annual ${monthly * 12:,.2f}\n"
-            f"  prices: {source}" + "".join(f"\n  warning: {w}" for w in warnings))
+            f"  prices: {source}" + "".join(f"\n  {n}" for n in notes)
+            + "".join(f"\n  warning: {w}" for w in warnings)
+            + ("\nAssumptions in force that the command line does not give:" if assumed else "")
+            + "".join(f"\n  {a.key} = {a.value}: {a.effect}" for a in assumed))
     emit(args, obj, text)
     return 0
+
+
+def _activity_hours(args: argparse.Namespace, model: str) -> tuple:
+    """The calculator's hour weights for a model with time-of-day prices: the --activity preset (default
+    the scenario default, business_hours) at --utc-offset (default 0, i.e. the preset's hours are UTC).
+    Returns (hours, label, time_of_day JSON, assumptions in force)."""
+    from ..demand.assumptions import Assumption
+    from ..demand.population import activity_hours
+    from ..scenario.population import ActivityProfile
+
+    default = ActivityProfile.model_fields["preset"].default
+    act = ActivityProfile(preset=args.activity or default, utc_offset_hours=args.utc_offset or 0)
+    hours, label = activity_hours(act)
+    assumed = []
+    if args.activity is None:
+        assumed.append(Assumption(
+            "activity.preset", f"{default} (the default)",
+            f"{model} has time-of-day prices: averaged over the {default} activity profile, its hours taken as UTC "
+            "(the scenario default); give --activity (and --utc-offset) to change it"))
+    return hours, label, {"activity": act.preset, "utc_offset_hours": act.utc_offset_hours}, assumed
 
 
 # ---- des (request-level simulation) -------------------------------------------------------
@@ -311,6 +409,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.refresh()
 
     summary: dict[str, dict[str, float]] = {}
+    outcomes: list[dict] = []  # sim.analysis.outcomes.outcome_table rows, when the scenario has outcomes
 
     def summarise(ds) -> None:  # before the results are put in place: after that a signal changes nothing
         if bar is not None:
@@ -322,6 +421,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             q = total.sel(strategy=s).quantile([0.05, 0.5, 0.95], dim="path").values
             summary[str(s)] = {"mean": float(total.sel(strategy=s).mean()), "p5": float(q[0]), "p50": float(q[1]),
                                "p95": float(q[2])}
+        from ..analysis.outcomes import has_outcomes, outcome_table
+
+        if has_outcomes(ds):
+            outcomes.extend(outcome_table(ds).to_dict(orient="records"))
 
     t0 = time.time()
     try:
@@ -343,6 +446,15 @@ def cmd_run(args: argparse.Namespace) -> int:
              f"  {'strategy':<28}{'mean':>14}{'P5':>14}{'P50':>14}{'P95':>14}"]
     for name, v in summary.items():
         lines.append(f"  {name:<28}{v['mean']:>14,.0f}{v['p5']:>14,.0f}{v['p50']:>14,.0f}{v['p95']:>14,.0f}")
+    if outcomes:
+        obj["outcomes"] = outcomes
+        lines += ["", f"Outcomes over the horizon (means), {sc.currency}:",
+                  f"  {'strategy':<28}{'workload':<18}{'per outcome':>14}{'net value':>16}{'ROI':>9}"]
+        for r in outcomes:
+            cpo = "—" if r["cost_per_outcome"] is None else f"{r['cost_per_outcome']:,.2f}"
+            roi = "—" if r["roi"] is None else f"{r['roi']:.1f}×"
+            lines.append(f"  {r['strategy']:<28}{r['workload']:<18}{cpo:>14}{r['net_value']:>16,.0f}{roi:>9}")
+        lines.append("  (per outcome = (spend + human fallback + review) / outcomes; rank them: tokensim compare DIR)")
     from ..demand.assumptions import assumptions, assumptions_text
 
     items = assumptions(sc)

@@ -64,6 +64,28 @@ def profile_arrays(activity) -> tuple[np.ndarray, np.ndarray]:
     return weekly, hourly
 
 
+def activity_hours(activity) -> tuple[np.ndarray, str]:
+    """Hour-of-week weights of an ActivityProfile for prices that depend on the hour of the day
+    (``PriceBook.card(hours=...)``): 168 values, Monday 00:00 first, on the scenario clock — UTC:
+    a preset's hours are the users' local time, shifted by ``utc_offset_hours`` — and a label naming
+    the profile for the price notes, e.g. "the business_hours activity profile"."""
+    weekly, hourly = profile_arrays(activity)
+    label = f"the {activity.preset} activity profile"
+    if activity.weekly is not None or activity.hourly is not None:
+        label += " (with its own " + " and ".join(k for k in ("weekly", "hourly") if getattr(activity, k) is not None) + ")"
+    if activity.utc_offset_hours:
+        label += f" of users at UTC{activity.utc_offset_hours:+d}"
+    return np.outer(weekly, hourly).ravel(), label
+
+
+def unit_activity(sc, business_unit: str):
+    """The ActivityProfile of a business unit: its own ``activity``, else the scenario's."""
+    for b in sc.business_units:
+        if b.name == business_unit:
+            return b.activity or sc.activity
+    return sc.activity
+
+
 def month_hours(horizon) -> np.ndarray:
     """Hours in each month of the horizon."""
     return np.array([calendar.monthrange(d.year, d.month)[1] * 24 for d in horizon.month_starts()], float)

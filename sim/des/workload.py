@@ -99,7 +99,7 @@ class _Workload:
         self.shared_on = bool(pc.enabled and pc.shared_prefix)
         self.sem_rate = mean_of(lev.semantic_cache.hit_rate) if lev.semantic_cache.enabled else 0.0
         self.routing = bool(lev.routing.enabled)
-        self.esc_p = mean_of(lev.routing.escalation_probability) if self.routing else 1.0
+        self.esc_p = mean_of(w.escalation()) if self.routing else 1.0
         self.is_batch = self.kind == "batch"
         self.batch_share = 1.0 if self.is_batch else mean_of(lev.batch_share)
         self.retry = RetryPolicy.from_scenario(w.retry)

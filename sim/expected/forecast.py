@@ -26,14 +26,16 @@ from ..demand.daily import mean_day_factors, noise_of
 from ..demand.population import (adoption_users, hour_weights, month_day_weight, month_hours,
                                  month_of_hour, profile_arrays)
 from ..pools.api import api_trends
+from ..pools.factory import factory_figures, factory_pool, tier_column
 from ..pools.gpu import gpu_rates, usable_seconds_per_gpu_hour, usable_share
 from ..pools.neocloud import neocloud_prices, on_demand_cap, on_demand_gpus, reserved_cost, reserved_schedule, spin_up_gpu_hours
+from ..pools.outcomes import settle_outcomes
 from ..pools.owned import OWNED_COMPONENTS, owned_fleet, owned_inputs, owned_month_cost
 from ..finite import require_finite
 from ..pools.valuation import MeanValues
 from ..scenario.distributions import mean_of
 from ..scenario.model import Scenario
-from .session import TTL_SECONDS, ExpectedSession, SessionCache, gpu_seconds_per_session, mix
+from .session import TTL_SECONDS, ExpectedSession, SessionCache, gpu_seconds_per_session, mix, workload_cards
 
 IDLE = "(idle capacity)"
 SHARED = "(shared)"
@@ -58,6 +60,8 @@ class Forecast:
     workloads: pd.DataFrame
     contracts: pd.DataFrame
     meta: dict = field(default_factory=dict)
+    # one row per (month, workload with an outcome): the outcome accounting of sim.pools.outcomes
+    outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def monthly_total(self) -> pd.Series:
         return self.lines.groupby("month", sort=True)["spend"].sum()
@@ -127,7 +131,7 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
         s_h = ctx.users[bu][ctx.hour_month] * rate_per_user_day(w) * (ctx.hourw[bu] * ctx.day_factor(w))
         sessions_h[w.name] = s_h
         refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
-        cards = {r: book.card(r) for r in refs}
+        cards = workload_cards(sc, w, book, refs)
         es0, es1 = sessions.expected(w, cards, 0.0), sessions.expected(w, cards, 1.0)
         pc = w.levers.prompt_cache
         if pc.enabled and pc.shared_prefix:
@@ -213,14 +217,16 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
             tot = ctx.month_sum(sessions_h[w.name])[ctx.hour_month]
             hour_share[w.name] = np.where(tot > 0, sessions_h[w.name] / np.where(tot > 0, tot, 1.0), 0.0)
     api_tokens = {k: ctx.month_sum(v) for k, v in api_tokens_h.items()}
-    st = settle_api_contracts(sc.contracts, api_cost, api_tokens, hour_share, ctx.hour_month, ctx.mhours, mean_of, book)
+    st = settle_api_contracts(sc.contracts, api_cost, api_tokens, hour_share, ctx.hour_month, ctx.mhours, mean_of, book,
+                              users=ctx.users)
     settled = st.cost
     contract_rows: list[dict] = []
+    columns = list(dict.fromkeys(k for res in st.contracts.values() for k in res))  # seats contracts add some
     for name, res in st.contracts.items():
         kind = next(c.kind for c in sc.contracts if c.name == name)
         for m in range(M):
             contract_rows.append(dict(month=ctx.month_labels[m], contract=name, kind=kind,
-                                      **{k: float(v[m]) for k, v in res.items()}))
+                                      **{k: float(res[k][m]) if k in res else 0.0 for k in columns}))
     for name, cost in st.idle.items():
         for m in np.flatnonzero(cost):
             rows.append(dict(month=ctx.month_labels[m], business_unit=SHARED, workload=IDLE,
@@ -315,13 +321,14 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
                              tokens_output=seats[m] * mean_of(w.hidden_output_tokens_per_seat_month),
                              tokens_reasoning=0.0, spend=float(fee[m]), gpu_hours=0.0))
     for c in sc.contracts:
-        if c.kind == "seats":
+        if c.kind == "seats":  # fees from sim.pools.contracts; a unit's seats are shown back to it
             a, b = c.start_month, min(c.start_month + c.term_months, M)
+            fee = st.seats[c.name]["fee"]
             for m in range(a, b):
-                rows.append(dict(month=ctx.month_labels[m], business_unit=SHARED, workload=c.name, pool="seats",
-                                 model="", sessions=0.0, requests=0.0, tokens_input=0.0, tokens_cached=0.0,
-                                 tokens_cache_write=0.0, tokens_output=0.0, tokens_reasoning=0.0,
-                                 spend=float(seat_cost(mean_of(c.units), mean_of(c.price_per_unit_month))), gpu_hours=0.0))
+                rows.append(dict(month=ctx.month_labels[m], business_unit=c.business_unit or SHARED, workload=c.name,
+                                 pool="seats", model="", sessions=0.0, requests=0.0, tokens_input=0.0,
+                                 tokens_cached=0.0, tokens_cache_write=0.0, tokens_output=0.0, tokens_reasoning=0.0,
+                                 spend=float(fee[m]), gpu_hours=0.0))
 
     lines = pd.DataFrame(rows)
     for col in ("spend", "sessions", "requests", "tokens_input", "tokens_output"):
@@ -335,7 +342,8 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
         if col not in lines:
             lines[col] = 0.0
     lines["gpu_hours"] = lines["gpu_hours"].fillna(0.0)
-    pools = pd.DataFrame(pool_rows)
+    pools = pd.DataFrame(_with_factory(sc, hw, val, ctx, wls, served, es_m, pool_rows, own_effective, own_in_service))
+    outcomes = _outcomes(ctx, wls, served, remaining, lines, val)
     wl = pd.DataFrame([dict(workload=w.name, kind=w.kind, business_unit=w.business_unit,
                             alpha=es_m[w.name][0].alpha, attempts_per_call=es_m[w.name][0].attempts_per_call,
                             calls_per_session=es_m[w.name][0].calls_first_attempt,
@@ -344,7 +352,67 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
     meta = dict(scenario=sc.name, strategy=strategy or "base", currency=sc.currency,
                 price_date=sc.price_date.isoformat(), price_library=f"genai-prices {library_version()}",
                 tokensim=__version__, months=ctx.month_labels, capex_cash=capex_cash.tolist())
-    return Forecast(lines, pools, wl, pd.DataFrame(contract_rows), meta)
+    return Forecast(lines, pools, wl, pd.DataFrame(contract_rows), meta, outcomes)
+
+
+OUTCOME_COLUMNS = ("month", "workload", "outcome", "unit", "work_units", "ai_outcomes", "outcomes", "spend",
+                   "fallback_cost", "review_cost", "outcome_cost", "value", "net_value")
+
+
+def _outcomes(ctx: _Ctx, wls, served: dict, remaining: dict, lines: pd.DataFrame, val) -> pd.DataFrame:
+    """The outcome accounting (``sim.pools.outcomes``) of each workload with an outcome, per month."""
+    rows = []
+    for w in wls:
+        o = w.outcome
+        if o is None:
+            continue
+        by_pool = {"api": served.get((w.name, "api")),
+                   "neocloud": sum((served[k] for k in ((w.name, "neocloud_reserved"), (w.name, "neocloud_on_demand"))
+                                    if k in served), np.zeros(ctx.H)),
+                   "owned": served.get((w.name, "owned"))}
+        sessions = {p: ctx.month_sum(v) for p, v in by_pool.items() if v is not None}
+        spend = (lines.loc[lines["workload"] == w.name].groupby("month")["spend"].sum()
+                 .reindex(ctx.month_labels, fill_value=0.0).to_numpy(float))
+        r = settle_outcomes(w, sessions, ctx.month_sum(remaining[w.name]), spend, val)
+        for m in range(ctx.months):
+            rows.append(dict(month=ctx.month_labels[m], workload=w.name, outcome=o.name, unit=o.unit,
+                             work_units=float(r.units[m]), ai_outcomes=float(r.ai_outcomes[m]),
+                             outcomes=float(r.outcomes[m]), spend=float(spend[m]),
+                             fallback_cost=float(r.fallback_cost[m]), review_cost=float(r.review_cost[m]),
+                             outcome_cost=float(r.cost[m]), value=float(r.value[m]), net_value=float(r.net_value[m])))
+    return pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+
+
+def _with_factory(sc: Scenario, hw, val, ctx: _Ctx, wls, served: dict, es_m: dict, pool_rows: list[dict],
+                  own_effective: np.ndarray, own_in_service: np.ndarray) -> list[dict]:
+    """``pool_rows`` with the AI-factory columns of each GPU pool row (``sim.pools.factory``): tokens,
+    facility energy (owned: metered; neocloud: estimated, ``energy_estimated``), facility MW, tokens per
+    MWh and per MW, energy and cost per million tokens, idle share, and cost per million tokens at each
+    goodput tier (``tier_column``). 0 = no figure, as in the Monte Carlo results."""
+    M = ctx.months
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gen = np.where(own_in_service > 0, own_effective / np.where(own_in_service > 0, own_in_service, 1.0), 1.0)
+    for key in dict.fromkeys(r["pool"] for r in pool_rows):
+        gp = "owned" if key == "owned" else "neocloud"
+        fp = factory_pool(sc, gp, hw, val)
+        rows = [r for r in pool_rows if r["pool"] == key]  # one per month, in order
+        tok = np.zeros((M, len(wls)))
+        for j, w in enumerate(wls):
+            if (w.name, key) in served:
+                per = np.array([e.primary.fresh + e.primary.write + e.primary.cached + e.primary.output
+                                for e in es_m[w.name]])
+                tok[:, j] = ctx.month_sum(served[(w.name, key)]) * per
+        col = lambda k: np.array([r[k] for r in rows], float)  # noqa: E731
+        f = factory_figures(fp, tok, col("gpu_hours_capacity"), ctx.mhours, col("utilization"), col("cost"),
+                            col("energy_kwh") if fp.metered else None, gen if gp == "owned" else 1.0)
+        for m, r in enumerate(rows):
+            r.update(tokens=float(f.tokens[m]), facility_energy_kwh=float(f.facility_energy_kwh[m]),
+                     energy_estimated=f.energy_estimated, facility_mw=float(f.facility_mw[m]),
+                     tokens_per_mwh=float(f.tokens_per_mwh[m]), energy_kwh_per_mtok=float(f.energy_kwh_per_mtok[m]),
+                     tokens_per_mw=float(f.tokens_per_mw[m]), idle_share=float(f.idle_share[m]),
+                     cost_per_mtok=float(f.cost_per_mtok[m]))
+            r.update({tier_column(lab): float(f.cost_per_mtok_tier[m, t]) for t, lab in enumerate(fp.labels)})
+    return pool_rows
 
 
 def _line(month: str, bu: str, wname: str, pool: str, model: str | None, sessions: float, e, spend: float,

@@ -152,7 +152,7 @@ def expected_session(w, cards: dict[str, RateCard], p_shared_warm: float) -> Exp
     routes: list[tuple[str, float]] = []
     if lev.routing.enabled:
         routes.append((lev.routing.cheap_model, 1.0))
-        routes.append((w.models.api, mean_of(lev.routing.escalation_probability)))
+        routes.append((w.models.api, mean_of(w.escalation())))
     elif w.models.api:
         routes.append((w.models.api, 1.0))
     out = ExpectedSession(w.name, attempts_per_call=attempts)
@@ -237,3 +237,13 @@ class SessionCache:
 
     def expected(self, w, cards: dict, warmth: float) -> ExpectedSession:
         return self.get(self.key(w, cards) + (float(warmth),), lambda: expected_session(w, cards, warmth))
+
+
+def workload_cards(sc, w, book, refs) -> dict[str, RateCard]:
+    """Rate cards of ``refs`` as workload ``w`` pays them: a model's time-of-day prices (DeepSeek
+    off-peak) averaged over the activity profile of ``w``'s business unit (its own ``activity``,
+    else the scenario's), in UTC (``sim.demand.population.activity_hours``)."""
+    from ..demand.population import activity_hours, unit_activity
+
+    hours, label = activity_hours(unit_activity(sc, w.business_unit))
+    return {r: book.card(r, hours=hours, hours_label=label) for r in refs}

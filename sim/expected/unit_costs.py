@@ -18,7 +18,7 @@ from ..pools.fit import ModelFitError, replica_for
 from ..pools.gpu import gpu_rates
 from ..pools.lines import WorkloadMix, fleet_for, lines_at
 from ..pools.valuation import MeanValues
-from .session import expected_session, gpu_seconds_per_session
+from .session import expected_session, gpu_seconds_per_session, workload_cards
 
 UTILIZATIONS = (0.2, 0.4, 0.7, 1.0)
 
@@ -32,7 +32,7 @@ def session_mix(sc, w, book, hw=None):
     """
     hw = hw or load_hardware()
     refs = [r for r in (w.models.api, w.levers.routing.cheap_model if w.levers.routing.enabled else None) if r]
-    es = expected_session(w, {r: book.card(r) for r in refs}, 1.0)
+    es = expected_session(w, workload_cards(sc, w, book, refs), 1.0)
     tokens = es.primary.input_total + es.primary.output
     gsec = {}
     for pool in ("neocloud", "owned"):

@@ -266,22 +266,41 @@ def write_json(path: Path, obj: Any) -> Path:
 # CSV floats rounded to 12 significant digits, then written shortest: float noise (712.5000000000038)
 # goes, a cent of a billion stays, and no value turns into scientific notation a spreadsheet misreads
 CSV_DIGITS = 12
+# money amounts (the columns a table declares money: ``sim.io.workbook``) are rounded to cents instead
+MONEY_DECIMALS = 2
 
 
-def _round_floats(frame: pd.DataFrame) -> pd.DataFrame:
+def cents(v: Any) -> Any:
+    """A money amount rounded to cents (``MONEY_DECIMALS``); anything that is not a finite number as is."""
+    import math
+    import numbers
+
+    if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v):
+        return round(float(v), MONEY_DECIMALS) + 0.0  # + 0.0: no -0.0 from a tiny negative
+    return v
+
+
+def round_floats(frame: pd.DataFrame, money: Any = ()) -> pd.DataFrame:
+    """``frame`` as a CSV writes it: the numbers of the ``money`` columns rounded to cents (:func:`cents`),
+    every other float column to ``CSV_DIGITS`` significant digits. A copy when anything changes."""
     import pandas as pd
 
-    cols = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
-    if not cols:
+    money = [c for c in money if c in frame.columns]
+    cols = [c for c in frame.columns if c not in money and pd.api.types.is_float_dtype(frame[c])]
+    if not cols and not money:
         return frame
     out = frame.copy()
     for c in cols:
         out[c] = [float(f"{v:.{CSV_DIGITS}g}") if v == v else v for v in out[c].to_numpy(float)]
+    for c in money:
+        out[c] = [cents(v) for v in out[c].tolist()]
     return out
 
 
-def write_csv(path: Path, frame: pd.DataFrame, **kw: Any) -> Path:
-    rounded = _round_floats(frame)
+def write_csv(path: Path, frame: pd.DataFrame, *, money: Any = (), **kw: Any) -> Path:
+    """Write ``frame`` (no index unless asked) with its floats rounded (:func:`round_floats`): the
+    ``money`` columns at cents."""
+    rounded = round_floats(frame, money)
     return atomic_write(path, lambda p: rounded.to_csv(p, index=kw.pop("index", False), **kw))
 
 

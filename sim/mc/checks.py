@@ -34,6 +34,9 @@ from ..finite import NonFiniteResultError, dataset_nonfinite, path_slices
 REQUIRED_ATTRS = ("scenario", "scenario_hash", "seed", "paths", "currency", "months")
 INDEX = ("strategy", "path", "month", "pool", "workload")  # dimensions every results file has
 DAILY = ("daily_sessions", "daily_requests", "daily_tokens")  # written by run --daily
+# the AI-factory variables by (strategy, path, month, pool): sim.pools.factory.VARIABLES
+FACTORY = ("tokens_per_mwh", "energy_kwh_per_mtok", "tokens_per_mw", "idle_share", "facility_mw",
+           "facility_energy_kwh")
 # the dimensions of each results variable: sim.mc.results.assemble_block writes them from this table
 DIMS: dict[str, tuple[str, ...]] = {
     **{v: INDEX for v in ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning",
@@ -41,10 +44,18 @@ DIMS: dict[str, tuple[str, ...]] = {
     **{v: ("strategy", "path", "month", "workload") for v in ("unserved_tokens", "unserved_sessions",
                                                             "demand_sessions")},
     **{v: ("strategy", "path", "month", "pool") for v in ("gpu_hours", "utilization", "energy_kwh")},
+    # the AI-factory view of the GPU pools (sim.pools.factory; 0 = no figure, facility_mw = 0 = no GPUs)
+    **{v: ("strategy", "path", "month", "pool") for v in FACTORY},
+    "cost_per_mtok_tier": ("strategy", "path", "month", "pool", "goodput_tier"),
     **{v: ("strategy", "path", "month", "contract") for v in ("commit_drawn", "commit_stranded", "overage",
                                                             "commit_stranded_cost", "overage_cost")},
     "owned_cost": ("strategy", "path", "month", "owned_component"),
     **{v: ("strategy", "path", "month") for v in ("capex_cash", "peak_hour_tokens", "gpus_in_service")},
+    # workloads with an outcome (sim.pools.outcomes): accounting per month, cost per outcome over the horizon
+    **{v: ("strategy", "path", "month", "outcome_workload") for v in ("work_units", "ai_outcomes", "outcomes",
+                                                                    "fallback_cost", "review_cost", "outcome_cost",
+                                                                    "value", "net_value")},
+    "cost_per_outcome": ("strategy", "path", "outcome_workload"),
     # run --daily only: demand per day (before dispatch) of each token workload
     **{v: ("strategy", "path", "day", "workload") for v in DAILY},
 }
@@ -53,6 +64,8 @@ DIMS: dict[str, tuple[str, ...]] = {
 BUDGET = ("spend",)
 COMPARE = ("spend", "tokens_input", "tokens_cached", "tokens_output", "unserved_tokens")
 REPORT = ("spend",)
+OUTCOMES = ("outcomes", "ai_outcomes", "work_units", "value", "net_value", "outcome_cost", "fallback_cost",
+            "review_cost", "cost_per_outcome")  # read when present (scenarios without outcomes lack them)
 REPORT_COMMIT = ("commit_drawn", "commit_stranded", "overage", "utilization")  # when it holds commit options
 OPTIONAL_COMMIT = ("commit_stranded_cost", "overage_cost")  # read when present (older files lack them)
 
@@ -219,5 +232,5 @@ def report_variables(ds) -> tuple[tuple[str, ...], tuple[str, ...]]:
     options, maybe) the commit section reads the commitment variables, which every run writes (with an
     empty contract dimension when the scenario has no contract)."""
     if ds.sizes.get("strategy", 0) > 1:
-        return REPORT + REPORT_COMMIT, OPTIONAL_COMMIT
-    return REPORT, ()
+        return REPORT + REPORT_COMMIT, OPTIONAL_COMMIT + OUTCOMES
+    return REPORT, OUTCOMES

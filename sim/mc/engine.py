@@ -17,8 +17,10 @@ from ..pools.contracts import seat_cost, settle_api_contracts
 from ..demand.daily import day_sigma, workload_noise
 from ..demand.population import adoption_users, day_weights, month_hours, month_of_hour, profile_arrays
 from ..pools.api import api_trends
+from ..pools.factory import factory_by_pool
 from ..pools.gpu import usable_seconds_per_gpu_hour, usable_share
 from ..pools.neocloud import neocloud_prices, on_demand_cap, reserved_cost, reserved_schedule
+from ..pools.outcomes import cost_per_outcome, settle_outcomes
 from ..pools.owned import OWNED_COMPONENTS, owned_fleet, owned_inputs, owned_month_cost
 from ..finite import require_finite
 from ..pools.valuation import PathValues
@@ -64,6 +66,7 @@ class BlockResult:
     workloads: list[str]  # token workloads, in the order of the arrays' workload axis
     saas: list[str]  # embedded-SaaS workloads (saas_* arrays)
     contracts: list[str]  # the commit array's contract axis
+    outcomes: tuple[str, ...] = ()  # token workloads with an outcome (the outcome arrays' last axis)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
@@ -222,7 +225,8 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         hw_ = np.repeat(dayw[j], 24) * np.tile(hourly[j], D)
         tot = np.bincount(cal.hour_month, weights=hw_, minlength=M)[cal.hour_month]
         hour_share[w.name] = np.where(tot > 0, hw_ / np.where(tot > 0, tot, 1.0), 0.0)
-    st = settle_api_contracts(sc.contracts, cost, toks, hour_share, cal.hour_month, cal.mhours, vf, book)
+    st = settle_api_contracts(sc.contracts, cost, toks, hour_share, cal.hour_month, cal.mhours, vf, book,
+                              users=users_bu)
     spend = np.zeros(shape)
     for (wname, ref), v in st.cost.items():
         spend[:, :, 0, [x.name for x in wls].index(wname)] += v
@@ -268,6 +272,14 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     with np.errstate(invalid="ignore", divide="ignore"):
         utilization = np.where(capacity_hours > 0, gpu_hours / np.where(capacity_hours > 0, capacity_hours, 1.0), 0.0)
 
+    # ---- AI-factory view (sim.pools.factory): tokens per MWh and per MW, cost per MTok at goodput tiers
+    # a GPU pool's cost of the month is what it shows back to workloads plus its idle line
+    with np.errstate(invalid="ignore", divide="ignore"):
+        generation = np.where(in_service > 0, effective / np.where(in_service > 0, in_service, 1.0), 1.0)
+    out.update(factory_by_pool(sc, hw, vf, POOLS, tokens_input + tokens_cached + tokens_output, capacity_hours,
+                               cal.mhours[None, :], utilization, spend.sum(-1) + idle_cost, energy,
+                               {"owned": generation}))
+
     # ---- embedded SaaS and seats ---------------------------------------------------------------
     saas_names = []
     saas_spend = []
@@ -278,11 +290,14 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         saas_spend.append(seat_cost(seats, 1.0) * _arr(vf(w.fee_per_seat_month), P)[:, None])
         saas_tok.append((seats * _arr(vf(w.hidden_input_tokens_per_seat_month), P)[:, None],
                          seats * _arr(vf(w.hidden_output_tokens_per_seat_month), P)[:, None]))
-    for c in sc.contracts:
-        if c.kind == "seats":
-            v = np.zeros((P, M))
-            v[:, c.start_month:min(c.start_month + c.term_months, M)] = (_arr(vf(c.units), P) * _arr(vf(c.price_per_unit_month), P))[:, None]
-            idle_cost[:, :, 3] += v
+    for name, seat in st.seats.items():  # every seats contract is a line of its own (results.py: its unit)
+        saas_names.append(name)
+        saas_spend.append(np.broadcast_to(seat["fee"], (P, M)).astype(float))
+        saas_tok.append((np.zeros((P, M)), np.zeros((P, M))))
+
+    # ---- outcomes and value (sim.pools.outcomes) ------------------------------------------------
+    oc_names, oc = outcome_arrays(wls, sessions, S[..., UNSERVED], spend, vf, draws)
+    out.update(oc)
 
     out.update(tokens_input=tokens_input, tokens_cached=tokens_cached, tokens_output=tokens_output,
                tokens_reasoning=tokens_reasoning, requests=requests, sessions=sessions, spend=spend,
@@ -302,10 +317,46 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         out["daily_requests"] = daily_arr[..., 0] * per[:, np.repeat(np.arange(M), np.diff(cal.month_start))]
     else:
         out["daily_requests"] = daily_arr[..., 0]
+    where = f"Monte Carlo block of strategy-applied scenario {sc.name!r}"
     for name, arr in out.items():
-        require_finite(name, arr, ("path", "month"), {"path": draws.paths.tolist()},
-                       context=f"Monte Carlo block of strategy-applied scenario {sc.name!r}")
-    return BlockResult(out, [w.name for w in wls], saas_names, contract_names)
+        if name == "cost_per_outcome":  # inf: a workload that achieved no outcome over the horizon
+            require_finite(name, arr, ("path", "outcome_workload"), {"path": draws.paths.tolist(), "outcome_workload": oc_names},
+                           context=f"{where}: no outcome was achieved over the horizon, so there is no cost per "
+                                   "outcome (is every success probability 0, with no human fallback?)")
+            continue
+        require_finite(name, arr, ("path", "month"), {"path": draws.paths.tolist()}, context=where)
+    return BlockResult(out, [w.name for w in wls], saas_names, contract_names, tuple(oc_names))
+
+
+OUTCOME_VARS = ("work_units", "ai_outcomes", "outcomes", "fallback_cost", "review_cost", "outcome_cost", "value",
+                "net_value")
+
+
+def outcome_arrays(wls, sessions: np.ndarray, unserved: np.ndarray, spend: np.ndarray, vf: PathValues,
+                   draws: Draws) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The outcome accounting (``sim.pools.outcomes``) of the workloads with an outcome: arrays
+    (P, M, n) per name of ``OUTCOME_VARS`` and ``cost_per_outcome`` (P, n) over the horizon.
+
+    ``sessions`` (P, M, pool, W) served, ``unserved`` (P, M, W), ``spend`` (P, M, pool, W)."""
+    names: list[str] = []
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in OUTCOME_VARS}
+    for j, w in enumerate(wls):
+        if w.outcome is None:
+            continue
+        esc = None  # the cascade's escalation share as each path's session table billed it
+        ekey = f"workloads.{w.name}.levers.routing.escalation_probability"
+        if w.levers.routing.enabled and ekey in draws.shape_points:
+            esc = np.asarray(draws.shape_points[ekey], float)[draws.table_of_path][:, None]
+        served = {pool: sessions[:, :, i, j] for i, pool in enumerate(POOLS[:3])}
+        r = settle_outcomes(w, served, unserved[:, :, j], spend[:, :, :, j].sum(2), vf, esc)
+        names.append(w.name)
+        for k, v in zip(OUTCOME_VARS, (r.units, r.ai_outcomes, r.outcomes, r.fallback_cost, r.review_cost, r.cost,
+                                       r.value, r.net_value)):
+            parts[k].append(v)
+    P, M = spend.shape[:2]
+    out = {k: np.stack(v, -1) if v else np.zeros((P, M, 0)) for k, v in parts.items()}
+    out["cost_per_outcome"] = cost_per_outcome(out["outcome_cost"], out["outcomes"], axis=1)
+    return names, out
 
 
 def _digest(args: tuple) -> bytes:

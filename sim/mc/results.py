@@ -14,8 +14,9 @@ from .. import __version__
 from ..catalog.prices import library_version
 from ..expected.forecast import IDLE
 from ..scenario.model import Scenario
-from .checks import DAILY, DIMS
-from .engine import OWNED_COMPONENTS, POOLS
+from ..pools.factory import GOODPUT_TIERS, NEOCLOUD_PUE, tier_label
+from .checks import DAILY, DIMS, FACTORY
+from .engine import OUTCOME_VARS, OWNED_COMPONENTS, POOLS
 
 BY_POOL_WORKLOAD = ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning", "requests", "sessions",
                     "spend")
@@ -34,7 +35,7 @@ def scenario_hash(sc: Scenario) -> str:
 # in tokens or currency: finance reconciles them to the cent) and the drawn inputs stay float64.
 FLOAT32 = ("tokens_input", "tokens_cached", "tokens_output", "tokens_reasoning", "requests", "sessions",
            "unserved_tokens", "unserved_sessions", "demand_sessions", "gpu_hours", "utilization", "energy_kwh",
-           "peak_hour_tokens", "gpus_in_service", *DAILY)
+           "peak_hour_tokens", "gpus_in_service", "work_units", "ai_outcomes", "outcomes", *FACTORY, *DAILY)
 
 
 def dtype_of(name: str) -> type:
@@ -71,6 +72,7 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
     M = parts[0][2]["spend"].shape[1]
     wl = _union([b.workloads + b.saas for _, _, b, _ in parts]) + [IDLE]
     contracts = _union([b.contracts for _, _, b, _ in parts])
+    oc_wl = _outcome_workloads(parts)
     col = {w: i for i, w in enumerate(wl)}
     np_, nw, nc = len(POOLS), len(wl), len(contracts)
 
@@ -80,11 +82,16 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
     data = {k: alloc(k, np_, nw) for k in BY_POOL_WORKLOAD}
     for k in ("unserved_tokens", "unserved_sessions", "demand_sessions"):
         data[k] = alloc(k, nw)
-    for k in ("gpu_hours", "utilization", "energy_kwh"):
+    for k in ("gpu_hours", "utilization", "energy_kwh", *FACTORY):
         data[k] = alloc(k, np_)
+    data["cost_per_mtok_tier"] = alloc("cost_per_mtok_tier", np_, len(GOODPUT_TIERS))
     commit = {k: alloc(k, nc) for k in ("commit_drawn", "commit_stranded", "overage", "commit_stranded_cost",
                                         "overage_cost")}
     data["owned_cost"] = alloc("owned_cost", len(OWNED_COMPONENTS))
+    if oc_wl:
+        for k in OUTCOME_VARS:
+            data[k] = alloc(k, len(oc_wl))
+        data["cost_per_outcome"] = np.zeros((n_s, P, len(oc_wl)))
     for k in ("capex_cash", "peak_hour_tokens", "gpus_in_service"):
         data[k] = alloc(k)
     D = parts[0][2]["daily_requests"].shape[1]
@@ -105,11 +112,14 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
         for k in ("unserved_tokens", "unserved_sessions", "demand_sessions"):
             data[k][i][..., tw] = block[k]
         for k in ("gpu_hours", "utilization", "energy_kwh", "owned_cost", "capex_cash", "peak_hour_tokens",
-                  "gpus_in_service"):
+                  "gpus_in_service", *FACTORY, "cost_per_mtok_tier"):
             data[k][i] = block[k]
         if D:
             for k in DAILY:
                 data[k][i][..., tw] = block[k]
+        if oc_wl:
+            for k in (*OUTCOME_VARS, "cost_per_outcome"):
+                data[k][i] = block[k]
         cc = _cols([contracts.index(c) for c in block.contracts])
         for j, k in enumerate(commit):
             commit[k][i][..., cc] = block["commit"][..., j]
@@ -118,15 +128,36 @@ def assemble_block(parts: list, paths: np.ndarray) -> xr.Dataset:
         for path, vals in draws.shape_points.items():
             inputs.setdefault(f"input:{path}", np.zeros((n_s, P)))[i] = np.asarray(vals, float)[draws.table_of_path]
         units.update({w.name: w.business_unit for w in sc.workloads if w.name not in units})
+        # a seats contract's fee line belongs to the business unit its seats follow (else shared)
+        units.update({c.name: c.business_unit for c in sc.contracts
+                      if c.kind == "seats" and c.business_unit and c.name not in units})
     months = pd.DatetimeIndex([d.isoformat() for d in sc0.horizon.month_starts()])
     coords = {"strategy": [name for name, *_ in parts], "path": paths.astype(np.int64), "month": months,
               "pool": list(POOLS), "workload": wl, "contract": contracts, "owned_component": list(OWNED_COMPONENTS),
-              "business_unit": ("workload", [units.get(w, "(shared)") for w in wl])}
+              "business_unit": ("workload", [units.get(w, "(shared)") for w in wl]),
+              "goodput_tier": [tier_label(b) for b in GOODPUT_TIERS],
+              "goodput_tier_tok_s_user": ("goodput_tier", np.asarray(GOODPUT_TIERS, float))}
+    if oc_wl:
+        o = {w.name: w.outcome for w in sc0.token_workloads if w.outcome is not None}
+        coords |= {"outcome_workload": oc_wl, "outcome": ("outcome_workload", [o[w].name for w in oc_wl]),
+                   "outcome_unit": ("outcome_workload", [o[w].unit for w in oc_wl])}
     if D:
         coords["day"] = pd.date_range(sc0.horizon.start_date.isoformat(), periods=D, freq="D")
     variables = {k: (DIMS[k], v) for k, v in (data | commit).items()}
     variables |= {k: (("strategy", "path"), v) for k, v in inputs.items()}
     return xr.Dataset(variables, coords=coords)
+
+
+def _outcome_workloads(parts: list) -> list[str]:
+    """The workloads with an outcome: the same in every strategy (a strategy that adds or drops one
+    would leave the others' cost per outcome undefined there, so it is refused)."""
+    first = parts[0][2].outcomes
+    for name, _, b, _ in parts[1:]:
+        if b.outcomes != first:
+            raise ValueError(f"strategy {name!r} has outcomes for {', '.join(b.outcomes) or 'no workload'} but strategy "
+                             f"{parts[0][0]!r} for {', '.join(first) or 'no workload'}: every strategy must define "
+                             "the same workloads' outcomes (change an outcome's values, not whether it exists)")
+    return list(first)
 
 
 def describe(ds: xr.Dataset) -> xr.Dataset:
@@ -156,6 +187,37 @@ def describe(ds: xr.Dataset) -> xr.Dataset:
         "capex_cash": ("currency", "cash paid for GPU orders (cash view)"),
         "peak_hour_tokens": ("tokens", "largest hourly token demand of the month"),
         "gpus_in_service": ("GPUs", "owned GPUs serving"),
+        # the AI-factory view of the GPU pools (sim.pools.factory has the formulas); tokens = input, cached
+        # input and output served by the pool; 0 = no figure (never NaN)
+        "facility_mw": ("MW", "facility power capacity of the GPUs paid for: average GPUs paid x full-load system "
+                              "power (catalog allin_power_w) x PUE; also the mask of the factory variables: 0 where "
+                              "the pool had no GPU paid that month (API and SaaS pools always), and every factory "
+                              "variable is then 0"),
+        "facility_energy_kwh": ("kWh", "facility energy of the pool, PUE included: owned, energy_kwh (metered); "
+                                       "neocloud, an ESTIMATE from the catalog power curve at the utilisation "
+                                       f"served x PUE {NEOCLOUD_PUE:g} (sim.pools.factory.NEOCLOUD_PUE; rentals are billed by "
+                                       "the GPU-hour, not metered)"),
+        "tokens_per_mwh": ("tokens/MWh", "tokens served / facility_energy_kwh x 1000 (0 where no GPU was paid)"),
+        "energy_kwh_per_mtok": ("kWh/MTok", "facility_energy_kwh per million tokens served (0 where the pool "
+                                            "served no token or no GPU was paid)"),
+        "tokens_per_mw": ("tokens/MW-month", "tokens served in the month per MW of facility power capacity "
+                                             "(facility_mw; 0 where no GPU was paid)"),
+        "idle_share": ("share", "1 - utilization of the GPU-hours paid for (0 where no GPU was paid)"),
+        "cost_per_mtok_tier": ("currency/MTok", "the pool's cost per paid GPU-hour / tokens one GPU-hour serves at "
+                                                "the goodput tier's interactivity (catalog curve of the pool's GPU "
+                                                "and served models, prompt and output at the benchmark's 1:1 shape, "
+                                                "x 2 for per million output tokens), at 100 % use; 0 where no GPU "
+                                                "was paid or a served model cannot reach the tier"),
+        "work_units": ("units of work", "sessions, tasks or documents demanded of a workload with an outcome "
+                                        "(served + unserved)"),
+        "ai_outcomes": ("outcomes", "units of work whose outcome the AI achieved"),
+        "outcomes": ("outcomes", "outcomes achieved: by the AI, plus the human fallback's where one is defined"),
+        "fallback_cost": ("currency", "human fallback for the units the AI failed"),
+        "review_cost": ("currency", "human review of every unit of work"),
+        "outcome_cost": ("currency", "spend + fallback_cost + review_cost: the whole cost of the outcomes"),
+        "value": ("currency", "outcomes x value per outcome"),
+        "net_value": ("currency", "value - outcome_cost"),
+        "cost_per_outcome": ("currency/outcome", "outcome_cost / outcomes over the horizon"),
         "daily_sessions": ("sessions", "sessions demanded on the day (run --daily), before dispatch"),
         "daily_requests": ("calls", "model calls demanded on the day, at the month's calls per session"),
         "daily_tokens": ("tokens", "tokens demanded on the day (input, cached and output)"),

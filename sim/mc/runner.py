@@ -23,11 +23,12 @@ from ..catalog.prices import PriceBook
 from ..io.files import remove
 from ..limits import DEFAULT_BLOCK
 from ..scenario.model import Scenario
+from ..pools.factory import GOODPUT_TIERS
 from ..pools.owned import OWNED_COMPONENTS
-from .engine import POOLS, hour_profiles, simulate_block, warmth_tables
+from .engine import OUTCOME_VARS, POOLS, hour_profiles, simulate_block, warmth_tables
 from .results import (BY_POOL_WORKLOAD, assemble_block, attach_attrs, describe, open_zarr_results, scenario_hash,
                       write_dataset, zarr_encoding, dtype_of)
-from .checks import DAILY
+from .checks import DAILY, FACTORY
 from .sampling import draw, shape_points
 from ..expected.session import SessionCache
 from .tables import SessionTables, build_tables
@@ -93,16 +94,21 @@ NETCDF_BYTES = 4_000_000_000  # a NetCDF export holds the whole run in memory on
 def bytes_per_path(sc: Scenario, daily: bool = False) -> int:
     """Bytes one path of every strategy takes in the results (the dtypes of ``results.dtype_of``; see
     ``results.assemble_block``), drawn inputs aside."""
-    w = len(sc.workloads) + 1  # token and SaaS workloads, and the idle line
+    # token and SaaS workloads, each seats contract's fee line, and the idle line
+    w = len(sc.workloads) + sum(c.kind == "seats" for c in sc.contracts) + 1
     p, c = len(POOLS), len(sc.contracts)
     values = {k: p * w for k in BY_POOL_WORKLOAD}  # per path-month
     values |= {k: w for k in ("unserved_tokens", "unserved_sessions", "demand_sessions")}
-    values |= {k: p for k in ("gpu_hours", "utilization", "energy_kwh")}
+    values |= {k: p for k in ("gpu_hours", "utilization", "energy_kwh", *FACTORY)}
+    values |= {"cost_per_mtok_tier": p * len(GOODPUT_TIERS)}
     values |= {k: c for k in ("commit_drawn", "commit_stranded", "overage", "commit_stranded_cost", "overage_cost")}
     values |= {"owned_cost": len(OWNED_COMPONENTS), "capex_cash": 1, "peak_hour_tokens": 1, "gpus_in_service": 1}
+    n_out = sum(w_.outcome is not None for w_ in sc.token_workloads)  # workloads with an outcome
+    values |= {k: n_out for k in OUTCOME_VARS}
     per_month = sum(n * np.dtype(dtype_of(k)).itemsize for k, n in values.items())
+    once = n_out * np.dtype(dtype_of("cost_per_outcome")).itemsize  # per path, over the horizon
     per_day = len(DAILY) * w * np.dtype(dtype_of(DAILY[0])).itemsize if daily else 0
-    return len(sc.all_strategies()) * (sc.horizon.months * per_month + sc.horizon.days * per_day)
+    return len(sc.all_strategies()) * (sc.horizon.months * per_month + once + sc.horizon.days * per_day)
 
 
 def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool, daily: bool = False) -> None:

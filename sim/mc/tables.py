@@ -17,7 +17,8 @@ from ..catalog.prices import PriceBook
 from ..demand.sessions import Calls
 from ..pools.gpu import gpu_rates
 from ..demand.kinds import kind_of
-from ..expected.session import (TTL_SECONDS, SessionCache, gpu_seconds_per_session, length_pmf, length_spec, session_builder)
+from ..expected.session import (TTL_SECONDS, SessionCache, gpu_seconds_per_session, length_pmf, length_spec, session_builder,
+                                workload_cards)
 from ..scenario.distributions import Fixed, mean_of
 from ..scenario.model import Scenario, set_path
 
@@ -95,7 +96,7 @@ def build_tables(sc: Scenario, points: dict[str, np.ndarray], book: PriceBook,
         for path, vals in points.items():
             sck = set_path(sck, path, Fixed(value=float(vals[k])))
         for j, w in enumerate(sck.token_workloads):
-            cards = {r: book.card(r) for r in models[j]}
+            cards = workload_cards(sck, w, book, models[j])
             wkey = sessions.key(w, cards)
             for h, warm in enumerate((0.0, 1.0)):
                 es = sessions.expected(w, cards, warm)

@@ -58,6 +58,16 @@ def usable_share(sc, pool: str, value) -> float | np.ndarray:
             * value(p.gpu_headroom, f"pools.{pool}.gpu_headroom"))
 
 
+def served_curve(sc, w, pool: str, hw):
+    """The catalog curve (``ThroughputCurve``) workload ``w`` is served from on ``pool``: the pool's GPU,
+    the workload's model class for that pool and its precision (best available when unset).
+
+    Raises ``sim.catalog.hardware.CurveNotFoundError`` when the pool's GPU has no curve for the model.
+    """
+    gpu = hw[getattr(sc.pools, pool).gpu]
+    return gpu.curve(getattr(w.models, pool), w.models.precision)
+
+
 def gpu_rates(sc, w, pool: str, hw) -> tuple[float, float]:
     """(prefill tok/s, decode tok/s) per GPU for workload ``w`` on ``pool`` at its SLO (the mean SLO).
 
@@ -66,6 +76,5 @@ def gpu_rates(sc, w, pool: str, hw) -> tuple[float, float]:
     """
     from ..scenario.distributions import mean_of
 
-    gpu = hw[getattr(sc.pools, pool).gpu]
-    curve = gpu.curve(getattr(w.models, pool), w.models.precision)
+    curve = served_curve(sc, w, pool, hw)
     return curve.prefill_tok_s_gpu, float(curve.throughput_at(mean_of(w.slo.interactivity_tok_s_user)))

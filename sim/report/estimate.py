@@ -1,13 +1,30 @@
-"""Tables and files of the expected-value forecast."""
+"""Tables and files of the expected-value forecast.
+
+Each table declares the unit of its columns where it is built (:func:`estimate_tables`, see
+``sim.io.workbook``): money (spend, cost) is written at cents to its CSV and to the workbook of
+``--xlsx``, which holds the same tables, one sheet each, plus the yearly table the text prints.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
 
+from ..analysis.common import text_table
 from ..io import files, outdir
+from ..io.workbook import MONEY, PER_MTOK, SHARE, Table, write_workbook
 from ..pools.lines import basis_text
+from ..pools.owned import OWNED_COMPONENTS
+
+TOKENS = ("tokens_input", "tokens_cached", "tokens_cache_write", "tokens_output", "tokens_reasoning")
+LINE_UNITS = {"sessions": "sessions", "requests": "requests", **{k: "tokens" for k in TOKENS}, "spend": MONEY,
+              "gpu_hours": "GPU-hours"}
+POOL_UNITS = {"gpus": "GPUs", "gpu_hours_capacity": "GPU-hours", "gpu_hours_used": "GPU-hours", "utilization": SHARE,
+              "energy_kwh": "kWh", "cost": MONEY, "capex_cash": MONEY, **{k: MONEY for k in OWNED_COMPONENTS}}
+WORKLOAD_UNITS = {"alpha": "billed / first-attempt tokens", "attempts_per_call": "attempts",
+                  "calls_per_session": "calls", "quota_stop_share": SHARE, "sessions_total": "sessions"}
 
 
 def monthly_table(fc, by: str = "workload") -> pd.DataFrame:
@@ -25,19 +42,80 @@ def yearly_table(fc, by: str = "business_unit") -> pd.DataFrame:
     return t
 
 
-def write_estimate(fc, unit_costs: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write the forecast's tables under ``out_dir`` (locked meanwhile, ``sim.io.outdir``), put in place
-    together: an interrupted or failed write leaves the previous set as it was."""
-    with outdir.locked(Path(out_dir)) as out_dir, files.staged():
-        written = [
-            files.write_csv(out_dir / "estimate_monthly.csv", monthly_table(fc).reset_index()),
-            files.write_csv(out_dir / "estimate_monthly_by_pool.csv", monthly_table(fc, "pool").reset_index()),
-            files.write_csv(out_dir / "estimate_lines.csv", fc.lines),
-            files.write_csv(out_dir / "estimate_pools.csv", fc.pools),
-            files.write_csv(out_dir / "estimate_workloads.csv", fc.workloads),
-            files.write_csv(out_dir / "estimate_unit_costs.csv", unit_costs),
-            files.write_json(out_dir / "estimate.json", estimate_json(fc, unit_costs)),
-        ]
+def _unit_cost_unit(column: str) -> str | None:
+    if "_usd_per_mtok" in column:
+        return PER_MTOK
+    if column == "tokens_per_session":
+        return "tokens"
+    if column.endswith("_tokens_per_gpu_hour"):
+        return "tokens/GPU-hour"
+    if column.endswith(("_fleet_gpus", "_replica_gpus")):
+        return "GPUs"
+    return None
+
+
+def estimate_tables(fc, unit_costs: pd.DataFrame) -> dict[str, Table]:
+    """The forecast's tables with the unit of every column, by name: ``estimate_NAME.csv`` each."""
+    monthly = monthly_table(fc).reset_index()
+    by_pool = monthly_table(fc, "pool").reset_index()
+    return {
+        "monthly": Table(monthly, {c: MONEY for c in monthly.columns if c != "month"}),
+        "monthly_by_pool": Table(by_pool, {c: MONEY for c in by_pool.columns if c != "month"}),
+        "lines": Table(fc.lines, LINE_UNITS),
+        "pools": Table(fc.pools, POOL_UNITS),
+        "workloads": Table(fc.workloads, WORKLOAD_UNITS),
+        "unit_costs": Table(unit_costs, {c: u for c in unit_costs.columns if (u := _unit_cost_unit(c))}),
+        **({"outcomes": Table(fc.outcomes, OUTCOME_UNITS)} if not fc.outcomes.empty else {}),
+    }
+
+
+OUTCOME_UNITS = {"work_units": "units of work", "ai_outcomes": "outcomes", "outcomes": "outcomes",
+                 **{k: MONEY for k in ("spend", "fallback_cost", "review_cost", "outcome_cost", "value", "net_value")}}
+
+
+def outcome_summary(fc) -> dict:
+    """Per workload with an outcome, over the horizon: outcomes, cost per outcome, value, net value,
+    ROI, value per million tokens (the expected-value engine's figures; ``sim.pools.outcomes``)."""
+    if fc.outcomes.empty:
+        return {}
+    tok = fc.lines[fc.lines["pool"] != "unserved"]
+    tok = (tok["tokens_input"] + tok["tokens_cached"] + tok["tokens_output"]).groupby(tok["workload"]).sum()
+    out = {}
+    for w, g in fc.outcomes.groupby("workload", sort=False):
+        t = g[["work_units", "ai_outcomes", "outcomes", "spend", "fallback_cost", "review_cost", "outcome_cost", "value",
+               "net_value"]].sum()
+        n_tok = float(tok.get(w, 0.0))
+        out[str(w)] = {"outcome": str(g["outcome"].iloc[0]), "unit": str(g["unit"].iloc[0]),
+                       **{k: float(v) for k, v in t.items()},
+                       "success_rate": float(t["ai_outcomes"] / t["work_units"]) if t["work_units"] > 0 else None,
+                       "cost_per_outcome": float(t["outcome_cost"] / t["outcomes"]) if t["outcomes"] > 0 else None,
+                       "roi": float(t["net_value"] / t["outcome_cost"]) if t["outcome_cost"] > 0 else None,
+                       "tokens": n_tok, "value_per_mtok": float(t["value"] / n_tok * 1e6) if n_tok > 0 else None}
+    return out
+
+
+def estimate_sheets(fc, unit_costs: pd.DataFrame) -> dict[str, Table]:
+    """The sheets of ``tokensim estimate --xlsx``: the CSV tables, then the yearly table the text prints."""
+    yearly = yearly_table(fc).reset_index()
+    return {**estimate_tables(fc, unit_costs),
+            "yearly_by_business_unit": Table(yearly, {c: MONEY for c in yearly.columns if c != "year"})}
+
+
+def write_estimate(fc, unit_costs: pd.DataFrame, out_dir: Path, xlsx: Path | None = None) -> list[Path]:
+    """Write the forecast's tables under ``out_dir`` (locked meanwhile, ``sim.io.outdir``), and with
+    ``xlsx`` the workbook of them there, put in place together: an interrupted or failed write leaves the
+    previous set as it was. Returns the files written, the workbook not among them."""
+    tables = estimate_tables(fc, unit_costs)
+    with contextlib.ExitStack() as stack:
+        out_dir = stack.enter_context(outdir.locked(Path(out_dir)))
+        if xlsx is not None:
+            stack.enter_context(outdir.locked(Path(xlsx).parent))
+        stack.enter_context(files.staged())
+        written = [files.write_csv(out_dir / f"estimate_{name}.csv", t.frame, money=t.money)
+                   for name, t in tables.items()]
+        written.append(files.write_json(out_dir / "estimate.json", estimate_json(fc, unit_costs)))
+        if xlsx is not None:
+            write_workbook(Path(xlsx), estimate_sheets(fc, unit_costs), currency=fc.meta["currency"])
     return written
 
 
@@ -64,6 +142,7 @@ def estimate_json(fc, unit_costs: pd.DataFrame) -> dict:
         "requests": float(fc.lines["requests"].sum()),
         "alpha": {r.workload: float(r.alpha) for r in fc.workloads.itertuples()},
         "cost_per_mtok": unit_costs.set_index("workload").to_dict(orient="index"),
+        "outcomes": outcome_summary(fc),
     }
 
 
@@ -125,6 +204,17 @@ def estimate_text(fc, unit_costs: pd.DataFrame, written: list[Path]) -> str:
                     if basis != "replica":
                         why += f", in {rep:g}-GPU replica{'s' if n != rep else ''}"
                     out.append(f"  {r['workload']} on {pool}: {n:g} GPU{'s' if n != 1 else ''} ({why})")
+    oc = outcome_summary(fc)
+    if oc:
+        out += ["", f"Outcomes over the horizon ({cur}):"]
+        rows = [[w, f"{r['outcomes']:,.0f} {r['unit']}", "—" if r["success_rate"] is None else f"{r['success_rate']:.1%}",
+                 f"{r['outcome_cost']:,.0f}", "—" if r["cost_per_outcome"] is None else f"{r['cost_per_outcome']:,.2f}",
+                 f"{r['value']:,.0f}", f"{r['net_value']:,.0f}", "—" if r["roi"] is None else f"{r['roi']:.1f}×",
+                 "—" if r["value_per_mtok"] is None else f"{r['value_per_mtok']:,.2f}"]
+                for w, r in oc.items()]
+        out += text_table(["workload", "outcomes", "AI success", "cost", f"{cur}/outcome", "value", "net value", "ROI",
+                           "value/MTok"], rows)
+        out.append("(cost = spend + human fallback + review; net value = value − cost; ROI = net value / cost)")
     out.append("")
     out.append("Written: " + ", ".join(str(p) for p in written))
     return "\n".join(out)

@@ -34,7 +34,7 @@ from .model import (
 from ..io.files import UnreadableInput, read_regular
 from ..limits import MAX_SCENARIO_BYTES
 from .problems import Problem, ScenarioError, _compose, _fmt, _line, _yaml_problem  # noqa: F401 - Problem, ScenarioError are this module's API
-from .schema_errors import _closest, _coerced_bools, _message, _pydantic_problems, _short, _what
+from .schema_errors import _closest, _coerced_bools, _located_loc, _message, _pydantic_problems, _short, _what
 
 
 # ---- semantic checks after the schema ------------------------------------------------------
@@ -168,6 +168,13 @@ def _semantic_problems(sc: Scenario, base_dir: Path, lines: dict, file: str) -> 
                 continue
             except (KeyError, ValidationError):
                 continue  # reported above
+            have = [w.name for w in applied.token_workloads if w.outcome is not None]
+            base = [w.name for w in sc.token_workloads if w.outcome is not None]
+            if have != base:  # results compare strategies' outcomes workload by workload
+                add(("strategies", i) if i < len(sc.strategies) else ("sweeps",),
+                    f"strategy {strat.name!r} defines outcomes for {', '.join(have) or 'no workload'}, the scenario "
+                    f"for {', '.join(base) or 'no workload'}: a strategy may change an outcome's values, not whether "
+                    "a workload has one")
             for c in applied.contracts:
                 if c.kind == "reserved_gpus" and not applied.pools.neocloud.enabled and not base_reserved_bad:
                     add(("strategies", i) if i < len(sc.strategies) else ("sweeps",),
@@ -263,7 +270,7 @@ def load_scenario_text(text: str, file: str = "<string>", base_dir: Path | None 
     except ValidationError as exc:
         located = [e for e in exc.errors() if isinstance(e.get("ctx", {}).get("error"), LocatedError)]
         if located and len(located) == len(exc.errors()):
-            probs = [Problem(file, _line(lines, e["ctx"]["error"].loc), _fmt(e["ctx"]["error"].loc),
+            probs = [Problem(file, _line(lines, _located_loc(e)), _fmt(_located_loc(e)),
                              e["ctx"]["error"].msg) for e in located]
         else:
             probs = _pydantic_problems(exc, data, lines, file)

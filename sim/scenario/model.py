@@ -154,6 +154,15 @@ class Scenario(Model):
                 if wn not in wnames:
                     raise _located(("contracts", i, "workloads", j),
                                    f"unknown workload {wn!r}; defined: {', '.join(wnames)}")
+            if c.kind == "seats" and c.business_unit is not None and c.business_unit not in units:
+                raise _located(("contracts", i, "business_unit"),
+                               f"unknown business unit {c.business_unit!r}; defined: {', '.join(sorted(units))}")
+            problem = c.term_problem()  # again here: a strategy may set a seats contract's commitment alone
+            if problem is not None:
+                raise _located(("contracts", i) + problem[0], problem[1])
+            if c.kind == "seats" and c.name in wnames:  # its fee is a line (workload) of that name
+                raise _located(("contracts", i, "name"), f"a seats contract's fee is reported under its name, and "
+                               f"{c.name!r} is also a workload; rename one of them")
         for i, w in enumerate(self.workloads):
             if w.business_unit not in units:
                 raise _located(("workloads", i, "business_unit"),
@@ -170,6 +179,13 @@ class Scenario(Model):
             if w.levers.routing.enabled and not w.levers.routing.cheap_model:
                 raise _located(("workloads", i, "levers", "routing", "cheap_model"),
                                "routing is enabled but no cheap_model is given")
+            o = w.outcome
+            if o is not None and isinstance(o.success, dict):
+                for pool, model in served_models(w):
+                    if model not in o.success:
+                        raise _located(("workloads", i, "outcome", "success"),
+                                       f"no success probability for model {model!r}, which serves this workload on "
+                                       f"pool {pool!r}; give one per model: {', '.join(m for _, m in served_models(w))}")
         return self
 
     # ---- convenience -------------------------------------------------------------------------
@@ -227,6 +243,19 @@ class Scenario(Model):
     def trend_offset(self) -> int:
         """Months from the price date to the horizon start (price trends count from the price date)."""
         return months_between(self.price_date, self.horizon.start_date)
+
+
+def served_models(w) -> list[tuple[str, str]]:
+    """(pool, model) for every model that can serve token workload ``w`` (the cascade's cheap model
+    on the API first)."""
+    out = []
+    for pool in w.allowed_pools:
+        if pool == "api" and w.levers.routing.enabled and w.levers.routing.cheap_model:
+            out.append(("api", w.levers.routing.cheap_model))
+        model = getattr(w.models, pool)
+        if model is not None and (pool, model) not in out:
+            out.append((pool, model))
+    return out
 
 
 def _unique(items: list, where: str) -> None:
@@ -330,6 +359,10 @@ def uncertain_fields(scenario: Scenario) -> dict[str, _Dist]:
                 name = getattr(it, "name", None)
                 walk(it, f"{prefix}.{name if name else i}")
             return
+        if isinstance(obj, dict):  # per-model tables (outcome.success): keyed by the model
+            for k, it in obj.items():
+                walk(it, f"{prefix}.{k}")
+            return
         if isinstance(obj, BaseModel):
             for k in type(obj).model_fields:
                 walk(getattr(obj, k), f"{prefix}.{k}" if prefix else k)
@@ -370,7 +403,7 @@ def classify(path: str) -> str:
         if parts[2] == "demand_noise":  # a workload's own day shock: drawn once per future, like the scenario's
             return "scale"
         if parts[2] in ("seats_per_user", "fee_per_seat_month", "hidden_input_tokens_per_seat_month",
-                        "hidden_output_tokens_per_seat_month"):
-            return "scale"
+                        "hidden_output_tokens_per_seat_month", "outcome"):
+            return "scale"  # (an outcome changes no session: its values are drawn per path)
         return "shape"
     return "scale"

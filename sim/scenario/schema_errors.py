@@ -14,7 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from .model import Scenario
+from .model import LocatedError, Scenario
 from .problems import Problem, _fmt, _line
 
 
@@ -171,6 +171,15 @@ _NUM_HINT = ("expected a number or a distribution such as {dist: pert, low: 1, m
 _NUM_ERRORS = ("float_parsing", "float_type", "int_parsing", "int_type")
 
 
+def _located_loc(e: dict) -> tuple | None:
+    """The key path of an error a validator raised as a LocatedError: its loc is relative to the model
+    whose validator raised it (the scenario's: the whole path; a contract's: below contracts[i])."""
+    err = e.get("ctx", {}).get("error")
+    if not isinstance(err, LocatedError):
+        return None
+    return _walk_loc(tuple(e["loc"]))[0] + tuple(err.loc)
+
+
 def _pydantic_problems(err: ValidationError, data: Any, lines: dict, file: str) -> list[Problem]:
     errors = err.errors()
     # A mapping given to a "number or distribution" field fails both branches; the number
@@ -191,7 +200,7 @@ def _pydantic_problems(err: ValidationError, data: Any, lines: dict, file: str) 
             clean = parent + (loc[-1],)
             unknown[clean] = [loc[-1], models]
         else:
-            clean, _, _ = _walk_loc(loc)
+            clean = _located_loc(e) or _walk_loc(loc)[0]
         groups.setdefault(clean, []).append(e)
 
     # an unknown key that is a misspelling of a missing required key: report it once

@@ -11,8 +11,9 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
+from .distributions import mean_of
 from .noise import WorkloadNoise
-from .types import Model, NonNeg, Positive, Prob, Ratio, Tokens, unit
+from .types import Model, Money, Num, NonNeg, Positive, Prob, Ratio, Tokens, unit
 
 PoolName = Literal["api", "neocloud", "owned"]
 
@@ -95,6 +96,46 @@ class Routing(Model):
     escalation_probability: Prob = unit("probability", default=0.3, description="Share of calls escalated.")
 
 
+class Outcome(Model):
+    """What a unit of work (a session, task or document) is for, and what achieving it is worth.
+
+    Each unit of work achieves the outcome with the probability of the model that served it
+    (``success``). With a cascade (``levers.routing``) the cheap model answers first and its
+    failures escalate to the primary model, so P(outcome) = p_cheap + min(e, 1 − p_cheap)·p_primary,
+    e the escalation probability; e defaults to 1 − p_cheap (escalation follows from the cheap
+    model's failure rate) when ``levers.routing.escalation_probability`` is not written. A unit the
+    AI fails (or no pool could serve) goes to the human fallback when ``human_fallback_cost`` is
+    given — a person achieves the outcome at that cost — and is lost otherwise.
+    (``sim.pools.outcomes`` holds the formulas.)
+    """
+
+    name: str = Field(min_length=1, max_length=80, description="What is achieved, e.g. 'ticket resolved'.")
+    success: Union[Prob, dict[str, Prob]] = unit(
+        "probability",
+        description="Probability that a unit of work achieves the outcome: one number for every model, or one "
+                    "per model (provider/model on the API, the model class on GPU pools).")
+    value: Money = unit("currency/outcome", description="What one outcome is worth to the business.")
+    human_fallback_cost: Money | None = unit(
+        "currency/unit of work", default=None,
+        description="Cost of a person achieving the outcome when the AI fails; omitted: a failed unit is lost.")
+    review_cost: Money = unit("currency/unit of work", default=0.0,
+                              description="Human review of every unit of work, successful or not.")
+    # (after the fields above: in the class body this name hides the ``unit`` helper they use)
+    unit: str = Field("outcome", min_length=1, max_length=40,
+                      description="What is counted, e.g. 'ticket' (cost per ticket resolved).")
+
+    def success_of(self, model: str | None) -> Num:
+        """The success probability of ``model`` (KeyError if a per-model table lacks it)."""
+        if isinstance(self.success, dict):
+            return self.success[model]
+        return self.success
+
+    def success_key(self, workload: str, model: str | None) -> str:
+        """The key path under which ``model``'s success probability is drawn."""
+        base = f"workloads.{workload}.outcome.success"
+        return f"{base}.{model}" if isinstance(self.success, dict) else base
+
+
 class Levers(Model):
     """Cost levers; each can be switched on to compare baseline and optimised spend."""
 
@@ -158,6 +199,8 @@ class _WorkloadBase(Model):
     demand_noise: WorkloadNoise | None = Field(
         None, description="This workload's own day shock and drift (default: the scenario's demand_noise, shared "
                           "by every workload without its own).")
+    outcome: Outcome | None = Field(
+        None, description="What a unit of work achieves and what that is worth (cost per outcome, value, ROI).")
 
     RATE_FIELD: ClassVar[str] = ""  # the field holding units of work per user per full day
 
@@ -169,6 +212,20 @@ class _WorkloadBase(Model):
     @property
     def rate_key(self) -> str:
         return f"workloads.{self.name}.{self.RATE_FIELD}"
+
+    def escalation(self) -> Num:
+        """Share of a cascade's calls escalated to the primary model: as written, else (with an outcome
+        whose cheap-model success is a number) the cheap model's failure rate, else the default."""
+        r = self.levers.routing
+        o = self.outcome
+        if "escalation_probability" in r.model_fields_set or o is None or not r.cheap_model:
+            return r.escalation_probability
+        try:
+            p = o.success_of(r.cheap_model)
+        except KeyError:
+            return r.escalation_probability
+        # a distribution of success gives no single failure rate to bill by: its mean (documented)
+        return 1.0 - float(mean_of(p))
 
 
 class ChatWorkload(_WorkloadBase):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.common import AnalysisError
-from ..analysis.compare import compare_datasets, only_strategy
+from ..analysis.compare import compare_datasets, only_strategy, rank_strategies
 from ..mc.runner import run
 
 
@@ -17,3 +17,8 @@ def compare_scenarios(sc_a, sc_b, *, paths: int | None = None, strategy_a: str |
     da = run(only_strategy(sc_a, strategy_a), paths=n)[0]
     db = run(only_strategy(sc_b, strategy_b), paths=n)[0]
     return compare_datasets(da, db, labels=labels)
+
+
+def rank_scenario(sc, *, paths: int | None = None, label: str = "") -> dict:
+    """Simulate every strategy of ``sc`` (common random numbers) and rank them (``rank_strategies``)."""
+    return rank_strategies(run(sc, paths=int(paths if paths is not None else sc.paths))[0], label or sc.name)
