@@ -24,8 +24,9 @@ run: $(STAMP)
 	$(VENV)/bin/tokensim run $(SCENARIO) --out $(OUT)
 	$(VENV)/bin/tokensim report $(OUT) --scenario $(SCENARIO) -o $(OUT)/report.html
 
+# both cores: the tests are independent (each writes under its own tmp_path)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # the long fuzz profile (10,000 mutated scenarios, about 70 min on 2 cores); counts in docs/fuzz.md
 FUZZ_CASES ?= 10000

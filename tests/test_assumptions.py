@@ -38,3 +38,18 @@ def test_the_silent_defaults_are_named(tmp_path):
     run = _json(["run", str(f), "--paths", "5", "--out", str(tmp_path / "r"), "--quiet"])
     assert [a["key"] for a in run["assumptions"]] == keys
     assert [a.key for a in assumptions(load_scenario(ROOT / "scenarios" / "default.yaml"))] == ["demand_noise"]
+
+
+def test_the_report_prints_the_assumptions_in_force():
+    """The report names the defaults the scenario leaves in force, with labels (not key paths)."""
+    from sim.mc.runner import run
+    from sim.report.html import build_report
+    from tests.conftest import chat, make
+
+    sc = make([chat()])
+    ds, _ = run(sc, paths=3, deterministic=True)
+    page, _, _ = build_report(ds, scenario=sc)
+    i = page.index('id="assumptions"')
+    block = page[i:page.index("</div>", i)]
+    assert "commodity price trend" in block and "acme/m1" in block
+    assert "pools.api.frontier_models" not in block  # a label, not the key path

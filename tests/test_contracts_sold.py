@@ -342,3 +342,14 @@ def test_a_strategy_that_sets_the_commitment_alone_is_checked_against_the_term()
         _scenario([SEATS], strategies=[{"name": "bad", "set": {"contracts.copilot.commit.period_months": 5}}])
     assert any(p.path == "strategies[1]" and "contracts[0].commit.period_months" in p.message
                for p in info.value.problems), [str(p) for p in info.value.problems]
+
+
+def test_a_seats_contract_without_a_fee_is_refused():
+    """A fee left out is not a free seat: the fee is required (an explicit 0 is accepted)."""
+    from sim.scenario import ScenarioError
+    from tests.conftest import chat, make
+
+    seats = {"name": "s", "kind": "seats", "business_unit": "bu", "seats_per_user": 1.0, "term_months": 1}
+    with pytest.raises(ScenarioError, match="needs its fee"):
+        make([chat()], contracts=[seats])
+    make([chat()], contracts=[{**seats, "fee_per_seat_month": 0}])

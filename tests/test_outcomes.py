@@ -136,7 +136,7 @@ def test_an_explicit_escalation_share_bills_and_scores_as_written():
 
 
 def test_uncertain_success_and_value_are_drawn_per_path():
-    o = {**OUTCOME, "success": {"acme/m1": {"dist": "uniform", "low": 0.9, "high": 1.0}, "acme/m2": 0.7},
+    o = {**OUTCOME, "success": {"dist": "uniform", "low": 0.9, "high": 1.0},
          "value": {"dist": "uniform", "low": 1.0, "high": 3.0}}
     ds, _ = run(portfolio(o, [{"name": "frontier"}]), paths=400)
     x = ds.sel(strategy="frontier", outcome_workload="c").sum("month")
@@ -161,11 +161,11 @@ def test_a_strategy_may_not_remove_an_outcome():
     assert "outcome" in str(e.value)
 
 
-@settings(max_examples=60, deadline=None)
 def amounts(hi):  # the scenario refuses amounts below 1e-12 that are not 0 (sim.scenario.types)
     return st.one_of(st.just(0.0), st.floats(1e-6, hi))
 
 
+@settings(max_examples=60, deadline=None)
 @given(p=amounts(1.0), fallback=amounts(50), review=amounts(5), value=amounts(100), spend=st.floats(0, 1e4),
        n=st.floats(1, 1e6))
 def test_accounting_invariants(p, fallback, review, value, spend, n):
@@ -219,3 +219,47 @@ def test_sensitivity_of_cost_per_outcome_by_hand():
     assert row["metric_at_high"] == pytest.approx((39.20 + 8_400 * 0.58) / V, rel=1e-9)
     with pytest.raises(Exception, match="needs a workload with an outcome"):
         tornado(make([chat(sessions_per_user_per_day={"dist": "uniform", "low": 5, "high": 15})]), "net_value")
+
+
+@pytest.mark.parametrize("paths", [20, 12])
+def test_a_cascade_with_uncertain_escalation_and_success_scores_each_path(paths):
+    """P = p + min(e, 1 − p)·p on every path, p the path's success draw and e its session table's
+    escalation share (both recorded as inputs); 12 paths on a 12-month horizon once hid a (P, P)
+    broadcast that gave wrong numbers instead of an error."""
+    o = {**OUTCOME, "success": {"dist": "uniform", "low": 0.6, "high": 0.9}}
+    st_ = [{"name": "cascade", "set": {"workloads.c.levers.routing": {
+        "enabled": True, "cheap_model": "acme/m2", "escalation_probability": {"dist": "uniform", "low": 0.05, "high": 0.4}}}}]
+    sc = make([chat(outcome=o)], strategies=st_, horizon={"start": "2027-01", "months": 12})
+    ds, _ = run(sc, paths=paths)
+    x = ds.sel(strategy="cascade", outcome_workload="c").sum("month")
+    p = ds["input:workloads.c.outcome.success"].sel(strategy="cascade").values
+    e = ds["input:workloads.c.levers.routing.escalation_probability"].sel(strategy="cascade").values
+    want = p + np.minimum(e, 1 - p) * p
+    assert np.allclose((x["ai_outcomes"] / x["work_units"]).values, want, rtol=1e-6)
+
+
+def test_escalation_that_follows_the_outcome_escalates_every_failure_on_each_path():
+    """Without a written escalation share every failure escalates: P = p + (1 − p)·p per path, billed
+    at the mean failure rate (billing is linear in it); the engines agree in mean mode."""
+    o = {**OUTCOME, "success": {"dist": "uniform", "low": 0.6, "high": 0.8}}
+    st_ = [{"name": "cascade", "set": {"workloads.c.levers.routing": {"enabled": True, "cheap_model": "acme/m2"}}}]
+    sc = make([chat(outcome=o)], strategies=st_)
+    ds, _ = run(sc, paths=200)
+    x = ds.sel(strategy="cascade", outcome_workload="c").sum("month")
+    p = ds["input:workloads.c.outcome.success"].sel(strategy="cascade").values
+    assert np.allclose((x["ai_outcomes"] / x["work_units"]).values, p + (1 - p) * p, rtol=1e-6)
+    fc = run_expected(sc, "cascade")
+    assert fc.lines["spend"].sum() == pytest.approx(39.20 + 0.3 * 78.40)  # e = 1 − E[p] = 0.3
+    dm, _ = run(sc, paths=2, deterministic=True)
+    assert float(dm["outcome_cost"].sel(strategy="cascade").sum("month").mean()) == pytest.approx(
+        float(fc.outcomes["outcome_cost"].sum()), rel=1e-9)
+
+
+def test_a_workload_that_achieves_nothing_is_refused_with_its_location(tmp_path, capsys):
+    from tests.conftest import refusal
+
+    o = {k: v for k, v in OUTCOME.items() if k != "human_fallback_cost"} | {"success": 0.0}
+    path = make_file(portfolio(o, [{"name": "frontier"}]))
+    msgs = refusal(["run", str(path), "--paths", "3", "--out", str(tmp_path / "r")], capsys, "result")
+    assert "workload 'c' achieves no outcome" in msgs[0] and "human_fallback_cost" in msgs[0]
+    assert not (tmp_path / "r" / "results.zarr").exists()

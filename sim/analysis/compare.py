@@ -50,8 +50,6 @@ def _metrics(ds: xr.Dataset, strategy: str, outcomes: bool = False) -> dict[str,
     return out
 
 
-MONEY_PREFIXES = ("net_value", "value", "outcome_cost", "cost_per_outcome:")  # rows in money besides spend ones
-
 
 def paired(a: xr.Dataset, b: xr.Dataset) -> bool:
     return (a.attrs.get("seed") == b.attrs.get("seed") and a.sizes["path"] == b.sizes["path"]

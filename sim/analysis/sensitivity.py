@@ -61,8 +61,8 @@ def check_metric(sc: Scenario, metric: str) -> None:
     if metric in ("total_spend", "tokens", "peak_month_spend", "last_month_spend"):
         return
     with_outcome = [w.name for w in sc.token_workloads if w.outcome is not None]
-    if metric == "net_value" and not with_outcome:
-        raise AnalysisError("metric 'net_value' needs a workload with an outcome (workloads[].outcome)")
+    if (metric == "net_value" or kind == "cost_per_outcome") and not with_outcome:
+        raise AnalysisError(f"metric {metric!r} needs a workload with an outcome (workloads[].outcome)")
     if metric == "net_value":
         return
     known = {"cost_per_outcome": with_outcome,"pool": ["api", "neocloud_reserved", "neocloud_on_demand", "owned", "saas", "seats"],

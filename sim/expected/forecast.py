@@ -13,6 +13,7 @@ with no use they appear on an "(idle capacity)" line so totals always add up.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -388,7 +389,8 @@ def _with_factory(sc: Scenario, hw, val, ctx: _Ctx, wls, served: dict, es_m: dic
     """``pool_rows`` with the AI-factory columns of each GPU pool row (``sim.pools.factory``): tokens,
     facility energy (owned: metered; neocloud: estimated, ``energy_estimated``), facility MW, tokens per
     MWh and per MW, energy and cost per million tokens, idle share, and cost per million tokens at each
-    goodput tier (``tier_column``). 0 = no figure, as in the Monte Carlo results."""
+    goodput tier (``tier_column``). A ratio with no figure is NaN here (an empty cell: the results
+    store 0 with ``facility_mw`` as the mask, since they refuse NaN)."""
     M = ctx.months
     with np.errstate(invalid="ignore", divide="ignore"):
         gen = np.where(own_in_service > 0, own_effective / np.where(own_in_service > 0, own_in_service, 1.0), 1.0)
@@ -405,13 +407,16 @@ def _with_factory(sc: Scenario, hw, val, ctx: _Ctx, wls, served: dict, es_m: dic
         col = lambda k: np.array([r[k] for r in rows], float)  # noqa: E731
         f = factory_figures(fp, tok, col("gpu_hours_capacity"), ctx.mhours, col("utilization"), col("cost"),
                             col("energy_kwh") if fp.metered else None, gen if gp == "owned" else 1.0)
+        def fig(x: float) -> float:  # a ratio with no figure (no GPUs, no tokens, an unreachable tier) is
+            return float(x) if x > 0 else math.nan  # empty in the table, never a 0 that reads as free
         for m, r in enumerate(rows):
+            live = f.facility_mw[m] > 0
             r.update(tokens=float(f.tokens[m]), facility_energy_kwh=float(f.facility_energy_kwh[m]),
                      energy_estimated=f.energy_estimated, facility_mw=float(f.facility_mw[m]),
-                     tokens_per_mwh=float(f.tokens_per_mwh[m]), energy_kwh_per_mtok=float(f.energy_kwh_per_mtok[m]),
-                     tokens_per_mw=float(f.tokens_per_mw[m]), idle_share=float(f.idle_share[m]),
-                     cost_per_mtok=float(f.cost_per_mtok[m]))
-            r.update({tier_column(lab): float(f.cost_per_mtok_tier[m, t]) for t, lab in enumerate(fp.labels)})
+                     tokens_per_mwh=fig(f.tokens_per_mwh[m]), energy_kwh_per_mtok=fig(f.energy_kwh_per_mtok[m]),
+                     tokens_per_mw=fig(f.tokens_per_mw[m]),
+                     idle_share=float(f.idle_share[m]) if live else math.nan, cost_per_mtok=fig(f.cost_per_mtok[m]))
+            r.update({tier_column(lab): fig(f.cost_per_mtok_tier[m, t]) for t, lab in enumerate(fp.labels)})
     return pool_rows
 
 

@@ -22,7 +22,7 @@ from ..pools.gpu import usable_seconds_per_gpu_hour, usable_share
 from ..pools.neocloud import neocloud_prices, on_demand_cap, reserved_cost, reserved_schedule
 from ..pools.outcomes import cost_per_outcome, settle_outcomes
 from ..pools.owned import OWNED_COMPONENTS, owned_fleet, owned_inputs, owned_month_cost
-from ..finite import require_finite
+from ..finite import NonFiniteResultError, require_finite
 from ..pools.valuation import PathValues
 from ..scenario.model import Scenario
 from .kernel import API, OD, OWNED, RES, UNSERVED, conditional_warm_tables, simulate_paths, warm_tables
@@ -320,12 +320,22 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
     where = f"Monte Carlo block of strategy-applied scenario {sc.name!r}"
     for name, arr in out.items():
         if name == "cost_per_outcome":  # inf: a workload that achieved no outcome over the horizon
-            require_finite(name, arr, ("path", "outcome_workload"), {"path": draws.paths.tolist(), "outcome_workload": oc_names},
-                           context=f"{where}: no outcome was achieved over the horizon, so there is no cost per "
-                                   "outcome (is every success probability 0, with no human fallback?)")
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                i, j = (int(v[0]) for v in np.nonzero(bad))
+                raise OutcomeUndefinedError(
+                    f"workload {oc_names[j]!r} achieves no outcome over the horizon on path {int(draws.paths[i])} "
+                    f"({int(bad.sum())} path-workloads in all) under strategy-applied scenario {sc.name!r}, so it has no "
+                    "cost per outcome: give outcome.human_fallback_cost, a success probability above 0 for the models "
+                    "that serve it, or demand on every path")
             continue
         require_finite(name, arr, ("path", "month"), {"path": draws.paths.tolist()}, context=where)
     return BlockResult(out, [w.name for w in wls], saas_names, contract_names, tuple(oc_names))
+
+
+class OutcomeUndefinedError(NonFiniteResultError):
+    """A workload with an outcome achieves none on some path: its cost per outcome is infinite (an input
+    problem, reported with its location as a result that cannot be given; the CLI exits 2)."""
 
 
 OUTCOME_VARS = ("work_units", "ai_outcomes", "outcomes", "fallback_cost", "review_cost", "outcome_cost", "value",
@@ -346,7 +356,7 @@ def outcome_arrays(wls, sessions: np.ndarray, unserved: np.ndarray, spend: np.nd
         esc = None  # the cascade's escalation share as each path's session table billed it
         ekey = f"workloads.{w.name}.levers.routing.escalation_probability"
         if w.levers.routing.enabled and ekey in draws.shape_points:
-            esc = np.asarray(draws.shape_points[ekey], float)[draws.table_of_path][:, None]
+            esc = np.asarray(draws.shape_points[ekey], float)[draws.table_of_path]  # (P,): column() widens it
         served = {pool: sessions[:, :, i, j] for i, pool in enumerate(POOLS[:3])}
         r = settle_outcomes(w, served, unserved[:, :, j], spend[:, :, :, j].sum(2), vf, esc)
         names.append(w.name)

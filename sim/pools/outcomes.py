@@ -34,9 +34,6 @@ import numpy as np
 from ..scenario.distributions import mean_of
 from .valuation import Valuation, column
 
-GPU_POOLS = ("neocloud", "owned")
-
-
 @dataclass(frozen=True)
 class OutcomeResult:
     """One workload's outcome accounting, each array shaped like the session counts given."""
@@ -54,19 +51,23 @@ class OutcomeResult:
 def pool_success(w, value: Valuation, escalation: float | np.ndarray | None = None) -> dict[str, float | np.ndarray]:
     """P(outcome) of a unit of work of ``w`` served on each pool it may use (floats or (P,) draws).
 
-    ``escalation``: the cascade's escalation share as the session tables billed it (a shape field:
-    the Monte Carlo engine passes each path's table value); None: the mean of ``w.escalation()``."""
+    ``escalation``: a written escalation share as the session tables billed it (a shape field: the
+    Monte Carlo engine passes each path's (P,) table value); None: its mean. When the escalation
+    follows the outcome (``w.escalation_follows_outcome()``) every failure escalates: 1 − p_cheap."""
     o = w.outcome
     out: dict[str, float | np.ndarray] = {}
 
     def p(model):
-        return value(o.success_of(model), o.success_key(w.name, model))
+        return value(o.success_of(model), o.success_key(w.name))
 
     for pool in w.allowed_pools:
         model = getattr(w.models, pool)
         if pool == "api" and w.levers.routing.enabled and w.levers.routing.cheap_model:
             cheap = p(w.levers.routing.cheap_model)
-            esc = float(mean_of(w.escalation())) if escalation is None else escalation
+            if w.escalation_follows_outcome():
+                esc = 1.0 - cheap  # every failure escalates, in each future (its mean is what is billed)
+            else:
+                esc = float(mean_of(w.escalation())) if escalation is None else escalation
             out[pool] = cheap + np.minimum(esc, 1.0 - cheap) * p(model)
         elif model is not None:
             out[pool] = p(model)

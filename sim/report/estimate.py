@@ -15,6 +15,7 @@ import pandas as pd
 from ..analysis.common import text_table
 from ..io import files, outdir
 from ..io.workbook import MONEY, PER_MTOK, SHARE, Table, write_workbook
+from .sheets import FACTORY_UNITS
 from ..pools.lines import basis_text
 from ..pools.owned import OWNED_COMPONENTS
 
@@ -22,7 +23,9 @@ TOKENS = ("tokens_input", "tokens_cached", "tokens_cache_write", "tokens_output"
 LINE_UNITS = {"sessions": "sessions", "requests": "requests", **{k: "tokens" for k in TOKENS}, "spend": MONEY,
               "gpu_hours": "GPU-hours"}
 POOL_UNITS = {"gpus": "GPUs", "gpu_hours_capacity": "GPU-hours", "gpu_hours_used": "GPU-hours", "utilization": SHARE,
-              "energy_kwh": "kWh", "cost": MONEY, "capex_cash": MONEY, **{k: MONEY for k in OWNED_COMPONENTS}}
+              "energy_kwh": "kWh", "cost": MONEY, "capex_cash": MONEY, **{k: MONEY for k in OWNED_COMPONENTS},
+              # the AI-factory columns (sim.pools.factory), as the report's factory table declares them
+              **FACTORY_UNITS, "facility_energy_kwh": "kWh", "cost_per_mtok": PER_MTOK}
 WORKLOAD_UNITS = {"alpha": "billed / first-attempt tokens", "attempts_per_call": "attempts",
                   "calls_per_session": "calls", "quota_stop_share": SHARE, "sessions_total": "sessions"}
 
@@ -62,7 +65,7 @@ def estimate_tables(fc, unit_costs: pd.DataFrame) -> dict[str, Table]:
         "monthly": Table(monthly, {c: MONEY for c in monthly.columns if c != "month"}),
         "monthly_by_pool": Table(by_pool, {c: MONEY for c in by_pool.columns if c != "month"}),
         "lines": Table(fc.lines, LINE_UNITS),
-        "pools": Table(fc.pools, POOL_UNITS),
+        "pools": Table(fc.pools, {**POOL_UNITS, **{c: PER_MTOK for c in fc.pools.columns if c.startswith("cost_per_mtok")}}),
         "workloads": Table(fc.workloads, WORKLOAD_UNITS),
         "unit_costs": Table(unit_costs, {c: u for c in unit_costs.columns if (u := _unit_cost_unit(c))}),
         **({"outcomes": Table(fc.outcomes, OUTCOME_UNITS)} if not fc.outcomes.empty else {}),

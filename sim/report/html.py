@@ -65,13 +65,15 @@ def _img(data: bytes, alt: str) -> str:
 
 def _fmt(v, kind: str = "money", currency: str | None = None) -> str:
     """A table cell: ``money`` (to the unit, with ``currency`` when given), ``price`` (three digits),
-    ``pct``, ``num``, ``tokens`` or ``text``."""
+    ``pct``, ``times`` (a ratio, 6.1×), ``num``, ``tokens`` or ``text``."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
     if kind == "text" or isinstance(v, str):
         return html.escape(str(v))
     if kind == "pct":
         return fmt.pct(v)
+    if kind == "times":  # a return on cost: 6.1× (as the command line prints it)
+        return f"{v:,.1f}×"
     if kind == "num":
         return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
     if kind == "int":
@@ -277,12 +279,33 @@ def build_report(ds: xr.Dataset, *, scenario=None, scenario_file: str | None = N
     if scenario is None:
         intro.append('<p class="note">The scenario file was not found, so the GPU (rent or own) and driver '
                      'sections are left out: pass --scenario FILE.</p>')
+    else:
+        intro.append(_assumptions_note(scenario, strat))
     doc = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
            f"<h1>{html.escape(title)}</h1><p class=\"meta\">{meta}</p>\n" + "\n".join(intro) + "\n"
            + page.summary() + "\n" + "\n".join(page.parts) + "\n</body></html>\n")
     return doc, tables, summary
+
+
+def _assumptions_note(scenario, strategy: str) -> str:
+    """The defaults in force that the scenario does not write (``sim.demand.assumptions``), as a list."""
+    from ..demand.assumptions import assumptions
+    from ..scenario.labels import label
+
+    try:
+        sc = scenario.with_strategy(strategy)
+    except KeyError:  # results of a strategy the scenario file no longer has: its base assumptions
+        sc = scenario
+    items = assumptions(sc)
+    if not items:
+        return ('<p class="note" id="assumptions">Assumptions: every default that changes results (price trends, '
+                'activity, demand noise) is written in the scenario.</p>')
+    li = "".join(f"<li><b>{html.escape(label(a.key, sc))}</b> = {html.escape(a.value)}: {html.escape(a.effect)}</li>"
+                 for a in items)
+    return (f'<div class="note" id="assumptions"><p>Assumptions in force that the scenario does not write '
+            f'(write them to change them):</p><ul>{li}</ul></div>')
 
 
 def _strategy_totals(ds: xr.Dataset) -> np.ndarray:
@@ -547,9 +570,10 @@ def _value_section(page: _Page, c: dict, t: pd.DataFrame) -> None:
                     f"({fmt.money(by_nv.iloc[0]['net_value'], cur)} over {span}).")
     else:
         r = g.iloc[0]
+        roi = "—" if r["roi"] is None or pd.isna(r["roi"]) else f"{r['roi']:,.1f}×"
         ans = (f"Per {html.escape(outcome)}, {_b(r['strategy'])} costs {fmt.price(r['cost_per_outcome'], cur)}; over "
                f"{span} the outcomes are worth {fmt.money(r['value'], cur)}, {fmt.money(r['net_value'], cur)} net of "
-               f"their cost (ROI {fmt.pct(r['roi'])}).")
+               f"their cost (ROI {roi}).")
     page.section("Value and outcomes", ans)
     ranked = t.sort_values(["workload", "net_value"], ascending=[True, False], kind="stable")
     page.add(_img(plots.value_chart(ranked, cur, {w: str(t.loc[t["workload"] == w, "outcome"].iloc[0]) for w in wls}),
@@ -564,7 +588,7 @@ def _value_section(page: _Page, c: dict, t: pd.DataFrame) -> None:
     c["tables"]["outcomes"] = t
     page.add(_table(show, {"outcomes": "int", "success rate (AI)": "pct", "cost per outcome": "price", "P5": "price",
                            "P95": "price", "value": "compact", "net value": "compact", "net value P5": "compact",
-                           "net value P95": "compact", "ROI": "pct", "value per million tokens": "price"},
+                           "net value P95": "compact", "ROI": "times", "value per million tokens": "price"},
                     currency=cur, highlight=("strategy", strat)),
              '<p class="read">Ranked by net value within each workload. Cost per outcome = everything the outcomes '
              'cost (model spend, human fallback, review) divided by the outcomes achieved; its P5–P95 is over the '

@@ -210,8 +210,10 @@ def _outcome_units(frame: pd.DataFrame) -> dict:
             units[c] = PER_OUTCOME
         elif c in ("spend", "fallback_cost", "review_cost", "cost", "outcome_cost", "value") or c.startswith("net_value"):
             units[c] = MONEY
-        elif c in ("success_rate", "roi", "p_best"):
+        elif c in ("success_rate", "p_best"):
             units[c] = SHARE
+        elif c == "roi":
+            units[c] = "× cost"  # net value / cost, as the command line prints it (6.1×)
         elif c in ("ai_outcomes", "outcomes"):
             units[c] = ByRow("unit")
         elif c in ("sessions", "work_units"):

@@ -328,6 +328,10 @@ def _child(obj: Any, key: str):
 
 
 def get_path(scenario: Scenario, path: str) -> Any:
+    leaf = _list_leaf(scenario, path)
+    if leaf is not None:
+        parent, attr, i = leaf
+        return getattr(parent, attr)[i]
     parent, attr, _ = resolve_path(scenario, path)
     return getattr(parent, attr)
 
@@ -337,9 +341,33 @@ def months_between(a: _dt.date, b: _dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
+def _list_leaf(scenario: Scenario, path: str) -> tuple[Any, str, int] | None:
+    """(parent, attribute, index) when ``path`` ends at an entry of a list of numbers
+    (``contracts.edp.amount_by_year.1``: uncertain_fields names such entries by position), else None."""
+    parts = split_path(path)
+    if len(parts) < 2 or not parts[-1].isdigit():
+        return None
+    try:
+        parent, attr, _ = resolve_path(scenario, ".".join(parts[:-1]))
+    except KeyError:
+        return None
+    seq = getattr(parent, attr)
+    i = int(parts[-1])
+    if not isinstance(seq, list) or i >= len(seq) or isinstance(seq[i], BaseModel) and hasattr(seq[i], "name"):
+        return None
+    return parent, attr, i
+
+
 def set_path(scenario: Scenario, path: str, value: Any) -> Scenario:
     """A deep copy of ``scenario`` with ``path`` set to ``value`` (validated)."""
     new = scenario.model_copy(deep=True)
+    leaf = _list_leaf(new, path)
+    if leaf is not None:  # a new list, assigned whole, so the field's validation runs
+        parent, attr, i = leaf
+        seq = list(getattr(parent, attr))
+        seq[i] = value
+        setattr(parent, attr, seq)
+        return new
     parent, attr, _ = resolve_path(new, path)
     setattr(parent, attr, value)
     return new
@@ -358,10 +386,6 @@ def uncertain_fields(scenario: Scenario) -> dict[str, _Dist]:
             for i, it in enumerate(obj):
                 name = getattr(it, "name", None)
                 walk(it, f"{prefix}.{name if name else i}")
-            return
-        if isinstance(obj, dict):  # per-model tables (outcome.success): keyed by the model
-            for k, it in obj.items():
-                walk(it, f"{prefix}.{k}")
             return
         if isinstance(obj, BaseModel):
             for k in type(obj).model_fields:

@@ -311,6 +311,9 @@ class Contract(Model):
                     if k in given and (k != "true_up" or self.true_up):
                         raise _located((k,), f"{k} applies to seats that follow a business unit's users; give "
                                        "business_unit (or a fixed units count without it)")
+            if "fee_per_seat_month" not in given and "price_per_unit_month" not in given:
+                raise _located(("fee_per_seat_month",), "a seats contract needs its fee: give fee_per_seat_month "
+                               "(0 for seats that cost nothing, written as such)")
             if self.fee_per_seat_month is not None and support_of(self.price_per_unit_month)[1] > 0:
                 raise _located(("fee_per_seat_month",), "give fee_per_seat_month or price_per_unit_month (its older "
                                "name), not both")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .distributions import mean_of
 from .noise import WorkloadNoise
@@ -110,10 +110,12 @@ class Outcome(Model):
     """
 
     name: str = Field(min_length=1, max_length=80, description="What is achieved, e.g. 'ticket resolved'.")
-    success: Union[Prob, dict[str, Prob]] = unit(
+    # per model: plain numbers (a model reference holds '/' and '.', so it cannot be a key path to draw
+    # under); one success for every model may be a distribution
+    success: Union[Prob, dict[str, Annotated[float, Field(ge=0.0, le=1.0)]]] = unit(
         "probability",
-        description="Probability that a unit of work achieves the outcome: one number for every model, or one "
-                    "per model (provider/model on the API, the model class on GPU pools).")
+        description="Probability that a unit of work achieves the outcome: one number or distribution for every "
+                    "model, or one number per model (provider/model on the API, the model class on GPU pools).")
     value: Money = unit("currency/outcome", description="What one outcome is worth to the business.")
     human_fallback_cost: Money | None = unit(
         "currency/unit of work", default=None,
@@ -124,16 +126,25 @@ class Outcome(Model):
     unit: str = Field("outcome", min_length=1, max_length=40,
                       description="What is counted, e.g. 'ticket' (cost per ticket resolved).")
 
+    @field_validator("success", mode="before")
+    @classmethod
+    def _per_model_numbers(cls, v):
+        if isinstance(v, dict) and "dist" not in v:
+            bad = [k for k, x in v.items() if not isinstance(x, (int, float)) or isinstance(x, bool)]
+            if bad:
+                raise ValueError(f"per-model success probabilities are numbers in [0, 1] ({', '.join(map(str, bad))} "
+                                 "is not); an uncertain success is one distribution for every model")
+        return v
+
     def success_of(self, model: str | None) -> Num:
         """The success probability of ``model`` (KeyError if a per-model table lacks it)."""
         if isinstance(self.success, dict):
             return self.success[model]
         return self.success
 
-    def success_key(self, workload: str, model: str | None) -> str:
-        """The key path under which ``model``'s success probability is drawn."""
-        base = f"workloads.{workload}.outcome.success"
-        return f"{base}.{model}" if isinstance(self.success, dict) else base
+    def success_key(self, workload: str) -> str:
+        """The key path under which the success probability is drawn (only one success is uncertain)."""
+        return f"workloads.{workload}.outcome.success"
 
 
 class Levers(Model):
@@ -213,19 +224,22 @@ class _WorkloadBase(Model):
     def rate_key(self) -> str:
         return f"workloads.{self.name}.{self.RATE_FIELD}"
 
+    def escalation_follows_outcome(self) -> bool:
+        """Whether a cascade escalates the cheap model's failures: an outcome gives the cheap model's
+        success and ``levers.routing.escalation_probability`` is not written."""
+        r = self.levers.routing
+        if "escalation_probability" in r.model_fields_set or self.outcome is None or not r.cheap_model:
+            return False
+        return not isinstance(self.outcome.success, dict) or r.cheap_model in self.outcome.success
+
     def escalation(self) -> Num:
         """Share of a cascade's calls escalated to the primary model: as written, else (with an outcome
-        whose cheap-model success is a number) the cheap model's failure rate, else the default."""
+        giving the cheap model's success) the cheap model's mean failure rate, else the default."""
         r = self.levers.routing
-        o = self.outcome
-        if "escalation_probability" in r.model_fields_set or o is None or not r.cheap_model:
+        if not self.escalation_follows_outcome():
             return r.escalation_probability
-        try:
-            p = o.success_of(r.cheap_model)
-        except KeyError:
-            return r.escalation_probability
-        # a distribution of success gives no single failure rate to bill by: its mean (documented)
-        return 1.0 - float(mean_of(p))
+        # billing is linear in the share, so the mean failure rate bills the mean of per-future escalations
+        return 1.0 - float(mean_of(self.outcome.success_of(r.cheap_model)))
 
 
 class ChatWorkload(_WorkloadBase):
