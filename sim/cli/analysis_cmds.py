@@ -502,12 +502,12 @@ def add_report(r: argparse.ArgumentParser) -> None:
 
 def _report_strategy(ds, name: str | None) -> str:
     """The strategy a report is about: ``--strategy`` (one of the results'), else the first."""
-    names = [str(s) for s in ds["strategy"].values]
-    if name is None:
-        return names[0]
-    if name not in names:
-        raise _usage(f"--strategy: unknown strategy {name!r}; the results hold: {', '.join(names)}")
-    return name
+    from ..analysis.common import AnalysisError, pick_strategy
+
+    try:
+        return pick_strategy(ds, name)
+    except AnalysisError as exc:
+        raise _usage(f"--strategy: {exc}") from None
 
 
 @_refusing

@@ -842,16 +842,12 @@ def _runway_section(ds: xr.Dataset, actuals: pd.Series, r: dict, tables: dict[st
                                                f'<div class="v">{b}</div><div class="l">{c}</div></div>'
                                                for a, b, c in cards) + "</div>")
     out.append(_img(plots.runway_chart(past, fc, budget, cur, q), "cumulative spend against the budget"))
-    rows = [("budget", budget, None, None, None), ("year to date", r["ytd_spend"], None, None, None),
-            ("burn rate per day", r["burn_rate_per_day"], None, None, None),
-            ("remaining budget", budget - r["ytd_spend"], None, None, None),
-            (f"rest of year ({r['forecast_from']}..{r['forecast_to']})", None,
-             *(r["rest_of_year"][k] for k in ("p10", "p50", "p90"))),
-            ("year total", None, *(r["year_total"][k] for k in ("p10", "p50", "p90"))),
-            ("P(year total > budget)", r["p_exceed_year"], None, None, None),
-            ("runs out", None, *(q[k] or "not within the horizon" for k in ("p10", "p50", "p90")))]
-    t = pd.DataFrame(rows, columns=["measure", "value", "p10", "p50", "p90"])
+    from .sheets import runway_table
+
+    t = runway_table(r)
     tables["runway"] = t
+    rows = [tuple(None if isinstance(x, float) and math.isnan(x) else x for x in row)
+            for row in t.itertuples(index=False)]
     days = pd.concat([past.rename(columns={"cost": "actual_cost", "cumulative": "actual_cumulative"}),
                       fc.rename(columns={k: f"forecast_cumulative_{k}" for k in ("p10", "p50", "p90", "mean")})],
                      ignore_index=True)
