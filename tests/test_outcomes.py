@@ -263,3 +263,19 @@ def test_a_workload_that_achieves_nothing_is_refused_with_its_location(tmp_path,
     msgs = refusal(["run", str(path), "--paths", "3", "--out", str(tmp_path / "r")], capsys, "result")
     assert "workload 'c' achieves no outcome" in msgs[0] and "human_fallback_cost" in msgs[0]
     assert not (tmp_path / "r" / "results.zarr").exists()
+
+
+def test_a_seat_fee_is_part_of_the_cost_of_the_outcomes_it_serves():
+    """100 seats at $5 for the unit whose one workload is the desk: the outcomes' cost is $778.40 +
+    $500 = $1,278.40 (the spend variables keep the fee on its own line); both engines."""
+    seats = {"name": "desk_seats", "kind": "seats", "business_unit": "bu", "seats_per_user": 1.0,
+             "fee_per_seat_month": 5.0, "term_months": 1}
+    sc = make([chat(outcome=OUTCOME)], contracts=[seats])
+    fc = run_expected(sc)
+    o = fc.outcomes.iloc[0]
+    assert o["spend"] == pytest.approx(78.40 + 500.0) and o["outcome_cost"] == pytest.approx(1_278.40)
+    assert fc.lines["spend"].sum() == pytest.approx(78.40 + 500.0)  # the total is unchanged
+    ds, _ = run(sc, paths=2, deterministic=True)
+    assert float(ds["outcome_cost"].sum("month").mean()) == pytest.approx(1_278.40, rel=1e-9)
+    assert float(ds["spend"].sel(strategy=ds["strategy"].values[0]).sum(["month", "pool", "workload"]).mean()) == \
+        pytest.approx(578.40, rel=1e-9)

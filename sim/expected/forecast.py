@@ -22,7 +22,7 @@ import pandas as pd
 from .. import __version__
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook, library_version
-from ..pools.contracts import seat_cost, settle_api_contracts
+from ..pools.contracts import contract_line_shares, seat_cost, settle_api_contracts
 from ..demand.daily import mean_day_factors, noise_of
 from ..demand.population import (adoption_users, hour_weights, month_day_weight, month_hours,
                                  month_of_hour, profile_arrays)
@@ -344,7 +344,8 @@ def run_expected(sc: Scenario, strategy: str | None = None, book: PriceBook | No
             lines[col] = 0.0
     lines["gpu_hours"] = lines["gpu_hours"].fillna(0.0)
     pools = pd.DataFrame(_with_factory(sc, hw, val, ctx, wls, served, es_m, pool_rows, own_effective, own_in_service))
-    outcomes = _outcomes(ctx, wls, served, remaining, lines, val)
+    outcomes = _outcomes(ctx, wls, served, remaining, lines, val,
+                         contract_line_shares(sc.contracts, st, {w.name: w.business_unit for w in wls}))
     wl = pd.DataFrame([dict(workload=w.name, kind=w.kind, business_unit=w.business_unit,
                             alpha=es_m[w.name][0].alpha, attempts_per_call=es_m[w.name][0].attempts_per_call,
                             calls_per_session=es_m[w.name][0].calls_first_attempt,
@@ -360,8 +361,9 @@ OUTCOME_COLUMNS = ("month", "workload", "outcome", "unit", "work_units", "ai_out
                    "fallback_cost", "review_cost", "outcome_cost", "value", "net_value")
 
 
-def _outcomes(ctx: _Ctx, wls, served: dict, remaining: dict, lines: pd.DataFrame, val) -> pd.DataFrame:
-    """The outcome accounting (``sim.pools.outcomes``) of each workload with an outcome, per month."""
+def _outcomes(ctx: _Ctx, wls, served: dict, remaining: dict, lines: pd.DataFrame, val, shares: dict) -> pd.DataFrame:
+    """The outcome accounting (``sim.pools.outcomes``) of each workload with an outcome, per month;
+    ``spend`` is the workload's own lines plus its ``shares`` of contract lines (``contract_line_shares``)."""
     rows = []
     for w in wls:
         o = w.outcome
@@ -373,7 +375,7 @@ def _outcomes(ctx: _Ctx, wls, served: dict, remaining: dict, lines: pd.DataFrame
                    "owned": served.get((w.name, "owned"))}
         sessions = {p: ctx.month_sum(v) for p, v in by_pool.items() if v is not None}
         spend = (lines.loc[lines["workload"] == w.name].groupby("month")["spend"].sum()
-                 .reindex(ctx.month_labels, fill_value=0.0).to_numpy(float))
+                 .reindex(ctx.month_labels, fill_value=0.0).to_numpy(float)) + np.asarray(shares.get(w.name, 0.0), float)
         r = settle_outcomes(w, sessions, ctx.month_sum(remaining[w.name]), spend, val)
         for m in range(ctx.months):
             rows.append(dict(month=ctx.month_labels[m], workload=w.name, outcome=o.name, unit=o.unit,

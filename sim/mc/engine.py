@@ -13,7 +13,7 @@ import numpy as np
 
 from ..catalog.hardware import load_hardware
 from ..catalog.prices import PriceBook
-from ..pools.contracts import seat_cost, settle_api_contracts
+from ..pools.contracts import contract_line_shares, seat_cost, settle_api_contracts
 from ..demand.daily import day_sigma, workload_noise
 from ..demand.population import adoption_users, day_weights, month_hours, month_of_hour, profile_arrays
 from ..pools.api import api_trends
@@ -296,7 +296,8 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         saas_tok.append((np.zeros((P, M)), np.zeros((P, M))))
 
     # ---- outcomes and value (sim.pools.outcomes) ------------------------------------------------
-    oc_names, oc = outcome_arrays(wls, sessions, S[..., UNSERVED], spend, vf, draws)
+    shares = contract_line_shares(sc.contracts, st, {w.name: w.business_unit for w in wls})
+    oc_names, oc = outcome_arrays(wls, sessions, S[..., UNSERVED], spend, vf, draws, shares)
     out.update(oc)
 
     out.update(tokens_input=tokens_input, tokens_cached=tokens_cached, tokens_output=tokens_output,
@@ -343,11 +344,12 @@ OUTCOME_VARS = ("work_units", "ai_outcomes", "outcomes", "fallback_cost", "revie
 
 
 def outcome_arrays(wls, sessions: np.ndarray, unserved: np.ndarray, spend: np.ndarray, vf: PathValues,
-                   draws: Draws) -> tuple[list[str], dict[str, np.ndarray]]:
+                   draws: Draws, shares: dict | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
     """The outcome accounting (``sim.pools.outcomes``) of the workloads with an outcome: arrays
     (P, M, n) per name of ``OUTCOME_VARS`` and ``cost_per_outcome`` (P, n) over the horizon.
 
-    ``sessions`` (P, M, pool, W) served, ``unserved`` (P, M, W), ``spend`` (P, M, pool, W)."""
+    ``sessions`` (P, M, pool, W) served, ``unserved`` (P, M, W), ``spend`` (P, M, pool, W); ``shares``
+    the workloads' shares of contract lines (``contract_line_shares``), part of their outcomes' cost."""
     names: list[str] = []
     parts: dict[str, list[np.ndarray]] = {k: [] for k in OUTCOME_VARS}
     for j, w in enumerate(wls):
@@ -358,7 +360,8 @@ def outcome_arrays(wls, sessions: np.ndarray, unserved: np.ndarray, spend: np.nd
         if w.levers.routing.enabled and ekey in draws.shape_points:
             esc = np.asarray(draws.shape_points[ekey], float)[draws.table_of_path]  # (P,): column() widens it
         served = {pool: sessions[:, :, i, j] for i, pool in enumerate(POOLS[:3])}
-        r = settle_outcomes(w, served, unserved[:, :, j], spend[:, :, :, j].sum(2), vf, esc)
+        own = spend[:, :, :, j].sum(2) + np.asarray((shares or {}).get(w.name, 0.0), float)
+        r = settle_outcomes(w, served, unserved[:, :, j], own, vf, esc)
         names.append(w.name)
         for k, v in zip(OUTCOME_VARS, (r.units, r.ai_outcomes, r.outcomes, r.fallback_cost, r.review_cost, r.cost,
                                        r.value, r.net_value)):

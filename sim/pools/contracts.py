@@ -390,3 +390,35 @@ def _month_sum(x: np.ndarray, hour_month: np.ndarray, months: int) -> np.ndarray
         pad = np.zeros(out.shape[:-1] + (months - out.shape[-1],))
         out = np.concatenate([out, pad], axis=-1)
     return out
+
+
+def contract_line_shares(contracts, st: ApiSettlement, unit_of: dict[str, str]) -> dict[str, np.ndarray]:
+    """Each contract's own lines — a seats contract's fee, a commitment paid in months with no covered
+    use — shared over the token workloads it covers: workload -> cost (..., M).
+
+    Covered: the workloads whose API use the contract settles (its ``models`` and ``workloads``
+    scope; a seats contract of a business unit, without a scope, its unit's workloads). The share
+    follows each workload's settled API spend that month, equally where none had any. This is a view
+    for the cost of outcomes (``sim.pools.outcomes``): the spend variables keep these lines as
+    they are, so totals are unchanged. A contract that covers no workload in use keeps its lines.
+    """
+    out: dict[str, np.ndarray] = {}
+    for c in contracts:
+        lines = [np.asarray(x, float) for x in ((st.seats.get(c.name) or {}).get("fee"), st.idle.get(c.name))
+                 if x is not None]
+        if not lines:
+            continue
+        keys = [k for k in st.cost if (not c.models or k[1] in c.models) and (not c.workloads or k[0] in c.workloads)
+                and (c.kind != "seats" or c.models or c.workloads or c.business_unit is None
+                     or unit_of.get(k[0]) == c.business_unit)]
+        names = list(dict.fromkeys(k[0] for k in keys))
+        if not names:
+            continue
+        amount = sum(lines[1:], lines[0])
+        spend = {n: sum(np.asarray(st.cost[k], float) for k in keys if k[0] == n) for n in names}
+        total = sum(spend.values())
+        for n in names:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(total > 0, spend[n] / np.where(total > 0, total, 1.0), 1.0 / len(names))
+            out[n] = out.get(n, 0.0) + amount * share
+    return out

@@ -14,7 +14,8 @@ could take. For the units served on a pool whose model succeeds with probability
     fallback_cost = failures · human_fallback_cost          (0 without a fallback)
     review_cost   = n · review_cost
     cost          = spend + fallback_cost + review_cost      (spend: the workload's, after contracts
-                                                             and show-back)
+                                                             and show-back, with its share of contract
+                                                             lines: contracts.contract_line_shares)
     value         = outcomes · value per outcome
     net_value     = value − cost
     cost_per_outcome = Σ_months cost / Σ_months outcomes     (over the horizon)
