@@ -257,3 +257,21 @@ def test_factory_variables_are_declared_described_and_typed():
         assert ds[k].dtype == (np.float32 if k in FLOAT32 else np.float64), k
     assert "cost_per_mtok_tier" not in FLOAT32  # money stays float64
     assert ds["goodput_tier_tok_s_user"].values.tolist() == [10.0, 25.0, 50.0, 100.0]
+
+
+def test_a_fleet_that_serves_no_token_still_costs_in_the_factory_table():
+    """The 8 H200s with the workload kept on the API: no token served, the fleet still paid. The table's
+    cost is the owned-cost components' sum each month (what the report's yearly figures add up), and
+    cost per million tokens has no figure."""
+    from sim.analysis.factory import factory_table
+
+    sc = make([chat(retry=NO_RETRY, models={"api": "acme/m1", "owned": "llama-3.3-70b"}, allowed_pools=["api"],
+                    sessions_per_user_per_day=RATE)],
+              horizon={"start": "2027-02", "months": 2},
+              pools={"api": {"price_trend": {"commodity_per_year": 0.0, "frontier_per_year": 0.0}}, "owned": OWNED})
+    ds = mc(sc)
+    t = factory_table(ds)
+    owned = t[t["pool"] == "owned"]
+    paid = ds["owned_cost"].isel(strategy=0).sum("owned_component").mean("path").values
+    assert len(owned) == 2 and (owned["tokens"] == 0).all() and owned["cost_per_mtok"].isna().all()
+    assert np.allclose(owned["cost"].to_numpy(), paid, rtol=1e-9) and (paid > 0).all()

@@ -14,7 +14,8 @@ the fleet turned power and money into (formulas and units: ``sim.pools.factory``
 - one ``cost_per_mtok_<tier>`` column per goodput tier (``sim.pools.factory.tier_column``): mean over
   the paths with GPUs paid; NaN where a model the pool serves cannot reach the tier;
 - ``energy_estimated``: True where the energy is an estimate (neocloud: no meter), ``paths_in_service``:
-  the share of paths with GPUs paid.
+  the share of paths with GPUs paid, ``cost``: the pool's mean cost that month (currency), tokens or
+  none (what yearly figures sum).
 
 A run without a GPU pool in use (or a file written before these variables existed) gives an empty
 DataFrame with the base columns.
@@ -30,7 +31,7 @@ from .common import month_index, period_labels
 
 BASE_COLUMNS = ("strategy", "pool", "month", "tokens", "energy_mwh", "tokens_per_mwh", "energy_kwh_per_mtok",
                 "tokens_per_mw", "idle_share", "cost_per_mtok")
-TAIL_COLUMNS = ("facility_mw", "energy_estimated", "paths_in_service")
+TAIL_COLUMNS = ("facility_mw", "energy_estimated", "paths_in_service", "cost")
 NEEDS = ("facility_mw", "facility_energy_kwh", "idle_share", "cost_per_mtok_tier", "spend", "tokens_input",
          "tokens_cached", "tokens_output")
 
@@ -73,6 +74,7 @@ def factory_table(ds: xr.Dataset) -> pd.DataFrame:
         cols[tier_column(lab)] = x.where(active & (x > 0)).mean("path")
     cols["facility_mw"] = mw_m
     cols["paths_in_service"] = share
+    cols["cost"] = cost_m  # the pool's mean cost that month, paid whether or not a token was served
     t = xr.Dataset({k: v.drop_vars([c for c in v.coords if c not in ("strategy", "month", "pool")])
                     for k, v in cols.items()})
     df = t.to_dataframe().reset_index()
@@ -86,5 +88,5 @@ def factory_table(ds: xr.Dataset) -> pd.DataFrame:
     df = df.sort_values(["strategy", "pool", "month"], key=lambda c: c.map(order) if c.name == "strategy" else c)
     tiers = [tier_column(lab) for lab in labels]
     return df[list(BASE_COLUMNS) + tiers + list(TAIL_COLUMNS)].reset_index(drop=True).astype(
-        {c: float for c in BASE_COLUMNS[3:] + tuple(tiers) + ("facility_mw", "paths_in_service")})
+        {c: float for c in BASE_COLUMNS[3:] + tuple(tiers) + ("facility_mw", "paths_in_service", "cost")})
 

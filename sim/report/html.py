@@ -697,7 +697,7 @@ def _factory_section(page: _Page, c: dict) -> None:
     cur = c["cur"]
     c["tables"]["factory"] = t
     tiers = [col for col in t.columns if col.startswith("cost_per_mtok_") and col != "cost_per_mtok"]
-    d = mine.assign(year=mine["month"].astype(str).str[:4], cost=mine["cost_per_mtok"].fillna(0) * mine["tokens"] / 1e6)
+    d = mine.assign(year=mine["month"].astype(str).str[:4])  # cost: the pool's, months without tokens included
     rows = []
     for (pool, year), g in d.groupby(["pool", "year"], sort=False):
         tok, mwh, cost = float(g["tokens"].sum()), float(g["energy_mwh"].sum()), float(g["cost"].sum())

@@ -199,7 +199,7 @@ def _sizing_units(frame: pd.DataFrame) -> dict:
 PER_OUTCOME = "{currency} per outcome"  # a price per outcome: not an amount, keeps its digits
 FACTORY_UNITS = {"tokens": "tokens", "energy_mwh": "MWh", "tokens_per_mwh": "tokens/MWh",
                  "energy_kwh_per_mtok": "kWh/MTok", "tokens_per_mw": "tokens/MW", "idle_share": SHARE,
-                 "facility_mw": "MW", "paths_in_service": SHARE}
+                 "facility_mw": "MW", "paths_in_service": SHARE, "cost": MONEY}
 
 
 def _outcome_units(frame: pd.DataFrame) -> dict:
