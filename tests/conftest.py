@@ -49,6 +49,22 @@ def make_scenario():
     return make
 
 
+def cli_json(argv: list[str]) -> dict:
+    """Run ``tokensim ARGV --json`` in process; it must succeed. Returns the one JSON object it prints
+    (the last line: progress and notes never reach stdout, but a stray line must not hide it)."""
+    import contextlib
+    import io
+    import json
+
+    from sim.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(argv + ["--json"])
+    assert code == 0, buf.getvalue()
+    return json.loads(buf.getvalue().splitlines()[-1])
+
+
 def refusal(argv: list[str], capsys, kind: str, problems: int = 1, plain: bool = True) -> list[str]:
     """Run ``tokensim ARGV --json`` in process and check the bad-input contract: exit 2, exactly one
     JSON object with ``ok: false`` and error ``kind``, ``problems`` messages (one per problem), each also

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from pathlib import Path
 
-from sim.cli import main
+from tests.conftest import cli_json
 from sim.demand.assumptions import assumptions
 from sim.demand.population import profile_arrays
 from sim.scenario import load_scenario
@@ -15,11 +12,6 @@ from sim.scenario import load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _json(argv):
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert main(argv + ["--json"]) == 0
-    return json.loads(buf.getvalue())
 
 
 def test_the_silent_defaults_are_named(tmp_path):
@@ -33,9 +25,9 @@ def test_the_silent_defaults_are_named(tmp_path):
     act = assumptions(sc)[1].effect
     assert f"Sat {weekly[5]:g}" in act and f"Sun {weekly[6]:g}" in act and weekly[5] < 1
     assert "-30% a year (the default)" in assumptions(sc)[0].effect
-    est = _json(["estimate", str(f), "--out", str(tmp_path / "e")])
+    est = cli_json(["estimate", str(f), "--out", str(tmp_path / "e")])
     assert [a["key"] for a in est["assumptions"]] == keys
-    run = _json(["run", str(f), "--paths", "5", "--out", str(tmp_path / "r"), "--quiet"])
+    run = cli_json(["run", str(f), "--paths", "5", "--out", str(tmp_path / "r"), "--quiet"])
     assert [a["key"] for a in run["assumptions"]] == keys
     assert [a.key for a in assumptions(load_scenario(ROOT / "scenarios" / "default.yaml"))] == ["demand_noise"]
 

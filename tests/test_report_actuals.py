@@ -9,8 +9,6 @@ message naming the file.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
@@ -18,29 +16,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.cli import main
-from tests.conftest import refusal
+from tests.conftest import cli_json, refusal
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORTS = ROOT / "calibration" / "exports"
 
 
-def _json(argv: list[str]) -> dict:
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(argv + ["--json"])
-    assert code == 0, buf.getvalue()
-    return json.loads(buf.getvalue().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory):
     d = tmp_path_factory.mktemp("flow")
     usage, costs = str(EXPORTS / "openai_usage_completions.json"), str(EXPORTS / "openai_costs.json")
-    cal = _json(["calibrate", usage, costs, "--months", "3", "-o", str(d / "support.yaml")])
+    cal = cli_json(["calibrate", usage, costs, "--months", "3", "-o", str(d / "support.yaml")])
     mini = cal["scenarios"]["gpt-4.1-mini-2025-04-14"]
-    _json(["run", mini, "--paths", "50", "--out", str(d / "mini"), "--quiet"])
-    bt = _json(["backtest", usage, "--train-days", "28", "--horizon-days", "7", "--origins", "1", "--paths", "100",
+    cli_json(["run", mini, "--paths", "50", "--out", str(d / "mini"), "--quiet"])
+    bt = cli_json(["backtest", usage, "--train-days", "28", "--horizon-days", "7", "--origins", "1", "--paths", "100",
                 "--csv", str(d / "bt_days.csv")])
     (d / "bt.json").write_text(json.dumps(bt) + "\n")
     return {"dir": d, "results": str(d / "mini"), "actuals": str(d / "support.actuals.csv"),
@@ -50,12 +41,12 @@ def flow(tmp_path_factory):
 @pytest.mark.parametrize("within", [False, True])  # the budget lasts past the horizon, or runs out within it
 def test_report_runway_is_budgets_runway(flow, tmp_path, within):
     res, acts = flow["results"], flow["actuals"]
-    probe = _json(["budget", res, "--budget", "1e12", "--actuals", acts])["runway"]
+    probe = cli_json(["budget", res, "--budget", "1e12", "--actuals", acts])["runway"]
     rest = probe["rest_of_year"]
     budget = f"{probe['ytd_spend'] + (0.5 * rest['p10'] if within else 1.5 * rest['p90']):.0f}"
-    bud = _json(["budget", res, "--budget", budget, "--actuals", acts])["runway"]
+    bud = cli_json(["budget", res, "--budget", budget, "--actuals", acts])["runway"]
     out = tmp_path / "r.html"
-    rep = _json(["report", res, "-o", str(out), "--budget", budget, "--actuals", acts])
+    rep = cli_json(["report", res, "-o", str(out), "--budget", budget, "--actuals", acts])
     assert rep["runway"] == bud  # every field, the runout dates and the year to date among them
     assert rep["runway"]["runout_date"] == bud["runout_date"] and rep["runway"]["ytd_spend"] == bud["ytd_spend"]
     page = out.read_text()
@@ -81,7 +72,7 @@ def test_report_runway_is_budgets_runway(flow, tmp_path, within):
 
 def test_report_backtest_section(flow, tmp_path):
     out = tmp_path / "r.html"
-    rep = _json(["report", flow["results"], "-o", str(out), "--backtest", flow["bt"], "--backtest-days",
+    rep = cli_json(["report", flow["results"], "-o", str(out), "--backtest", flow["bt"], "--backtest-days",
                  flow["bt_days"]])
     bt = flow["backtest"]
     page = out.read_text()
@@ -94,7 +85,7 @@ def test_report_backtest_section(flow, tmp_path):
     assert scores["P5–P95 coverage"].iloc[0] == pytest.approx(bt["pooled"]["coverage"]["p5_p95"])
     assert (tmp_path / "r_backtest_days.csv").exists()
     # without the days: the scores and the PIT (from the pooled counts), no band chart
-    rep = _json(["report", flow["results"], "-o", str(tmp_path / "s.html"), "--backtest", flow["bt"]])
+    rep = cli_json(["report", flow["results"], "-o", str(tmp_path / "s.html"), "--backtest", flow["bt"]])
     page = (tmp_path / "s.html").read_text()
     assert 'aria-label="PIT histogram"' in page and 'aria-label="bands vs actuals"' not in page and "--backtest-days" in page
     assert rep["images"] == len(re.findall(r'<figure class="chart">|<img ', page))  # the charts (inline SVG)
@@ -137,11 +128,11 @@ def test_report_sizing_section(flow, tmp_path, capsys):
               business_units=[{"name": "bu", "users": {"curve": "fixed", "ceiling": 400}, "intensity_sigma": 0.0}])
     f = tmp_path / "s.yaml"
     f.write_text(yaml.safe_dump(sc.model_dump(mode="json", exclude_none=True), sort_keys=False))
-    sz = _json(["size", str(f), "--workload", "c", "--profile", "vertex/gemini-2.5-flash-lite", "--slo",
+    sz = cli_json(["size", str(f), "--workload", "c", "--profile", "vertex/gemini-2.5-flash-lite", "--slo",
                 "p99 ttft <= 1.5s", "--term", "1m", "--decode-tok-s", "250"])
     (tmp_path / "size.json").write_text(json.dumps(sz))
     out = tmp_path / "r.html"
-    rep = _json(["report", flow["results"], "-o", str(out), "--size", str(tmp_path / "size.json")])
+    rep = cli_json(["report", flow["results"], "-o", str(out), "--size", str(tmp_path / "size.json")])
     page = out.read_text()
     assert "<h2>Capacity sizing: vertex/gemini-2.5-flash-lite</h2>" in page
     assert 'aria-label="expected cost and breach probability by unit count"' in page

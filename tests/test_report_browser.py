@@ -13,10 +13,7 @@ The checks that need no browser (``--strategy``) always run.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import io
-import json
 import os
 import re
 import shutil
@@ -28,7 +25,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from tests.conftest import refusal
+from tests.conftest import cli_json, refusal
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.yaml"
@@ -42,22 +39,16 @@ NUMERIC = re.compile(r"^[-−]?\$?[\d.,]+[kMBT]?( %)?$")
 DATE = re.compile(r"^\d{4}(-\d{2})?$")
 
 
-def _json(argv: list[str]) -> dict:
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(argv + ["--json"])
-    assert code == 0, buf.getvalue()
-    return json.loads(buf.getvalue().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     d = tmp_path_factory.mktemp("report-browser")
     main(["run", str(DEFAULT), "--paths", "200", "--out", str(d / "default"), "--quiet"])
-    default = _json(["report", str(d / "default"), "--scenario", str(DEFAULT), "-o", str(d / "default.html"),
+    default = cli_json(["report", str(d / "default"), "--scenario", str(DEFAULT), "-o", str(d / "default.html"),
                      "--strategy", GPU_STRATEGY, "--tco-paths", "16", "--budget", "1500000"])
     main(["run", str(API_ONLY), "--paths", "100", "--out", str(d / "api"), "--quiet"])
-    api = _json(["report", str(d / "api"), "--scenario", str(API_ONLY), "-o", str(d / "api.html")])
+    api = cli_json(["report", str(d / "api"), "--scenario", str(API_ONLY), "-o", str(d / "api.html")])
     return {"dir": d, "default": default, "api": api}
 
 

@@ -9,9 +9,7 @@ it; every numeric header carries its unit, row 1 is frozen. A bad --xlsx is a lo
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -21,18 +19,13 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from tests.conftest import cli_json
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "scenarios" / "examples"
 BATCH, CHAT, OWNED = (str(EXAMPLES / f) for f in ("batch_commit.yaml", "single_chat.yaml", "coding_agent_owned.yaml"))
 
 
-def _json(argv: list[str]) -> dict:
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(argv + ["--json"])
-    assert code == 0, buf.getvalue()
-    return json.loads(buf.getvalue().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +33,7 @@ def results(tmp_path_factory) -> dict:
     """A results directory of the batch-commit example (4 commit options, 8 paths) and daily actuals
     of December 2026, the month before its forecast starts."""
     d = tmp_path_factory.mktemp("wb")
-    _json(["run", BATCH, "--paths", "8", "--out", str(d / "run"), "--quiet"])
+    cli_json(["run", BATCH, "--paths", "8", "--out", str(d / "run"), "--quiet"])
     days = pd.date_range("2026-12-01", "2026-12-31", freq="D")
     pd.DataFrame({"group": "docs", "workload": "docs", "day": days.strftime("%Y-%m-%d"),
                   "cost": [12.345678 + i for i in range(len(days))]}).to_csv(d / "acts.csv", index=False)
@@ -141,7 +134,7 @@ def _compare(book: Path, sheet: str, want: list[dict], keys: dict[str, str] | No
 # ---- the five commands -------------------------------------------------------------------------------
 def test_estimate_xlsx_holds_its_csv_tables(tmp_path):
     book = tmp_path / "book" / "estimate.xlsx"  # a directory that does not exist yet is created
-    obj = _json(["estimate", CHAT, "--out", str(tmp_path / "out"), "--xlsx", str(book)])
+    obj = cli_json(["estimate", CHAT, "--out", str(tmp_path / "out"), "--xlsx", str(book)])
     assert obj["xlsx"] == str(book) and book.is_file()
     assert not [p for p in book.parent.iterdir() if p.name.endswith(".tmp")]  # written atomically
     wb = openpyxl.load_workbook(book)
@@ -164,7 +157,7 @@ def test_estimate_xlsx_holds_its_csv_tables(tmp_path):
 
 def test_budget_xlsx_is_its_json(results, tmp_path):
     book = tmp_path / "budget.xlsx"
-    obj = _json(["budget", results["run"], "--budget", "4000", "--actuals", results["actuals"], "--xlsx", str(book)])
+    obj = cli_json(["budget", results["run"], "--budget", "4000", "--actuals", results["actuals"], "--xlsx", str(book)])
     assert obj["xlsx"] == str(book)
     wb = openpyxl.load_workbook(book)
     assert wb.sheetnames == ["spend_by_year", "spend_by_group", "chargeback", "monte_carlo_error", "runway"]
@@ -190,7 +183,7 @@ def test_budget_xlsx_is_its_json(results, tmp_path):
 
 def test_commit_xlsx_is_its_json(tmp_path):
     book = tmp_path / "commit.xlsx"
-    obj = _json(["commit", BATCH, "--paths", "8", "--xlsx", str(book)])
+    obj = cli_json(["commit", BATCH, "--paths", "8", "--xlsx", str(book)])
     assert obj["xlsx"] == str(book)
     assert openpyxl.load_workbook(book).sheetnames == ["options", "contracts", "newsvendor"]
     keys = {k: k for k in ("expected_cost", "se_expected_cost", "p5_cost", "p50_cost", "p95_cost",
@@ -214,7 +207,7 @@ def test_commit_xlsx_is_its_json(tmp_path):
 
 def test_tco_xlsx_is_its_json(tmp_path):
     book = tmp_path / "tco.xlsx"
-    obj = _json(["tco", OWNED, "--paths", "2", "--draws", "20", "--purchase-months", "0", "--xlsx", str(book)])
+    obj = cli_json(["tco", OWNED, "--paths", "2", "--draws", "20", "--purchase-months", "0", "--xlsx", str(book)])
     assert obj["xlsx"] == str(book)
     assert openpyxl.load_workbook(book).sheetnames == ["cost_at_scale", "crossovers", "crossover_by_year",
                                                        "pool_lines", "cost_curves", "expected_volume",
@@ -245,7 +238,7 @@ def test_report_xlsx_holds_its_csv_tables(results, tmp_path):
     from sim.report.sheets import report_units
 
     out, book = tmp_path / "r.html", tmp_path / "tables.xlsx"
-    obj = _json(["report", results["run"], "--scenario", BATCH, "-o", str(out), "--budget", "4000", "--actuals",
+    obj = cli_json(["report", results["run"], "--scenario", BATCH, "-o", str(out), "--budget", "4000", "--actuals",
                  results["actuals"], "--tco-paths", "0", "--no-sensitivity", "--xlsx", str(book)])
     assert obj["xlsx"] == str(book)
     csvs = [Path(f) for f in obj["files"] if f.endswith(".csv")]
