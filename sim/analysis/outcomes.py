@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..pools.outcomes import outcome_ratios
 from .common import AnalysisError
 
 OUTCOME_TABLE_COLUMNS = ("strategy", "workload", "outcome", "unit", "sessions", "ai_outcomes", "outcomes",
@@ -73,18 +74,19 @@ def outcome_table(ds: xr.Dataset) -> pd.DataFrame:
         for j, w in enumerate(wl):
             m = {k: float(v[i, :, j].mean()) for k, v in h.items()}
             t = float(tok[i, :, j].mean())
+            q = outcome_ratios(m["work_units"], m["ai_outcomes"], m["outcomes"], m["outcome_cost"], m["value"],
+                               m["net_value"], t)
             rows.append(dict(
                 strategy=str(s), workload=w, outcome=names[w][0], unit=names[w][1], sessions=m["work_units"],
-                ai_outcomes=m["ai_outcomes"], outcomes=m["outcomes"], success_rate=_ratio(m["ai_outcomes"], m["work_units"]),
+                ai_outcomes=m["ai_outcomes"], outcomes=m["outcomes"], success_rate=q["success_rate"],
                 spend=float(spend[i, :, j].mean()), fallback_cost=m["fallback_cost"], review_cost=m["review_cost"],
-                cost=m["outcome_cost"], cost_per_outcome=_ratio(m["outcome_cost"], m["outcomes"]),
+                cost=m["outcome_cost"], cost_per_outcome=q["cost_per_outcome"],
                 cost_per_outcome_p5=float(np.quantile(cpo[i, :, j], 0.05)),
                 cost_per_outcome_p95=float(np.quantile(cpo[i, :, j], 0.95)),
                 value=m["value"], net_value=m["net_value"],
                 net_value_p5=float(np.quantile(h["net_value"][i, :, j], 0.05)),
                 net_value_p95=float(np.quantile(h["net_value"][i, :, j], 0.95)),
-                roi=_ratio(m["net_value"], m["outcome_cost"]), tokens=t,
-                value_per_mtok=_ratio(m["value"] * 1e6, t)))
+                roi=q["roi"], tokens=t, value_per_mtok=q["value_per_mtok"]))
     out = pd.DataFrame(rows, columns=list(OUTCOME_TABLE_COLUMNS)[:-1])
     # 1 = the cheapest per outcome among the strategies, per workload
     out["rank_cost_per_outcome"] = out.groupby("workload")["cost_per_outcome"].rank(method="min").astype(int)

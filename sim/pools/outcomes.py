@@ -107,3 +107,15 @@ def cost_per_outcome(cost: np.ndarray, outcomes: np.ndarray, axis: int = -1) -> 
     c, n = np.sum(cost, axis=axis), np.sum(outcomes, axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(n > 0, c / np.where(n > 0, n, 1.0), np.inf)
+
+
+def outcome_ratios(work_units: float, ai_outcomes: float, outcomes: float, cost: float, value: float,
+                   net_value: float, tokens: float) -> dict[str, float | None]:
+    """The ratios of horizon totals every table of outcomes shows: ``success_rate`` (AI outcomes per
+    unit of work), ``cost_per_outcome``, ``roi`` (net value / cost), ``value_per_mtok`` (value per
+    million tokens); None where the denominator is 0 (no figure, never a 0)."""
+    def ratio(a: float, b: float, scale: float = 1.0) -> float | None:
+        return float(a * scale / b) if b > 0 else None
+
+    return {"success_rate": ratio(ai_outcomes, work_units), "cost_per_outcome": ratio(cost, outcomes),
+            "roi": ratio(net_value, cost), "value_per_mtok": ratio(value, tokens, 1e6)}

@@ -17,6 +17,7 @@ from ..io import files, outdir
 from ..io.workbook import MONEY, PER_MTOK, SHARE, Table, write_workbook
 from .sheets import FACTORY_UNITS
 from ..pools.lines import basis_text
+from ..pools.outcomes import outcome_ratios
 from ..pools.owned import OWNED_COMPONENTS
 
 TOKENS = ("tokens_input", "tokens_cached", "tokens_cache_write", "tokens_output", "tokens_reasoning")
@@ -89,11 +90,9 @@ def outcome_summary(fc) -> dict:
                "net_value"]].sum()
         n_tok = float(tok.get(w, 0.0))
         out[str(w)] = {"outcome": str(g["outcome"].iloc[0]), "unit": str(g["unit"].iloc[0]),
-                       **{k: float(v) for k, v in t.items()},
-                       "success_rate": float(t["ai_outcomes"] / t["work_units"]) if t["work_units"] > 0 else None,
-                       "cost_per_outcome": float(t["outcome_cost"] / t["outcomes"]) if t["outcomes"] > 0 else None,
-                       "roi": float(t["net_value"] / t["outcome_cost"]) if t["outcome_cost"] > 0 else None,
-                       "tokens": n_tok, "value_per_mtok": float(t["value"] / n_tok * 1e6) if n_tok > 0 else None}
+                       **{k: float(v) for k, v in t.items()}, "tokens": n_tok,
+                       **outcome_ratios(t["work_units"], t["ai_outcomes"], t["outcomes"], t["outcome_cost"],
+                                        t["value"], t["net_value"], n_tok)}
     return out
 
 
