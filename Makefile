@@ -18,11 +18,10 @@ $(STAMP): pyproject.toml
 
 OUT ?= outputs/default
 
+# validate, estimate, run and report in one process (tokensim all): the same files as the four commands,
+# with Python and the libraries started once
 run: $(STAMP)
-	$(VENV)/bin/tokensim validate $(SCENARIO)
-	$(VENV)/bin/tokensim estimate $(SCENARIO) --out $(OUT)
-	$(VENV)/bin/tokensim run $(SCENARIO) --out $(OUT)
-	$(VENV)/bin/tokensim report $(OUT) --scenario $(SCENARIO) -o $(OUT)/report.html
+	$(VENV)/bin/tokensim all $(SCENARIO) --out $(OUT)
 
 # both cores: the tests are independent (each writes under its own tmp_path)
 test: $(STAMP)

@@ -142,7 +142,7 @@ def test_registry_lists_every_command_once():
     from sim.cli.registry import parsers
 
     names = [c.name for c in COMMANDS]
-    assert names == ["validate", "estimate", "des", "run", "budget", "commit", "tco", "sensitivity", "compare",
+    assert names == ["validate", "estimate", "des", "run", "all", "budget", "commit", "tco", "sensitivity", "compare",
                      "report", "calibrate", "backtest", "size", "models"]
     for sp in parsers(build_parser())[1:]:
         assert "--json" in sp._option_string_actions and "--help" in sp._option_string_actions

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from . import analysis_cmds, calibrate_cmds, catalog_cmds, registry, scenario_cmds, size_cmds
+from . import analysis_cmds, calibrate_cmds, catalog_cmds, job_cmds, registry, scenario_cmds, size_cmds
 from ..io import interrupt, outdir
 from .common import (
     EXIT_BAD_INPUT,
@@ -27,7 +27,7 @@ from .common import (
 )
 from .registry import Command, parsers
 
-COMMANDS: tuple[Command, ...] = (scenario_cmds.COMMANDS + analysis_cmds.COMMANDS + calibrate_cmds.COMMANDS
+COMMANDS: tuple[Command, ...] = (scenario_cmds.COMMANDS + job_cmds.COMMANDS + analysis_cmds.COMMANDS + calibrate_cmds.COMMANDS
                                  + size_cmds.COMMANDS + catalog_cmds.COMMANDS)
 
 

@@ -8,8 +8,8 @@ offset; shares read "20 %". A legend lists only what the chart draws; twin axes 
 
 from __future__ import annotations
 
+import hashlib
 import io
-import itertools
 import math
 import re
 from contextlib import contextmanager
@@ -34,7 +34,6 @@ POOL_LABELS = {"api": "API (pay per token)", "neocloud": "rented GPUs", "neoclou
 RC = {"svg.fonttype": "none", "font.family": "sans-serif",
       "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
       "axes.formatter.useoffset": False, "axes.formatter.limits": (-30, 30), "axes.unicode_minus": True}
-_salt = itertools.count()
 
 
 def pool_label(name: str) -> str:
@@ -91,11 +90,23 @@ def _style():
 
 
 def render(fig: Figure) -> bytes:
-    """The figure as SVG (text as text, no date, ids unique to this chart)."""
+    """The figure as SVG (text as text, no date, ids unique to this chart).
+
+    Why the ids are rewritten: a page inlines several charts, and matplotlib names a marker or a clip
+    path by a hash of its content, so two charts would share ids. Each id gets a prefix from a digest
+    of the chart's own SVG: unique per chart, and the same bytes for the same chart in any process
+    (no counter: a second report in one process, as ``tokensim all`` makes, is byte-identical)."""
     buf = io.BytesIO()
-    with mpl.rc_context({**RC, "svg.hashsalt": f"tokensim-{next(_salt)}"}):
+    with mpl.rc_context({**RC, "svg.hashsalt": "tokensim"}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return buf.getvalue()
+    svg = buf.getvalue()
+    tag = "c" + hashlib.sha256(svg).hexdigest()[:8] + "-"
+    ids = set(re.findall(rb'\bid="([^"]+)"', svg))
+    if not ids:
+        return svg
+    names = b"|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    svg = re.sub(rb'(\bid="|#)(' + names + rb')(?=[")])', lambda m: m[1] + tag.encode() + m[2], svg)
+    return svg
 
 
 def png(fig: Figure, dpi: int = 100) -> bytes:

@@ -1,0 +1,115 @@
+"""``tokensim all``: validate, estimate, run and report one scenario in one process (what ``make run`` does).
+
+The four steps are the four commands themselves: each step's flags are parsed by that command's own
+parser (``add_validate``, ``add_estimate``, ``add_run``, ``add_report``), and its function runs, so
+every file written and every number printed is the one ``tokensim validate``, ``estimate``, ``run``
+and ``report`` give. Why one process: each ``tokensim`` process pays the start-up of Python, numpy,
+scipy, pandas, xarray and numba (1.3–3.5 s by machine) and the first call of each lazily imported
+module; the job pays them once.
+
+With ``--json`` stdout holds one object: ``{"ok": true, "steps": {"validate": {...}, "estimate":
+{...}, "run": {...}, "report": {...}}, "seconds": ...}``, each step's object exactly as its command
+prints it. A step that fails ends the job with its exit status; with ``--json`` the object is that
+step's failure (``ok`` false, ``error``, ``problems``) with ``step`` naming it and ``steps`` the ones
+that finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import analysis_cmds, scenario_cmds
+from .common import EXIT_OK, MAX_WORKERS, Checked, OutDir, UsageError, Whole, emit, load_checked
+from .registry import Command
+
+STEPS = ("validate", "estimate", "run", "report")
+
+
+def add_all(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--out", action=Checked, check=OutDir(), metavar="DIR",
+                   help="output directory of every step (default outputs/<scenario name>); the report is DIR/report.html")
+    p.add_argument("--paths", action=Checked, check=scenario_cmds.PATHS, metavar="N",
+                   help="Monte Carlo paths (default: the scenario's)")
+    p.add_argument("--seed", action=Checked, check=scenario_cmds.SEED, metavar="S",
+                   help="seed of the Monte Carlo (default: the scenario's)")
+    p.add_argument("--workers", action=Checked, check=Whole(1, MAX_WORKERS), metavar="N",
+                   help="numba threads of the Monte Carlo; at most the machine's (default: all cores)")
+    p.add_argument("--strategy", metavar="NAME", help="the strategy the report is about (default: the first)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _step_args(add, argv: list[str], want_json: bool) -> argparse.Namespace:
+    """``argv`` parsed by a parser built with a command's own ``add`` function (its flags, its defaults)."""
+    p = argparse.ArgumentParser(add_help=False)
+    add(p)
+    ns = p.parse_args(argv)
+    ns.json = want_json
+    return ns
+
+
+def _capture(fn, ns: argparse.Namespace) -> tuple[int, dict | None]:
+    """Run a command with stdout captured (``--json``): its exit status and the one object it printed."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = int(fn(ns))
+    text = buf.getvalue().strip()
+    return rc, (json.loads(text.splitlines()[-1]) if text else None)
+
+
+def cmd_all(args: argparse.Namespace) -> int:
+    t0 = time.time()
+    want_json = bool(args.json)
+    sc = load_checked(args.scenario)  # bad input stops here, located, as tokensim validate reports it
+    strategies = [s.name for s in sc.all_strategies()]
+    if args.strategy is not None and args.strategy not in strategies:  # before any step runs
+        raise UsageError(f"--strategy: unknown strategy {args.strategy!r}; the scenario has: {', '.join(strategies)}")
+    out = Path(args.out) if args.out else Path("outputs") / sc.name
+    run_argv = [args.scenario, "--out", str(out)]
+    for flag, v in (("--paths", args.paths), ("--seed", args.seed), ("--workers", args.workers)):
+        if v is not None:
+            run_argv += [flag, str(v)]
+    if args.quiet:
+        run_argv.append("--quiet")
+    report_argv = [str(out), "--scenario", args.scenario, "-o", str(out / "report.html")]
+    if args.strategy:
+        report_argv += ["--strategy", args.strategy]
+    plan = (
+        ("validate", scenario_cmds.add_validate, scenario_cmds.cmd_validate, [args.scenario]),
+        ("estimate", scenario_cmds.add_estimate, scenario_cmds.cmd_estimate, [args.scenario, "--out", str(out)]),
+        ("run", scenario_cmds.add_run, scenario_cmds.cmd_run, run_argv),
+        ("report", analysis_cmds.add_report, analysis_cmds.cmd_report, report_argv),
+    )
+    steps: dict[str, dict] = {}
+    for name, add, fn, argv in plan:
+        ns = _step_args(add, argv, want_json)
+        if not want_json:
+            sys.stdout.write(("" if name == "validate" else "\n") + f"$ tokensim {name} {' '.join(argv)}\n")
+            sys.stdout.flush()
+            rc = int(fn(ns))
+            if rc != EXIT_OK:
+                return rc
+            continue
+        rc, obj = _capture(fn, ns)
+        if rc != EXIT_OK:
+            failed = dict(obj or {"ok": False, "error": "internal", "problems": [f"tokensim {name} failed"]})
+            failed.update(step=name, steps=steps)
+            sys.stdout.write(json.dumps(failed) + "\n")
+            return rc
+        steps[name] = obj or {}
+    if want_json:
+        emit(args, {"ok": True, "command": "all", "scenario": sc.name, "out": str(out), "steps": steps,
+                    "seconds": round(time.time() - t0, 2)})
+    return EXIT_OK
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("all", "validate, estimate, run and report a scenario in one process (what make run does)", add_all,
+            cmd_all),
+)

@@ -1,0 +1,77 @@
+"""``tokensim all``: the four steps of ``make run`` in one process give the four commands' files and objects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import cli_json, refusal
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = str(ROOT / "scenarios" / "examples" / "single_chat.yaml")
+
+
+def _files(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_all_writes_what_the_four_commands_write(tmp_path):
+    import shutil
+
+    out = tmp_path / "out"  # the same directory for both (the report names it), one after the other
+    four = {
+        "validate": cli_json(["validate", SCENARIO]),
+        "estimate": cli_json(["estimate", SCENARIO, "--out", str(out)]),
+        "run": cli_json(["run", SCENARIO, "--out", str(out), "--paths", "30", "--seed", "7", "--quiet"]),
+        "report": cli_json(["report", str(out), "--scenario", SCENARIO, "-o", str(out / "report.html")]),
+    }
+    fb = _files(out)
+    shutil.rmtree(out)
+    obj = cli_json(["all", SCENARIO, "--out", str(out), "--paths", "30", "--seed", "7", "--quiet"])
+    fa = _files(out)
+    assert obj["ok"] is True and obj["command"] == "all" and obj["out"] == str(out)
+    assert list(obj["steps"]) == ["validate", "estimate", "run", "report"]
+    assert sorted(fa) == sorted(fb) and "report.html" in fa and any(k.startswith("results.zarr") for k in fa)
+    assert [k for k in fa if fa[k] != fb[k]] == []  # every file, the report and the results store's chunks included
+
+    def timeless(o):
+        if isinstance(o, dict):
+            return {k: timeless(v) for k, v in o.items() if k != "seconds"}
+        return [timeless(v) for v in o] if isinstance(o, list) else o
+
+    for name, o in four.items():
+        assert timeless(obj["steps"][name]) == timeless(o), name
+    assert obj["steps"]["run"]["paths"] == 30 and obj["steps"]["run"]["seed"] == 7
+
+
+def test_all_text_names_each_step(tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["all", SCENARIO, "--out", str(tmp_path), "--paths", "10", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    steps = [line.split()[2] for line in out.splitlines() if line.startswith("$ tokensim ")]
+    assert steps == ["validate", "estimate", "run", "report"]
+    assert "OK — scenario" in out and "Wrote" in out and (tmp_path / "report.html").is_file()
+
+
+def test_all_refuses_before_any_step(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    text = Path(SCENARIO).read_text()
+    bad.write_text(text.replace("months: 12", "months: 0").replace("ceiling: 200", "ceiling: -200"))
+    want = refusal(["validate", str(bad)], capsys, "scenario", problems=2)
+    assert refusal(["all", str(bad), "--out", str(tmp_path / "o")], capsys, "scenario", problems=2) == want
+    assert all("bad.yaml" in m for m in want)
+    msgs = refusal(["all", SCENARIO, "--out", str(tmp_path / "o"), "--strategy", "nope"], capsys, "usage")
+    assert "unknown strategy 'nope'" in msgs[0]
+    assert not (tmp_path / "o" / "report.html").exists() and not (tmp_path / "o" / "results.zarr").exists()
+
+
+def test_all_json_is_one_object(tmp_path):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "sim.cli", "all", SCENARIO, "--out", str(tmp_path), "--paths", "5",
+                        "--json"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["steps"]["report"]["report"] == str(tmp_path / "report.html")
