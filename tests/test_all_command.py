@@ -75,3 +75,30 @@ def test_all_json_is_one_object(tmp_path):
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["steps"]["report"]["report"] == str(tmp_path / "report.html")
+
+
+def test_a_failing_step_is_named(tmp_path, capsys):
+    """A step refused after the scenario loaded (here: another process holds the output directory) ends
+    the job with exit 2 and one JSON object naming the step; the steps before it stand."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+                               "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
+                               str(out / ".tokensim.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        from sim.cli import main
+
+        assert main(["all", SCENARIO, "--out", str(out), "--paths", "5", "--json"]) == 2
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == 1
+        obj = json.loads(lines[0])
+        assert obj["ok"] is False and obj["error"] == "output" and obj["step"] == "estimate", obj
+        assert str(out) in obj["problems"][0]
+    finally:
+        holder.kill()
+        holder.wait()

@@ -68,9 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str], want_json: bool) -> int:
+    step = None  # the step of ``tokensim all`` that failed (job_cmds.STEP_ATTR on its exception)
+
     def fail(problems: list[str], kind: str) -> int:
         if want_json:
-            sys.stdout.write(json.dumps({"ok": False, "error": kind, "problems": problems}) + "\n")
+            obj = {"ok": False, "error": kind, "problems": problems}
+            if step:
+                obj["step"] = step
+            sys.stdout.write(json.dumps(obj) + "\n")
         for msg in problems:
             sys.stderr.write(msg + "\n")
         return EXIT_BAD_INPUT
@@ -101,9 +106,11 @@ def _main(argv: list[str], want_json: bool) -> int:
         emit(argparse.Namespace(json=want_json), done.obj, done.text)
         return 0
     except UsageError as exc:
+        step = getattr(exc, job_cmds.STEP_ATTR, None)
         msg = str(exc) if str(exc).startswith("tokensim") else f"tokensim: {exc}"
         return fail(flag_problems(all_parsers) + [msg], "usage")
     except Exception as exc:
+        step = getattr(exc, job_cmds.STEP_ATTR, None)
         if interrupt.caused_by_interrupt(exc) or interrupt.pending():
             raise interrupt.Interrupted() from exc  # reported by main, exit status 130
         from ..io.files import OutputError
@@ -125,7 +132,8 @@ def _main(argv: list[str], want_json: bool) -> int:
             raise
         msg = f"tokensim: internal error: {type(exc).__name__}: {exc} (set TOKENSIM_DEBUG=1 for details)"
         if want_json:
-            sys.stdout.write(json.dumps({"ok": False, "error": "internal", "problems": [msg]}) + "\n")
+            sys.stdout.write(json.dumps({"ok": False, "error": "internal", "problems": [msg],
+                                         **({"step": step} if step else {})}) + "\n")
         sys.stderr.write(msg + "\n")
         return EXIT_INTERNAL
 

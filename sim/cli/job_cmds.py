@@ -29,6 +29,7 @@ from .common import EXIT_OK, MAX_WORKERS, Checked, OutDir, UsageError, Whole, em
 from .registry import Command
 
 STEPS = ("validate", "estimate", "run", "report")
+STEP_ATTR = "tokensim_step"  # set on an exception a step raised: the failure object's "step"
 
 
 def add_all(p: argparse.ArgumentParser) -> None:
@@ -92,11 +93,13 @@ def cmd_all(args: argparse.Namespace) -> int:
         if not want_json:
             sys.stdout.write(("" if name == "validate" else "\n") + f"$ tokensim {name} {' '.join(argv)}\n")
             sys.stdout.flush()
-            rc = int(fn(ns))
-            if rc != EXIT_OK:
-                return rc
-            continue
-        rc, obj = _capture(fn, ns)
+        try:
+            rc, obj = _capture(fn, ns) if want_json else (int(fn(ns)), None)
+        except Exception as exc:
+            setattr(exc, STEP_ATTR, name)  # sim.cli.app names the step in the failure it reports
+            raise
+        if rc != EXIT_OK and not want_json:
+            return rc
         if rc != EXIT_OK:
             failed = dict(obj or {"ok": False, "error": "internal", "problems": [f"tokensim {name} failed"]})
             failed.update(step=name, steps=steps)
