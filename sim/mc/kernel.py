@@ -267,7 +267,7 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, st
                           warm_tab, tables[0], tables[1], tables[2], daily)
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
+@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy", nogil=True)  # nogil: the writer thread runs meanwhile
 def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, own,
                    wnoise, wanch, deterministic, calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
                    warm_tab, wt_direct, wt_val, wt_der, daily):

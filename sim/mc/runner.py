@@ -87,7 +87,7 @@ def run_block(prep: Prepared, paths: np.ndarray) -> xr.Dataset:
     return assemble_block(parts, paths)
 
 
-BLOCK_BYTES = 2_000_000_000  # one block of every strategy in memory (the kernel's arrays and the Dataset)
+BLOCK_BYTES = 2_000_000_000  # the blocks of every strategy in memory (the one computed and the one being written)
 NETCDF_BYTES = 4_000_000_000  # a NetCDF export holds the whole run in memory once
 
 
@@ -114,9 +114,10 @@ def bytes_per_path(sc: Scenario, daily: bool = False) -> int:
 def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool, daily: bool = False) -> None:
     """Refuse, before any allocation, a run whose block or NetCDF export would not fit in memory."""
     per = bytes_per_path(sc, daily)
-    block = per * min(block_size, n) * 3  # every strategy's arrays, the assembled block, the kernel's outputs
+    # every strategy's arrays, the assembled block, the kernel's outputs, and the block being written
+    block = per * min(block_size, n) * 4
     if block > BLOCK_BYTES:
-        fit = max(1, BLOCK_BYTES // (3 * per))
+        fit = max(1, BLOCK_BYTES // (4 * per))
         raise RunError(f"a block of {min(block_size, n):,} paths needs about {block / 1e9:.1f} GB "
                        f"({per:,} bytes per path over {len(sc.all_strategies())} strategies); "
                        f"use --block-size {fit:,} or fewer")
@@ -237,10 +238,26 @@ def _stream(sc: Scenario, out: Path, prep: Prepared, blocks: list[np.ndarray], *
     if scheduler:
         _run_dask(scheduler, prep, blocks, todo, finish)
     else:
-        for i in todo:
-            with interrupt.deferred():  # a signal stops the run between blocks, never inside the kernel
-                ds = run_block(prep, blocks[i])
-            finish(i, ds)
+        # Block i is appended by a writer thread while block i + 1 is computed: the append (xarray,
+        # zarr, Zstandard) and the kernel (which releases the GIL) overlap. At most one block waits
+        # to be written, so memory holds two blocks; the order, and so the bytes, are unchanged.
+        from concurrent.futures import ThreadPoolExecutor, wait
+
+        writing = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokensim-writer") as writer:
+            try:
+                for i in todo:
+                    with interrupt.deferred():  # a signal stops the run between blocks, never inside the kernel
+                        ds = run_block(prep, blocks[i])
+                    if writing is not None:
+                        writing.result()  # the previous append is in (its error, if any, is raised here)
+                    writing = writer.submit(finish, i, ds)
+                    del ds
+                if writing is not None:
+                    writing.result()
+            finally:  # however the loop ends, the append under way finishes (the executor waits for it too):
+                if writing is not None:  # the store holds whole blocks; the error that ended the loop is the one raised
+                    wait([writing])
     import zarr as _zarr
 
     with interrupt.deferred():
