@@ -102,3 +102,50 @@ def test_a_failing_step_is_named(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_signal_in_the_run_step_stops_the_job_and_keeps_the_steps_before(tmp_path):
+    """SIGINT while ``all`` is in its run step: exit 130, one JSON object; the estimate's files stay (that
+    step was done), and neither results nor a report are put in place. (Before ``interrupt.reopen``,
+    the estimate's commit left signals ignored for the rest of the job: it ran on to exit 0.)"""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "sim.cli", "all", SCENARIO, "--out", str(out), "--paths", "40000",
+                          "--json", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    staging = out / ".results.staging.zarr" / ".zattrs"
+    t0 = time.time()
+    while not staging.exists() and p.poll() is None and time.time() - t0 < 300:
+        time.sleep(0.005)
+    assert p.poll() is None, p.communicate()
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=300)
+    assert p.returncode == 130, stderr
+    lines = stdout.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["error"] == "interrupted", stdout
+    assert (out / "estimate.json").is_file()  # the step before stays
+    assert not (out / "results.zarr").exists() and not (out / "report.html").exists()
+
+
+def test_a_signal_after_a_step_committed_stops_the_job_before_the_next():
+    import signal
+
+    import pytest
+
+    from sim.io import interrupt
+
+    restore = interrupt.install()
+    try:
+        interrupt.committed()
+        interrupt.handler(signal.SIGINT, None)  # ignored by the step whose outputs are in place
+        with pytest.raises(interrupt.Interrupted):
+            interrupt.reopen()  # ... and raised before the next one
+        interrupt.committed()
+        interrupt.reopen()  # no signal: the next step runs, and a signal interrupts it again
+        with pytest.raises(interrupt.Interrupted):
+            interrupt.handler(signal.SIGTERM, None)
+    finally:
+        restore()

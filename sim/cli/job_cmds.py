@@ -10,8 +10,12 @@ module; the job pays them once.
 With ``--json`` stdout holds one object: ``{"ok": true, "steps": {"validate": {...}, "estimate":
 {...}, "run": {...}, "report": {...}}, "seconds": ...}``, each step's object exactly as its command
 prints it. A step that fails ends the job with its exit status; with ``--json`` the object is that
-step's failure (``ok`` false, ``error``, ``problems``) with ``step`` naming it and ``steps`` the ones
-that finished.
+step's failure (``ok`` false, ``error``, ``problems``) with ``step`` naming it (and ``steps``, the
+ones that finished, when the step itself reported the failure).
+
+Signals: each step is interruptible as its command is (exit status 130, the step under way puts
+nothing in place); the steps before it keep the files they put in place. A signal that arrives
+once a step's files are in place stops the job before the next step (``interrupt.reopen``).
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import argparse
 import contextlib
 import io
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
 
 from . import analysis_cmds, scenario_cmds
-from .common import EXIT_OK, MAX_WORKERS, Checked, OutDir, UsageError, Whole, emit, load_checked
+from ..io import interrupt
+from .common import EXIT_OK, MAX_WORKERS, Checked, OutDir, UsageError, Whole, emit, flag_problems, load_checked
 from .registry import Command
 
 STEPS = ("validate", "estimate", "run", "report")
@@ -46,11 +52,22 @@ def add_all(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _step_args(add, argv: list[str], want_json: bool) -> argparse.Namespace:
-    """``argv`` parsed by a parser built with a command's own ``add`` function (its flags, its defaults)."""
-    p = argparse.ArgumentParser(add_help=False)
+def _step_args(name: str, add, argv: list[str], want_json: bool) -> argparse.Namespace:
+    """``argv`` parsed by a parser built with a command's own ``add`` function (its flags, its defaults).
+
+    Options are passed as ``--flag=VALUE`` and positionals after ``--``, so a value that starts with
+    '-' is a value; a value the step's checks refuse is a usage error naming the step."""
+    p = argparse.ArgumentParser(prog=f"tokensim all ({name})", add_help=False)
+
+    def error(message: str) -> None:
+        raise UsageError(f"{p.prog}: {message}")
+
+    p.error = error  # type: ignore[method-assign]
     add(p)
     ns = p.parse_args(argv)
+    bad = flag_problems([p])
+    if bad:
+        raise UsageError("; ".join(bad))
     ns.json = want_json
     return ns
 
@@ -72,28 +89,31 @@ def cmd_all(args: argparse.Namespace) -> int:
     if args.strategy is not None and args.strategy not in strategies:  # before any step runs
         raise UsageError(f"--strategy: unknown strategy {args.strategy!r}; the scenario has: {', '.join(strategies)}")
     out = Path(args.out) if args.out else Path("outputs") / sc.name
-    run_argv = [args.scenario, "--out", str(out)]
+    run_opts = [f"--out={out}"]
     for flag, v in (("--paths", args.paths), ("--seed", args.seed), ("--workers", args.workers)):
         if v is not None:
-            run_argv += [flag, str(v)]
+            run_opts.append(f"{flag}={v}")
     if args.quiet:
-        run_argv.append("--quiet")
-    report_argv = [str(out), "--scenario", args.scenario, "-o", str(out / "report.html")]
+        run_opts.append("--quiet")
+    report_opts = [f"--scenario={args.scenario}", f"--output={out / 'report.html'}"]
     if args.strategy:
-        report_argv += ["--strategy", args.strategy]
-    plan = (
-        ("validate", scenario_cmds.add_validate, scenario_cmds.cmd_validate, [args.scenario]),
-        ("estimate", scenario_cmds.add_estimate, scenario_cmds.cmd_estimate, [args.scenario, "--out", str(out)]),
-        ("run", scenario_cmds.add_run, scenario_cmds.cmd_run, run_argv),
-        ("report", analysis_cmds.add_report, analysis_cmds.cmd_report, report_argv),
+        report_opts.append(f"--strategy={args.strategy}")
+    plan = (  # (step, its parser's arguments, its function, options, positionals)
+        ("validate", scenario_cmds.add_validate, scenario_cmds.cmd_validate, [], [args.scenario]),
+        ("estimate", scenario_cmds.add_estimate, scenario_cmds.cmd_estimate, [f"--out={out}"], [args.scenario]),
+        ("run", scenario_cmds.add_run, scenario_cmds.cmd_run, run_opts, [args.scenario]),
+        ("report", analysis_cmds.add_report, analysis_cmds.cmd_report, report_opts, [str(out)]),
     )
     steps: dict[str, dict] = {}
-    for name, add, fn, argv in plan:
-        ns = _step_args(add, argv, want_json)
+    for k, (name, add, fn, opts, pos) in enumerate(plan):
+        if k:
+            interrupt.reopen()  # the step before put its outputs in place; a signal now stops the job
         if not want_json:
-            sys.stdout.write(("" if name == "validate" else "\n") + f"$ tokensim {name} {' '.join(argv)}\n")
+            shown = [*opts, "--", *pos] if any(x.startswith("-") for x in pos) else [*pos, *opts]  # as typed
+            sys.stdout.write(("\n" if k else "") + f"$ {shlex.join(['tokensim', name, *shown])}\n")
             sys.stdout.flush()
         try:
+            ns = _step_args(name, add, [*opts, "--", *pos], want_json)
             rc, obj = _capture(fn, ns) if want_json else (int(fn(ns)), None)
         except Exception as exc:
             setattr(exc, STEP_ATTR, name)  # sim.cli.app names the step in the failure it reports

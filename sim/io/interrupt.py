@@ -34,6 +34,8 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _pending: int | None = None  # a signal received inside a deferred section, not yet raised
 _depth = 0  # nesting of deferred sections (main thread)
 _shielded = False  # while the CLI reports the interruption: further signals are ignored
+_committed = False  # the command's outputs are in place (``committed``): signals are ignored, and kept in _late
+_late: int | None = None  # a signal received after ``committed``: ``reopen`` raises it before the next step
 
 
 class Interrupted(KeyboardInterrupt):
@@ -46,8 +48,10 @@ class Interrupted(KeyboardInterrupt):
 
 def handler(signum: int, frame) -> None:
     """Record the signal inside a deferred section (the first one), else raise :class:`Interrupted`."""
-    global _pending
+    global _pending, _late
     if _shielded:
+        if _committed:
+            _late = signum
         return
     first = _pending is None
     _pending = signum
@@ -59,17 +63,17 @@ def handler(signum: int, frame) -> None:
 def install() -> Callable[[], None]:
     """Handle SIGINT and SIGTERM with :func:`handler`; returns the function restoring the previous
     handlers. Does nothing outside the main thread (Python allows signal handlers only there)."""
-    global _pending, _depth, _shielded
+    global _pending, _depth, _shielded, _committed, _late
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    _pending, _depth, _shielded = None, 0, False
+    _pending, _depth, _shielded, _committed, _late = None, 0, False, False, None
     previous = {s: signal.signal(s, handler) for s in SIGNALS}
 
     def restore() -> None:
-        global _pending, _depth, _shielded
+        global _pending, _depth, _shielded, _committed, _late
         for s, h in previous.items():
             signal.signal(s, h if h is not None else signal.SIG_DFL)
-        _pending, _depth, _shielded = None, 0, False
+        _pending, _depth, _shielded, _committed, _late = None, 0, False, False, None
 
     return restore
 
@@ -110,8 +114,21 @@ def committed() -> None:
     """The command's outputs are in place: signals are ignored from now on (until the CLI restores
     the handlers), so exit status 130 always means that nothing was put in place, and 0 that all of
     it was. Called where a command's last write ends; what remains is printing what was written."""
-    global _shielded, _pending
-    _shielded, _pending = True, None
+    global _shielded, _pending, _committed
+    _shielded, _pending, _committed = True, None, True
+
+
+def reopen() -> None:
+    """The next step of a command made of steps (``tokensim all``) starts: signals interrupt again.
+
+    The earlier steps' outputs stay in place; exit status 130 then means that the step under way put
+    nothing in place. A signal that came after the last step's outputs were in place (ignored by
+    that step) stops the command here, before the next step starts."""
+    global _shielded, _pending, _committed, _late
+    late = _late
+    _shielded, _pending, _committed, _late = False, None, False, None
+    if late is not None:
+        raise Interrupted(late)
 
 
 @contextmanager

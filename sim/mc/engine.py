@@ -7,6 +7,7 @@ vectorised over paths (no Python loop per path or per hour).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,11 @@ from ..scenario.model import Scenario
 from .kernel import API, OD, OWNED, RES, UNSERVED, conditional_warm_tables, simulate_paths, warm_tables
 from .sampling import Draws
 from .tables import SessionTables
+
+# The kernel releases the GIL (so the runner's writer thread works meanwhile) and uses every numba
+# thread itself: two calls at once would oversubscribe the cores, and numba's workqueue threading
+# layer (where OpenMP and TBB are missing) aborts on concurrent use. A lock, not state: it holds no data.
+KERNEL_LOCK = threading.Lock()
 
 POOLS = ("api", "neocloud", "owned", "saas")
 
@@ -159,7 +165,8 @@ def simulate_block(sc: Scenario, tables: SessionTables, draws: Draws, book: Pric
         outputs, daily_arr = memo[key]
     else:
         wt = warmth if warmth is not None else warmth_tables(hourly, t)
-        outputs = simulate_paths(*args, *wt, daily_arr)
+        with KERNEL_LOCK:  # one kernel at a time per process (a Dask worker may run blocks in several threads)
+            outputs = simulate_paths(*args, *wt, daily_arr)
         if key is not None:
             for a in (*outputs, daily_arr):
                 a.flags.writeable = False  # shared by the strategies that reuse them

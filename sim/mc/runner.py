@@ -255,9 +255,10 @@ def _stream(sc: Scenario, out: Path, prep: Prepared, blocks: list[np.ndarray], *
                     del ds
                 if writing is not None:
                     writing.result()
-            finally:  # however the loop ends, the append under way finishes (the executor waits for it too):
-                if writing is not None:  # the store holds whole blocks; the error that ended the loop is the one raised
-                    wait([writing])
+            finally:  # however the loop ends, the append under way finishes before anything else (the lock
+                if writing is not None:  # on DIR is released after): the store holds whole blocks; a second
+                    with interrupt.shielded():  # signal waits for it too; the error that ended the loop is raised
+                        wait([writing])
     import zarr as _zarr
 
     with interrupt.deferred():

@@ -101,12 +101,13 @@ def render(fig: Figure) -> bytes:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buf.getvalue()
     tag = "c" + hashlib.sha256(svg).hexdigest()[:8] + "-"
-    ids = set(re.findall(rb'\bid="([^"]+)"', svg))
+    # attributes only (an id, an href to one, a url() reference), never the charts' text
+    ids = set(re.findall(rb'<[^>]*?\sid="([^"]+)"', svg))
     if not ids:
         return svg
     names = b"|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
-    svg = re.sub(rb'(\bid="|#)(' + names + rb')(?=[")])', lambda m: m[1] + tag.encode() + m[2], svg)
-    return svg
+    return re.sub(rb'(\sid="|\shref="#|\sxlink:href="#|url\(#)(' + names + rb')(?=[")])',
+                  lambda m: m[1] + tag.encode() + m[2], svg)
 
 
 def png(fig: Figure, dpi: int = 100) -> bytes:
