@@ -269,6 +269,21 @@ def test_a_run_that_would_not_fit_is_refused_before_it_starts(tmp_path):
     assert not (tmp_path / "results.nc").exists()
 
 
+def test_a_streamed_block_counts_the_block_being_written():
+    """A streamed run holds four copies of a block (the strategies' arrays, the assembled block, the
+    kernel's outputs, and the block the writer thread is appending); a run without the writer three."""
+    from sim.mc.runner import BLOCK_BYTES, RunError, bytes_per_path, check_size
+    from sim.scenario import load_scenario_text
+
+    sc = load_scenario_text(scenario(3, ""))
+    per = bytes_per_path(sc)
+    b = int(BLOCK_BYTES / (3.5 * per))  # 3 copies fit, 4 do not
+    assert 3 * per * b <= BLOCK_BYTES < 4 * per * b
+    check_size(sc, b, b, netcdf=False, writer=False)
+    with pytest.raises(RunError, match=f"use --block-size {BLOCK_BYTES // (4 * per):,} or fewer"):
+        check_size(sc, b, b, netcdf=False, writer=True)
+
+
 def test_a_results_fifo_is_refused_not_read(tmp_path, capsys):
     os.mkfifo(tmp_path / "r.nc")
     code = main(["budget", str(tmp_path / "r.nc"), "--json"])

@@ -7,6 +7,9 @@ Layout (imports only go down this list, so there is no cycle)::
     scenario_cmds.py  validate, estimate, des, run
     analysis_cmds.py  budget, commit, tco, sensitivity, compare, report
     job_cmds.py       all: validate, estimate, run and report in one process (the two above)
+    calibrate_cmds.py calibrate, backtest
+    size_cmds.py      size
+    catalog_cmds.py   models
     app.py            COMMANDS (every group's, in order) and main()
 
 Exit status: 0 success, 2 bad input (scenario, flags, files), 1 an unexpected internal error.

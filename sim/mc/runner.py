@@ -111,13 +111,17 @@ def bytes_per_path(sc: Scenario, daily: bool = False) -> int:
     return len(sc.all_strategies()) * (sc.horizon.months * per_month + once + sc.horizon.days * per_day)
 
 
-def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool, daily: bool = False) -> None:
-    """Refuse, before any allocation, a run whose block or NetCDF export would not fit in memory."""
+def check_size(sc: Scenario, n: int, block_size: int, netcdf: bool, daily: bool = False,
+               writer: bool = True) -> None:
+    """Refuse, before any allocation, a run whose block or NetCDF export would not fit in memory.
+
+    A block's copies: every strategy's arrays, the assembled block, the kernel's outputs, and, with
+    ``writer`` (a streamed run in this process), the block the writer thread is appending."""
     per = bytes_per_path(sc, daily)
-    # every strategy's arrays, the assembled block, the kernel's outputs, and the block being written
-    block = per * min(block_size, n) * 4
+    copies = 4 if writer else 3
+    block = per * min(block_size, n) * copies
     if block > BLOCK_BYTES:
-        fit = max(1, BLOCK_BYTES // (4 * per))
+        fit = max(1, BLOCK_BYTES // (copies * per))
         raise RunError(f"a block of {min(block_size, n):,} paths needs about {block / 1e9:.1f} GB "
                        f"({per:,} bytes per path over {len(sc.all_strategies())} strategies); "
                        f"use --block-size {fit:,} or fewer")
@@ -153,7 +157,8 @@ def run(sc: Scenario, *, paths: int | None = None, out: Path | None = None, bloc
         if workers < 1:
             raise RunError(f"workers must be >= 1, got {workers}")
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
-    check_size(sc, n, block_size, netcdf=out is None or not zarr, daily=daily)
+    check_size(sc, n, block_size, netcdf=out is None or not zarr, daily=daily,
+               writer=out is not None and not scheduler)
     opts = dict(n=n, block_size=block_size, scheduler=scheduler, resume=resume, deterministic=deterministic,
                 zarr=zarr, progress=progress, k_tables=k_tables, before_commit=before_commit, daily=daily)
     if out is None:
