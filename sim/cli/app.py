@@ -27,8 +27,8 @@ from .common import (
 )
 from .registry import Command, parsers
 
-COMMANDS: tuple[Command, ...] = (scenario_cmds.COMMANDS + job_cmds.COMMANDS + analysis_cmds.COMMANDS + calibrate_cmds.COMMANDS
-                                 + size_cmds.COMMANDS + catalog_cmds.COMMANDS)
+COMMANDS: tuple[Command, ...] = (scenario_cmds.COMMANDS + job_cmds.COMMANDS + analysis_cmds.COMMANDS
+                                 + calibrate_cmds.COMMANDS + size_cmds.COMMANDS + catalog_cmds.COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,6 @@ from ..io import interrupt
 from .common import EXIT_OK, MAX_WORKERS, Checked, OutDir, UsageError, Whole, emit, flag_problems, load_checked
 from .registry import Command
 
-STEPS = ("validate", "estimate", "run", "report")
 STEP_ATTR = "tokensim_step"  # set on an exception a step raised: the failure object's "step"
 
 
