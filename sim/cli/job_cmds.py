@@ -122,7 +122,7 @@ def cmd_all(args: argparse.Namespace) -> int:
         if rc != EXIT_OK:
             failed = dict(obj or {"ok": False, "error": "internal", "problems": [f"tokensim {name} failed"]})
             failed.update(step=name, steps=steps)
-            sys.stdout.write(json.dumps(failed) + "\n")
+            emit(args, failed)  # the one object, through the same writer as every command's
             return rc
         steps[name] = obj or {}
     if want_json:
