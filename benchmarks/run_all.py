@@ -12,6 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RUNS = [
     ["bench_kernel.py", "--paths", "10000", "--threads", "2"],
+    ["bench_kernel_parts.py", "--paths", "10000"],
     ["bench_run.py", "--paths", "10000", "25000", "100000", "--make-run"],
     ["bench_mc.py", "--paths", "10000", "--threads", "2"],
     ["bench_des.py", "--repeat", "2"],

@@ -236,6 +236,79 @@ def _warm_lookup(direct, val, der, share, beta, lam, t, w, n):
             + (3.0 * s2 - 2.0 * s3) * val[t, w, j + 1] + (s3 - s2) * WARM_STEP * der[t, w, j + 1])
 
 
+PEAK_MARGIN = 1e-9  # how far below a mix of two other hours an hour must lie to be dropped (see peak_hours)
+
+
+@nb.njit(cache=True)
+def peak_hours(prof, n_prof):
+    """The hours that can hold a day's busiest hour, whatever the profiles' day totals.
+
+    The day's hour tokens are Σ_j prof[j, h]·T_j with T_j ≥ 0, so an hour whose shares lie, in
+    every profile, at least a factor 1 + PEAK_MARGIN below a convex mix λ·prof[:, a] + (1 − λ)·prof[:, b]
+    of two other hours is never the unique maximum: its sum is at most max(sum_a, sum_b)/(1 + 1e-9),
+    and floating-point sums of n_prof non-negative terms (in any order, fused or not) are within
+    n_prof·2^−53 of exact, far inside that margin, so the maximum over the hours kept is the maximum over all 24 to the bit.
+    An hour with no share above another's (and one that repeats an earlier hour's shares) is dropped
+    without a margin: products and sums of non-negative numbers round monotonically.
+    (Two hours are enough for two profiles — the frontier is piecewise linear between hull
+    vertices; with more, some hours that could be dropped are kept, which is only slower.)
+    Why: a whole day's peak used to be looked for in all 24 hours whenever its upper bound could
+    raise the month's peak (most days, with a flat agent profile beside a business-hours one);
+    typical profiles keep 2–4 hours. Returns the hours kept and their count.
+    """
+    keep = np.zeros(24, np.int64)
+    nk = 0
+    for x in range(24):
+        dropped = False
+        for a in range(24):  # no share above another hour's (or the same shares as an earlier one)
+            if a == x:
+                continue
+            ge = True
+            gt = False
+            for j in range(n_prof):
+                if prof[j, a] < prof[j, x]:
+                    ge = False
+                    break
+                if prof[j, a] > prof[j, x]:
+                    gt = True
+            if ge and (gt or a < x):
+                dropped = True
+                break
+        for a in range(24):
+            if a == x or dropped:
+                continue
+            for b in range(a, 24):
+                if b == x:
+                    continue
+                # λ ∈ [lo, hi] with λ·prof[j, a] + (1 − λ)·prof[j, b] ≥ (1 + margin)·prof[j, x] for all j
+                lo = 0.0
+                hi = 1.0
+                for j in range(n_prof):
+                    need = (1.0 + 2.0 * PEAK_MARGIN) * prof[j, x] - prof[j, b]
+                    slope = prof[j, a] - prof[j, b]
+                    if slope > 0.0:
+                        lo = max(lo, need / slope)
+                    elif slope < 0.0:
+                        hi = min(hi, need / slope)
+                    elif need > 0.0:
+                        hi = -1.0
+                if lo > hi:
+                    continue
+                lam = 0.5 * (lo + hi)
+                ok = True  # checked directly, so the division's rounding cannot drop an hour wrongly
+                for j in range(n_prof):
+                    if lam * prof[j, a] + (1.0 - lam) * prof[j, b] < (1.0 + PEAK_MARGIN) * prof[j, x]:
+                        ok = False
+                        break
+                if ok:
+                    dropped = True
+                    break
+        if not dropped:
+            keep[nk] = x
+            nk += 1
+    return keep, nk
+
+
 @nb.njit(cache=True, inline="always")
 def _fits(n_day, r_day, i, share, g, q, allowed, col, cap, deterministic):
     """The GPU-seconds of day row ``i``'s workloads allowed on pool column ``col`` (GPU kind ``q``), at
@@ -332,6 +405,7 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
         for h in range(24):
             if prof[j, h] > pmax[j]:
                 pmax[j] = prof[j, h]
+    cand, NC = peak_hours(prof, NP)
     S = np.zeros((P, M, W, N_POOLS))
     SR = np.zeros((P, M, W, N_POOLS))
     warm_num = np.zeros((P, M, W))
@@ -502,7 +576,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                     for j in range(NP):
                         bound += pmax[j] * Ts[j]
                     if bound > peak:
-                        for h in range(24):
+                        for ic in range(NC):
+                            h = cand[ic]
                             hour_tok = 0.0
                             for j in range(NP):
                                 hour_tok += prof[j, h] * Ts[j]
