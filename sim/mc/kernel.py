@@ -247,14 +247,15 @@ def peak_hours(prof, n_prof):
     every profile, at least a factor 1 + PEAK_MARGIN below a convex mix λ·prof[:, a] + (1 − λ)·prof[:, b]
     of two other hours is never the unique maximum: its sum is at most max(sum_a, sum_b)/(1 + 1e-9),
     and floating-point sums of n_prof non-negative terms (in any order, fused or not) are within
-    n_prof·2^−53 of exact, far inside that margin, so the maximum over the hours kept is the maximum over all 24 to the bit.
+    n_prof·2^−53 of exact, far inside that margin, so the maximum over the hours kept is the
+    maximum over all 24 to the bit.
     An hour with no share above another's (and one that repeats an earlier hour's shares) is dropped
     without a margin: products and sums of non-negative numbers round monotonically.
     (Two hours are enough for two profiles — the frontier is piecewise linear between hull
     vertices; with more, some hours that could be dropped are kept, which is only slower.)
     Why: a whole day's peak used to be looked for in all 24 hours whenever its upper bound could
-    raise the month's peak (most days, with a flat agent profile beside a business-hours one);
-    typical profiles keep 2–4 hours. Returns the hours kept and their count.
+    raise the month's peak (most days, with a flat agent profile beside a business-hours one); the
+    benchmark scenario's two profiles keep 2 hours. Returns the hours kept and their count.
     """
     keep = np.zeros(24, np.int64)
     nk = 0
