@@ -92,6 +92,11 @@ def named(a) -> dict:
     return dict(zip(inspect.signature(simulate_paths.py_func).parameters, a))
 
 
+def floor_inputs(k: dict) -> tuple:
+    """``draw_floor``'s arguments from the kernel's (``named``)."""
+    return tuple(k[x] for x in ("keys", "lam_day", "dayw", "month_start", "day_sigma", "cv_tok", "tab"))
+
+
 def best(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -148,7 +153,7 @@ def main() -> None:
     nb.set_num_threads(threads)
     a = kernel_args(bench_scenario(), args.paths)
     k = named(a)
-    floor_args = tuple(k[x] for x in ("keys", "lam_day", "dayw", "month_start", "day_sigma", "cv_tok", "tab"))
+    floor_args = floor_inputs(k)
     run_kernel(*a), draw_floor(*floor_args)  # compile / load the cache
     out["threading_layer"] = nb.threading_layer()
     tk, tf = [], []

@@ -24,7 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_kernel import draw_floor, kernel_args, named  # noqa: E402
+from bench_kernel import draw_floor, floor_inputs, kernel_args, named  # noqa: E402
 from bench_mc import scenario  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def main() -> None:
         ref = load_ref(args.ref, Path(tmp)).simulate_paths
         a = kernel_args(scenario(), args.paths)
         k = named(a)
-        floor_args = tuple(k[x] for x in ("keys", "lam_day", "dayw", "month_start", "day_sigma", "cv_tok", "tab"))
+        floor_args = floor_inputs(k)
         same = all(np.array_equal(x, y) for x, y in zip(ref(*a), new(*a)))
         draw_floor(*floor_args)
         t_ref, t_new, t_floor = [], [], []

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_kernel import draw_floor, kernel_args, named  # noqa: E402
+from bench_kernel import draw_floor, floor_inputs, kernel_args, named  # noqa: E402
 from bench_mc import scenario  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     names = list(inspect.signature(simulate_paths.py_func).parameters)
     a = kernel_args(scenario(), args.paths)
     k = named(a)
-    floor_args = tuple(k[x] for x in ("keys", "lam_day", "dayw", "month_start", "day_sigma", "cv_tok", "tab"))
+    floor_args = floor_inputs(k)
 
     def variant(**change):
         d = dict(k)
