@@ -89,7 +89,7 @@ def named(a) -> dict:
 
     from sim.mc.kernel import simulate_paths
 
-    return dict(zip(inspect.signature(simulate_paths.py_func).parameters, a))
+    return dict(zip(inspect.signature(simulate_paths).parameters, a))
 
 
 def floor_inputs(k: dict) -> tuple:

@@ -37,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     from sim.mc.kernel import simulate_paths
 
-    names = list(inspect.signature(simulate_paths.py_func).parameters)
+    names = list(inspect.signature(simulate_paths).parameters)
     a = kernel_args(scenario(), args.paths)
     k = named(a)
     floor_args = floor_inputs(k)

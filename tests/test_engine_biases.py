@@ -139,7 +139,7 @@ def test_conditional_warmth_closed_form_and_lookup_accuracy():
     for t in range(3):
         for w in range(2):
             b = calls[t, w] * ttl[w] / 3600.0
-            err = max(abs(_warm_lookup(*tabs, share[w], b, 5.0, t, w, k) - conditional_warmth(k, share[w], b, 5.0))
+            err = max(abs(_warm_lookup(*tabs, share, b, 5.0, t, w, k) - conditional_warmth(k, share[w], b, 5.0))
                       for k in ns)
             assert err < 1e-7, (t, w, err)
 

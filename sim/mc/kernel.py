@@ -216,19 +216,24 @@ def conditional_warm_tables(share, calls, ttl):
 
 
 @nb.njit(cache=True, inline="always")
-def _warm_lookup(direct, val, der, share, beta, lam, t, w, n):
-    """``conditional_warmth(n, share, beta, lam)`` for a whole count n from the tables."""
+def _warm_lookup(direct, val, der, shares, beta, lam, t, w, n):
+    """``conditional_warmth(n, shares[w], beta, lam)`` for a whole count n from the tables.
+
+    Takes the (W, 24) shares and w rather than the row: a row is a view, and making one costs a
+    reference-count increment and decrement (two calls and two atomic operations on a cache line
+    both threads share) on every lookup, where only the rare branches below need the row.
+    """
     m = n - 1.0
     if m < 0.0:
         return 0.0
     if m < 0.5:
-        return lone_warmth(share, beta, lam)
+        return lone_warmth(shares[w], beta, lam)
     if m < WARM_DIRECT:
         return direct[t, w, int(m)]
     pos = (math.log(m) - WARM_U0) / WARM_STEP
     j = int(pos)
     if j >= WARM_NODES - 1:
-        return conditional_warmth(n, share, beta, lam)
+        return conditional_warmth(n, shares[w], beta, lam)
     s = pos - j
     s2 = s * s
     s3 = s2 * s
@@ -311,14 +316,15 @@ def peak_hours(prof, n_prof):
 
 
 @nb.njit(cache=True, inline="always")
-def _fits(n_day, r_day, i, share, g, q, allowed, col, cap, deterministic):
+def _fits(n_day, r_day, i, shares, h, g, q, allowed, col, cap, deterministic):
     """The GPU-seconds of day row ``i``'s workloads allowed on pool column ``col`` (GPU kind ``q``), at
-    hour shares ``share`` (W,), fit in ``cap`` with 8 sd to spare."""
+    hour shares ``shares[:, h]`` ((W, H) and a column, not the column itself: a view costs two
+    reference-count calls), fit in ``cap`` with 8 sd to spare."""
     mu = 0.0
     var = 0.0
-    for w in range(share.size):
+    for w in range(shares.shape[0]):
         if allowed[w, col]:
-            a = n_day[i, w] * r_day[i, w] * share[w] * g[w, q]
+            a = n_day[i, w] * r_day[i, w] * shares[w, h] * g[w, q]
             mu += a
             var += a * g[w, q]
     if deterministic:
@@ -341,11 +347,42 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, st
                           warm_tab, tables[0], tables[1], tables[2], daily)
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy", nogil=True)  # nogil: the writer thread runs meanwhile
+@nb.njit(cache=True)
+def _empty_outputs(P, M, W):
+    """``simulate_paths``'s output arrays, uninitialised (numba's allocator: see there)."""
+    return (np.empty((P, M, W, N_POOLS)), np.empty((P, M, W, N_POOLS)), np.empty((P, M, W)), np.empty((P, M, W)),
+            np.empty((P, M, W, 3)), np.empty((P, M)), np.empty((P, M)), np.empty((P, M, W)))
+
+
 def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, own,
-                   wnoise, wanch, deterministic, calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap, usable_neo, spin_up,
-                   warm_tab, wt_direct, wt_val, wt_der, daily):
-    """Simulate a block of paths. Shapes: P paths, M months, D days, W workloads, K tables.
+                   wnoise, wanch, deterministic, calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res, od_cap,
+                   usable_neo, spin_up, warm_tab, wt_direct, wt_val, wt_der, daily):
+    """Simulate a block of paths: ``simulate_paths_into`` with its outputs allocated here.
+
+    Returns S, SR (P, M, W, 5) sessions and token-weighted sessions per pool, warm_num, warm_den
+    (P, M, W), gsec (P, M, W, 3) GPU-seconds on owned / reserved / on-demand, od_hours, peak_tok
+    (P, M) and demand (P, M, W) sessions demanded.
+    Why allocated by numpy, uninitialised: numpy asks the kernel for transparent huge pages on large
+    arrays (madvise) and numba's allocator does not, and ``np.zeros`` zero-fills in one thread. At
+    10,000 paths the ~230 MB of outputs took 0.11 s to allocate and first-touch from numba against
+    0.02 s from numpy, about 5 % of the draw floor. The kernel writes every element
+    (``tests/test_kernel_outputs.py`` passes NaN-filled arrays and finds none left).
+    """
+    P, M, W = lam_day.shape
+    out = _empty_outputs(P, M, W)
+    simulate_paths_into(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, own,
+                        wnoise, wanch, deterministic, calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res,
+                        od_cap, usable_neo, spin_up, warm_tab, wt_direct, wt_val, wt_der, daily, *out)
+    return out
+
+
+@nb.njit(cache=True, parallel=True, fastmath=True, error_model="numpy", nogil=True)  # nogil: the writer thread runs meanwhile
+def simulate_paths_into(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, start_dev, anchored, growth, own,
+                        wnoise, wanch, deterministic, calls, cv_tok, ttl, g0, g1, tok0, tok1, allowed, cap_own, cap_res,
+                        od_cap, usable_neo, spin_up, warm_tab, wt_direct, wt_val, wt_der, daily,
+                        S, SR, warm_num, warm_den, gsec, od_hours, peak_tok, demand):
+    """Simulate a block of paths into the output arrays (``simulate_paths``'s, every element
+    overwritten). Shapes: P paths, M months, D days, W workloads, K tables.
 
     keys (P,) uint64; tab (P,) table index; lam_day (P, M, W) sessions per full working day;
     dayw (W, D) day weights; hourly (W, 24) hour shares; month_start (M + 1,) first day of each
@@ -373,7 +410,7 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
     exact in floating point too.
     """
     P, M, W = lam_day.shape
-    hmax = np.zeros(W)  # each workload's busiest hour share (the peak's upper bound)
+    hmax = np.zeros((W, 1))  # each workload's busiest hour share (the peak's upper bound), as a column
     cls = np.zeros(W, np.int64)  # GPU pools a workload may use: 1 owned, 2 neocloud, 3 both, 0 neither
     for w in range(W):
         cls[w] = (1 if allowed[w, 1] else 0) + (2 if allowed[w, 2] else 0)
@@ -397,8 +434,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
             NP += 1
     for w in range(W):
         for h in range(24):
-            if hourly[w, h] > hmax[w]:
-                hmax[w] = hourly[w, h]
+            if hourly[w, h] > hmax[w, 0]:
+                hmax[w, 0] = hourly[w, h]
     # hours by total share, busiest first: the hour-by-hour fit check of a day meets a binding hour first
     hord = np.argsort(-hourly.sum(axis=0))
     pmax = np.zeros(W)  # each profile's busiest hour share
@@ -407,14 +444,6 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
             if prof[j, h] > pmax[j]:
                 pmax[j] = prof[j, h]
     cand, NC = peak_hours(prof, NP)
-    S = np.zeros((P, M, W, N_POOLS))
-    SR = np.zeros((P, M, W, N_POOLS))
-    warm_num = np.zeros((P, M, W))
-    warm_den = np.zeros((P, M, W))
-    gsec = np.zeros((P, M, W, 3))
-    od_hours = np.zeros((P, M))
-    peak_tok = np.zeros((P, M))
-    demand = np.zeros((P, M, W))
     for p in nb.prange(P):
         k_shock = mix64(keys[p] ^ np.uint64(0x51))
         k_pois = mix64(keys[p] ^ np.uint64(0x52))
@@ -516,8 +545,8 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                                 lam_s = s * calls[t, w] / 3600.0
                                 wn[w] += s * (1.0 - math.exp(-lam_s * ttl[w]))
                         else:
-                            wn[w] += n * _warm_lookup(wt_direct, wt_val, wt_der, warm_tab[w],
-                                                                  calls[t, w] * ttl[w] / 3600.0, lam, t, w, n)
+                            wn[w] += n * _warm_lookup(wt_direct, wt_val, wt_der, warm_tab, calls[t, w] * ttl[w] / 3600.0,
+                                                      lam, t, w, n)
                         wd[w] += n
             for w in range(W):
                 warm_num[p, m, w] = wn[w]
@@ -553,16 +582,16 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                 whole = not any_gpu  # no GPU capacity this month: the day goes whole to the API
                 to = API  # where a whole day's GPU work goes: OWNED, RES (or nowhere: API)
                 if any_gpu and all_neo and cap_own[p, m] <= 0.0 and cap_res[p, m] > 0.0:
-                    whole = _fits(n_day, r_day, d - d0, hmax, g, 1, allowed, 2, cap_res[p, m], deterministic)
+                    whole = _fits(n_day, r_day, d - d0, hmax, 0, g, 1, allowed, 2, cap_res[p, m], deterministic)
                     to = RES
                 elif any_gpu and all_owned and cap_own[p, m] > 0.0:
                     to = OWNED
                     # first the bound with every workload at its busiest hour, then hour by hour
-                    whole = _fits(n_day, r_day, d - d0, hmax, g, 0, allowed, 1, cap_own[p, m], deterministic)
+                    whole = _fits(n_day, r_day, d - d0, hmax, 0, g, 0, allowed, 1, cap_own[p, m], deterministic)
                     if not whole:
                         whole = True
                         for ih in range(24):
-                            if not _fits(n_day, r_day, d - d0, hourly[:, hord[ih]], g, 0, allowed, 1, cap_own[p, m],
+                            if not _fits(n_day, r_day, d - d0, hourly, hord[ih], g, 0, allowed, 1, cap_own[p, m],
                                          deterministic):
                                 whole = False
                                 break
@@ -731,4 +760,3 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
                     SR[p, m, w, q] = acc_r[w, q]
                 for q in range(3):
                     gsec[p, m, w, q] = acc_g[w, q]
-    return S, SR, warm_num, warm_den, gsec, od_hours, peak_tok, demand
