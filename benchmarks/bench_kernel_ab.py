@@ -6,7 +6,9 @@ the draw floor between pairs. Prints one JSON object: whether every output array
 best times, and the median of the paired ratios (new over ref; below 1 is faster), which is steadier
 on a shared machine than a ratio of best times.
 Usage: python benchmarks/bench_kernel_ab.py --ref HEAD~1 [--paths 4000] [--pairs 10]
-(set NUMBA_NUM_THREADS=1 for the steadiest figures)
+(set NUMBA_NUM_THREADS=1 for the steadiest figures). The kernel loaded second measured 2–3 % slower
+than the first with identical code (1.026 at HEAD against HEAD): for smaller differences use
+``bench_kernel_alt.py``, which runs the two in separate, alternating processes.
 """
 
 from __future__ import annotations
