@@ -349,7 +349,7 @@ def run_kernel(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi, st
 
 @nb.njit(cache=True)
 def _empty_outputs(P, M, W):
-    """``simulate_paths``'s output arrays, uninitialised (numba's allocator: see there)."""
+    """``simulate_paths``'s output arrays, uninitialised (see there for why)."""
     return (np.empty((P, M, W, N_POOLS)), np.empty((P, M, W, N_POOLS)), np.empty((P, M, W)), np.empty((P, M, W)),
             np.empty((P, M, W, 3)), np.empty((P, M)), np.empty((P, M)), np.empty((P, M, W)))
 
@@ -362,11 +362,12 @@ def simulate_paths(keys, tab, lam_day, dayw, hourly, month_start, day_sigma, phi
     Returns S, SR (P, M, W, 5) sessions and token-weighted sessions per pool, warm_num, warm_den
     (P, M, W), gsec (P, M, W, 3) GPU-seconds on owned / reserved / on-demand, od_hours, peak_tok
     (P, M) and demand (P, M, W) sessions demanded.
-    Why allocated by numpy, uninitialised: numpy asks the kernel for transparent huge pages on large
-    arrays (madvise) and numba's allocator does not, and ``np.zeros`` zero-fills in one thread. At
-    10,000 paths the ~230 MB of outputs took 0.11 s to allocate and first-touch from numba against
-    0.02 s from numpy, about 5 % of the draw floor. The kernel writes every element
-    (``tests/test_kernel_outputs.py`` passes NaN-filled arrays and finds none left).
+    Why uninitialised: ``np.zeros`` zero-fills in one thread before the parallel loop; at 10,000
+    paths the ~230 MB of outputs took 0.107 s to allocate, zero and fill in parallel, against
+    0.080 s uninitialised. (numpy's own ``np.empty`` was slower in the kernel's run: it asks for
+    transparent huge pages, and the kernel then compacts memory on first touch; docs/benchmarks.md.)
+    The kernel writes every element: ``tests/test_kernel_outputs.py`` runs it into NaN-filled
+    arrays and finds none left.
     """
     P, M, W = lam_day.shape
     out = _empty_outputs(P, M, W)
